@@ -1,0 +1,99 @@
+# uma-preload — build, test, install. `make demo` and `make test` install the
+# Debian packages they need first (tools/install-deps; as root it runs apt-get).
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+PREFIX  ?= /usr/local
+DESTDIR ?=
+PYTHON  ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
+
+BUILD   := build
+# -fno-builtin: the compiler must not turn our memset+malloc into a call to
+# calloc (which is us) or assume malloc's semantics inside malloc itself.
+UMA_CFLAGS := -std=gnu11 -Wall -Wextra -Wno-unused-parameter -fPIC -fvisibility=hidden \
+              -ftls-model=initial-exec -fno-builtin-malloc -fno-builtin-free \
+              -fno-builtin-calloc -fno-builtin-realloc -fno-semantic-interposition \
+              -Iinclude -pthread $(CFLAGS)
+
+CORE_SRC      := $(wildcard core/*.c)
+INTERPOSE_SRC := $(wildcard interpose/*.c)
+CORE_OBJ      := $(CORE_SRC:%.c=$(BUILD)/%.o)
+INTERPOSE_OBJ := $(INTERPOSE_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC      := $(wildcard tests/unit/*.c)
+PRELOAD_PROGS := $(patsubst tests/preload/%.c,$(BUILD)/tests/%,$(wildcard tests/preload/*.c)) \
+                 $(patsubst tests/preload/%.cc,$(BUILD)/tests/%,$(wildcard tests/preload/*.cc))
+BENCH_PROGS   := $(patsubst tools/bench/%.c,$(BUILD)/bench/%,$(wildcard tools/bench/*.c))
+
+.PHONY: all demo test test-unit test-preload deps-build deps-test deps-bench install bench clean
+
+all: $(BUILD)/libumapreload.so $(BUILD)/libumacore.a
+
+$(BUILD)/%.o: %.c $(wildcard core/*.h include/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(UMA_CFLAGS) -c $< -o $@
+
+$(BUILD)/libumacore.a: $(CORE_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libumapreload.so: $(CORE_OBJ) $(INTERPOSE_OBJ)
+	$(CC) -shared -pthread -Wl,-z,now -Wl,--no-undefined -o $@ $^
+
+# ---- the main job: a real Python workload under the preload --------------
+demo: deps-build
+	@$(MAKE) --no-print-directory all
+	@echo "== python3 (PYTHONMALLOC=malloc) under libumapreload.so =="
+	PYTHONMALLOC=malloc UMA_REPORT=stderr LD_PRELOAD=$(CURDIR)/$(BUILD)/libumapreload.so \
+	  $(PYTHON) tests/preload/workload.py
+
+# ---- tests ---------------------------------------------------------------
+test: deps-test
+	@$(MAKE) --no-print-directory all test-unit test-preload
+
+$(BUILD)/tests/unit: $(UNIT_SRC) $(BUILD)/libumacore.a
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O1 -g -Wall -Iinclude -pthread $(UNIT_SRC) $(BUILD)/libumacore.a -lcriterion -o $@
+
+test-unit: $(BUILD)/tests/unit
+	$(BUILD)/tests/unit --jobs 2
+
+$(BUILD)/tests/%: tests/preload/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O1 -g -Wall -pthread $< -o $@
+
+$(BUILD)/tests/%: tests/preload/%.cc
+	@mkdir -p $(dir $@)
+	g++ -std=c++17 -O1 -g -Wall -pthread $< -o $@
+
+test-preload: $(BUILD)/libumapreload.so $(PRELOAD_PROGS)
+	PYTHON=$(PYTHON) tests/preload/run-all $(CURDIR)/$(BUILD)
+
+deps-build:
+	@tools/install-deps build
+deps-test:
+	@tools/install-deps test
+deps-bench:
+	@tools/install-deps bench
+
+# ---- benchmarks (not part of make test) -----------------------------------
+$(BUILD)/bench/%: tools/bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -Wall -pthread $< -o $@
+
+bench: deps-bench all $(BENCH_PROGS)
+	tools/bench/run $(CURDIR)/$(BUILD)
+
+# ---- install, the way a distribution package lays it out ------------------
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin \
+	           $(DESTDIR)$(PREFIX)/share/doc/uma-preload $(DESTDIR)$(PREFIX)/etc
+	install -m 0755 $(BUILD)/libumapreload.so $(DESTDIR)$(PREFIX)/lib/libumapreload.so
+	install -m 0644 $(BUILD)/libumacore.a $(DESTDIR)$(PREFIX)/lib/libumacore.a
+	install -m 0644 include/uma.h $(DESTDIR)$(PREFIX)/include/uma.h
+	sed 's|@LIBDIR@|$(PREFIX)/lib|' tools/uma-run > $(DESTDIR)$(PREFIX)/bin/uma-run
+	chmod 0755 $(DESTDIR)$(PREFIX)/bin/uma-run
+	install -m 0644 uma-preload.conf $(DESTDIR)$(PREFIX)/etc/uma-preload.conf
+	install -m 0644 README.md docs/ARCHITECTURE.md docs/BENCH.md $(DESTDIR)$(PREFIX)/share/doc/uma-preload/
+
+clean:
+	rm -rf $(BUILD)

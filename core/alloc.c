@@ -1,0 +1,246 @@
+/* alloc.c — the public allocation API (uma_malloc, uma_free, …): the fast
+ * paths a thread runs against its own heap, and the routing of everything
+ * else to pages (page.c), the large pool (large.c) and heaps (heap.c).
+ * Fast path: malloc pops the class's current page free list; free pushes onto
+ * it when the block's segment belongs to the calling thread. */
+#include "internal.h"
+#include <errno.h>
+#include <string.h>
+
+#define UMA_MAX_REQUEST ((size_t)PTRDIFF_MAX - 2 * UMA_SEG_SIZE)
+
+static inline uintptr_t block_cookie(const uma_block_t *b) { return (uintptr_t)b ^ uma_secret; }
+
+/* The smallest class at or above `size` whose blocks are `align`-aligned:
+ * page starts are 4 KiB-aligned, so a class whose size is a multiple of
+ * `align` (≤ 4 KiB) has every block aligned. A power of two always is. */
+static unsigned class_for_alignment(size_t size, size_t align) {
+  unsigned cls = sc_of(size < align ? align : size);
+  while (sc_size(cls) % align != 0) cls++;
+  return cls;
+}
+
+static void *heap_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero) {
+  if (uma_unlikely(size > UMA_MAX_REQUEST)) return NULL;
+  if (size > UMA_MEDIUM_MAX || align > UMA_OS_PAGE) {
+    void *p = large_alloc(heap, size, align, zero);
+    if (p) STAT_ADD(heap->stats.bytes_requested, size);
+    return p;
+  }
+  unsigned cls = align <= UMA_ALIGN_MIN ? sc_of(size) : class_for_alignment(size, align);
+  uma_page_t *page = heap->alloc_page[cls];
+  if (page->free == NULL) {
+    page = page_malloc_slow(heap, cls);
+    if (page == NULL) return NULL;
+  }
+  uma_block_t *b = page->free;
+  page->free = b->next;
+  page->used++;
+  b->cookie = 0;
+  STAT_ADD(heap->stats.alloc_count[cls], 1);
+  STAT_ADD(heap->stats.bytes_requested, size);
+  if (zero) memset(b, 0, size);
+  return b;
+}
+
+/* Everything but the fast path: a thread without a heap yet, a thread whose
+ * heap was already handed back at its exit, alignment, zeroing, refills. */
+static UMA_NOINLINE void *alloc_generic(size_t size, size_t align, bool zero) {
+  uma_heap_t *heap = uma_tls_heap;
+  if (heap == NULL) heap = heap_get_slow();
+  void *p;
+  if (uma_likely(heap != NULL)) {
+    p = heap_alloc(heap, size, align, zero);
+  } else {
+    /* A thread past its heap's release (a later thread-exit destructor):
+     * borrow a handed-back heap for this one call. */
+    heap = heap_borrow();
+    uma_tls_heap = heap;
+    p = heap_alloc(heap, size, align, zero);
+    uma_tls_heap = NULL;
+    heap_return_borrowed(heap);
+  }
+  if (uma_unlikely(p == NULL)) errno = ENOMEM;
+  return p;
+}
+
+void *uma_malloc(size_t size) {
+  uma_heap_t *heap = uma_tls_heap;
+  if (uma_likely(heap != NULL && size <= UMA_MEDIUM_MAX)) {
+    unsigned cls = sc_of(size);
+    uma_page_t *page = heap->alloc_page[cls];
+    uma_block_t *b = page->free;
+    if (uma_likely(b != NULL)) {
+      page->free = b->next;
+      page->used++;
+      b->cookie = 0;
+      STAT_ADD(heap->stats.alloc_count[cls], 1);
+      STAT_ADD(heap->stats.bytes_requested, size);
+      return b;
+    }
+  }
+  return alloc_generic(size, UMA_ALIGN_MIN, false);
+}
+
+void *uma_calloc(size_t count, size_t size) {
+  size_t total;
+  if (uma_unlikely(__builtin_mul_overflow(count, size, &total))) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return alloc_generic(total, UMA_ALIGN_MIN, true);
+}
+
+void *uma_aligned_alloc(size_t alignment, size_t size) {
+  if (uma_unlikely(alignment == 0 || (alignment & (alignment - 1)) != 0)) {
+    errno = EINVAL;
+    return NULL;
+  }
+  if (alignment <= UMA_ALIGN_MIN) return uma_malloc(size);
+  return alloc_generic(size, alignment, false);
+}
+
+/* ---- free --------------------------------------------------------------- */
+
+static UMA_NOINLINE void free_remote(uma_segment_t *seg, uma_page_t *page, uma_block_t *b) {
+  unsigned cls = page->class_idx;   /* read before the push: the owner may reuse the page after */
+  b->cookie = block_cookie(b);
+  page_free_remote(seg, page, b);
+  uma_heap_t *heap = uma_tls_heap;
+  if (heap) STAT_ADD(heap->stats.free_count[cls], 1);
+  else stats_orphan_free(cls, 0);
+}
+
+static UMA_NOINLINE void free_large(uma_large_t *lg, void *p, const char *func) {
+  if (uma_unlikely(p != (uint8_t *)lg + lg->user_offset))
+    uma_invalid_pointer(func, p, "points inside a large block, not at its start");
+  if (uma_unlikely(lg->is_free)) uma_invalid_pointer(func, p, "was already freed (double free)");
+  large_free(uma_tls_heap, lg, p);
+}
+
+/* The block's page, after the cheap checks that every free pays for. */
+static inline uma_page_t *checked_page(uma_segment_t *seg, const void *p, const char *func) {
+  uma_page_t *page = seg_page_of(seg, p);
+  if (uma_unlikely(page->block_size == 0 || (uint8_t *)p < page->start || ((uintptr_t)p & 15) != 0))
+    uma_invalid_pointer(func, p, "is not the start of a block allocated here");
+  if (uma_unlikely(((const uma_block_t *)p)->cookie == block_cookie(p)))
+    uma_invalid_pointer(func, p, "was already freed (double free)");
+  return page;
+}
+
+static inline void free_checked(void *p, const char *func) {
+  void *s = seg_of(p);
+  if (uma_unlikely(!owner_map_test(s))) uma_invalid_pointer(func, p, "was not allocated here");
+  uma_segment_t *seg = s;
+  if (uma_unlikely(seg->kind == SEG_KIND_LARGE)) {
+    free_large(s, p, func);
+    return;
+  }
+  uma_page_t *page = checked_page(seg, p, func);
+  uma_block_t *b = p;
+  uma_heap_t *heap = uma_tls_heap;
+  if (uma_likely(seg->heap == heap)) {
+    b->next = page->free;
+    b->cookie = block_cookie(b);
+    page->free = b;
+    STAT_ADD(heap->stats.free_count[page->class_idx], 1);
+    if (uma_unlikely(--page->used == 0 || page->in_full)) page_free_slow(heap, page);
+    return;
+  }
+  free_remote(seg, page, b);
+}
+
+void uma_free(void *p) {
+  if (uma_likely(p != NULL)) free_checked(p, "free");
+}
+
+/* ---- size queries and realloc ------------------------------------------ */
+
+static size_t usable_checked(const void *p, const char *func) {
+  void *s = seg_of(p);
+  if (uma_unlikely(!owner_map_test(s))) uma_invalid_pointer(func, p, "was not allocated here");
+  if (((uma_segment_t *)s)->kind == SEG_KIND_LARGE) {
+    uma_large_t *lg = s;
+    if (p != (uint8_t *)lg + lg->user_offset || lg->is_free)
+      uma_invalid_pointer(func, p, "is not a live large block");
+    return large_usable(lg);
+  }
+  return checked_page(s, p, func)->block_size;
+}
+
+size_t uma_usable_size(const void *p) {
+  return p ? usable_checked(p, "malloc_usable_size") : 0;
+}
+
+bool uma_owns(const void *p) {
+  if (p == NULL) return false;
+  void *s = seg_of(p);
+  if (!owner_map_test(s)) return false;
+  if (((uma_segment_t *)s)->kind == SEG_KIND_LARGE) {
+    uma_large_t *lg = s;
+    return p == (uint8_t *)lg + lg->user_offset;
+  }
+  uma_page_t *page = seg_page_of(s, p);
+  return page->block_size != 0 && (const uint8_t *)p >= page->start &&
+         ((size_t)((const uint8_t *)p - page->start) % page->block_size) == 0;
+}
+
+/* Counted as one free and one allocation, like a move. */
+static void count_in_place(size_t old_bytes, size_t new_request, unsigned cls, bool large, size_t new_bytes) {
+  uma_heap_t *heap = uma_tls_heap;
+  if (heap == NULL) return;
+  STAT_ADD(heap->stats.bytes_requested, new_request);
+  if (large) {
+    STAT_ADD(heap->stats.large_frees, 1);
+    STAT_ADD(heap->stats.large_freed_bytes, old_bytes);
+    STAT_ADD(heap->stats.large_allocs, 1);
+    STAT_ADD(heap->stats.large_bytes, new_bytes);
+  } else {
+    STAT_ADD(heap->stats.free_count[cls], 1);
+    STAT_ADD(heap->stats.alloc_count[cls], 1);
+  }
+}
+
+void *uma_realloc(void *p, size_t size) {
+  if (p == NULL) return uma_malloc(size);
+  if (size == 0) {          /* glibc: realloc(p, 0) frees p and returns NULL */
+    uma_free(p);
+    return NULL;
+  }
+  if (uma_unlikely(size > UMA_MAX_REQUEST)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  void *s = seg_of(p);
+  if (uma_unlikely(!owner_map_test(s))) uma_invalid_pointer("realloc", p, "was not allocated here");
+  size_t old_usable;
+  if (((uma_segment_t *)s)->kind == SEG_KIND_LARGE) {
+    uma_large_t *lg = s;
+    if (p != (uint8_t *)lg + lg->user_offset || lg->is_free)
+      uma_invalid_pointer("realloc", p, "is not a live large block");
+    old_usable = large_usable(lg);
+    if (size > UMA_MEDIUM_MAX) {
+      if (uma_tls_heap == NULL) heap_get_slow();
+      void *q = large_realloc(uma_tls_heap, lg, p, size);   /* pages move, bytes do not */
+      if (q == NULL) errno = ENOMEM;
+      return q;
+    }
+  } else {
+    uma_page_t *page = checked_page(s, p, "realloc");
+    old_usable = page->block_size;
+    if (size <= old_usable && size >= old_usable / 2) {
+      count_in_place(old_usable, size, page->class_idx, false, old_usable);
+      return p;
+    }
+  }
+  void *q = uma_malloc(size);
+  if (q == NULL) return NULL;
+  memcpy(q, p, size < old_usable ? size : old_usable);
+  uma_free(p);
+  return q;
+}
+
+/* Used by large_realloc, which never moves bytes. */
+void alloc_count_large_in_place(size_t old_bytes, size_t new_request, size_t new_bytes) {
+  count_in_place(old_bytes, new_request, 0, true, new_bytes);
+}

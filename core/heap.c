@@ -1,0 +1,188 @@
+/* heap.c — thread heaps: made or adopted at a thread's first allocation,
+ * handed back when the thread exits (a pthread key destructor), adopted by
+ * the next new thread; periodic purging; the fork handlers. Heaps live in
+ * metadata chunks from the OS and are never unmapped, so a remote free can
+ * always reach the heap that owns a page. */
+#include "internal.h"
+#include <string.h>
+
+UMA_TLS uma_heap_t *uma_tls_heap;
+static UMA_TLS bool tls_heap_released;   /* the thread-exit destructor already ran */
+
+_Atomic(uma_heap_t *) heap_all;
+static pthread_mutex_t heap_lock = PTHREAD_MUTEX_INITIALIZER;   /* guards the two below */
+static uma_heap_t *heap_abandoned;
+static uint8_t *meta_cur, *meta_end;
+static pthread_key_t heap_key;
+static bool heap_key_ready;
+
+#define META_CHUNK (1UL << 20)
+
+static uma_heap_t *heap_new_locked(void) {
+  size_t size = (sizeof(uma_heap_t) + 63) & ~(size_t)63;
+  if (meta_cur == NULL || meta_cur + size > meta_end) {
+    meta_cur = os_map(META_CHUNK);
+    if (meta_cur == NULL) uma_fatal("out of memory for thread heap metadata", NULL);
+    meta_end = meta_cur + META_CHUNK;
+  }
+  uma_heap_t *heap = (uma_heap_t *)meta_cur;   /* fresh mapping: all zero */
+  meta_cur += size;
+  for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) heap->alloc_page[c] = &page_empty;
+  heap->all_next = atomic_load_explicit(&heap_all, memory_order_relaxed);
+  atomic_store_explicit(&heap_all, heap, memory_order_release);
+  atomic_fetch_add_explicit(&stats_heaps_created, 1, memory_order_relaxed);
+  return heap;
+}
+
+/* A handed-back heap if there is one (its pages are warm), else a new one. */
+static uma_heap_t *heap_take_locked(bool *adopted) {
+  uma_heap_t *heap = heap_abandoned;
+  *adopted = heap != NULL;
+  if (heap) {
+    heap_abandoned = heap->abandoned_next;
+    heap->abandoned = false;
+    atomic_fetch_sub_explicit(&stats_heaps_abandoned_total, 1, memory_order_relaxed);
+    return heap;
+  }
+  return heap_new_locked();
+}
+
+static void heap_give_back_locked(uma_heap_t *heap) {
+  heap->abandoned = true;
+  heap->abandoned_next = heap_abandoned;
+  heap_abandoned = heap;
+  atomic_fetch_add_explicit(&stats_heaps_abandoned_total, 1, memory_order_relaxed);
+}
+
+bool heap_thread_is_dead(void) { return tls_heap_released; }
+
+/* The calling thread's heap, made on first use; NULL once the thread's exit
+ * destructor handed its heap back (the caller then borrows one). */
+uma_heap_t *heap_get_slow(void) {
+  uma_ensure_init();
+  if (uma_tls_heap) return uma_tls_heap;   /* made while init ran (pthread_atfork allocates) */
+  if (tls_heap_released) return NULL;
+  bool adopted;
+  pthread_mutex_lock(&heap_lock);
+  uma_heap_t *heap = heap_take_locked(&adopted);
+  pthread_mutex_unlock(&heap_lock);
+  if (adopted) atomic_fetch_add_explicit(&stats_heaps_adopted, 1, memory_order_relaxed);
+  uma_tls_heap = heap;
+  /* Registers the exit destructor. Keys below 32 need no allocation; if it
+   * did allocate, that malloc finds uma_tls_heap already set. */
+  if (heap_key_ready) pthread_setspecific(heap_key, heap);
+  return heap;
+}
+
+uma_heap_t *heap_borrow(void) {
+  uma_ensure_init();
+  bool adopted;
+  pthread_mutex_lock(&heap_lock);
+  uma_heap_t *heap = heap_take_locked(&adopted);
+  pthread_mutex_unlock(&heap_lock);
+  return heap;
+}
+
+void heap_return_borrowed(uma_heap_t *heap) {
+  pthread_mutex_lock(&heap_lock);
+  heap_give_back_locked(heap);
+  pthread_mutex_unlock(&heap_lock);
+}
+
+/* ---- collecting and purging --------------------------------------------- */
+
+void heap_purge_tick(uma_heap_t *heap, bool force) {
+  uint64_t delay = (uint64_t)uma_options[UMA_OPTION_PURGE_DELAY_MS];
+  uint64_t now = os_now_ms();
+  if (!force && now < heap->purge_due_ms) return;
+  heap->purge_due_ms = now + (delay ? delay / 4 + 1 : 1000);
+  for (int kind = SEG_KIND_SMALL; kind <= SEG_KIND_MEDIUM; kind++)
+    for (uma_segment_t *seg = heap->segs_with_free[kind]; seg; seg = seg->next)
+      seg_purge(seg, now, force ? 0 : delay);
+  seg_cache_purge(now, force);
+  large_cache_purge(now, force);
+}
+
+/* Owner (or the holder of an abandoned heap): take in every remote free and
+ * retire every empty page, then purge what is due (or everything). */
+void heap_collect_all(uma_heap_t *heap, bool force) {
+  heap_drain_delayed(heap);
+  for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) {
+    uma_page_t *page = heap->queue[c].first;
+    while (page) {
+      uma_page_t *next = page->next;
+      page_collect(page);
+      if (page->used == 0 &&
+          (atomic_load_explicit(&page->thread_free, memory_order_acquire) & PAGE_TF_BITS) == PAGE_TF_NORMAL)
+        page_retire(heap, page);
+      page = next;
+    }
+  }
+  heap_purge_tick(heap, force);
+}
+
+/* Collect the heaps of exited threads too: take them all off the list,
+ * collect, put them back. New threads meanwhile get fresh heaps. */
+void heap_collect_abandoned(bool force) {
+  pthread_mutex_lock(&heap_lock);
+  uma_heap_t *list = heap_abandoned;
+  heap_abandoned = NULL;
+  pthread_mutex_unlock(&heap_lock);
+  uma_heap_t *last = NULL;
+  for (uma_heap_t *h = list; h; h = h->abandoned_next) {
+    heap_collect_all(h, force);
+    last = h;
+  }
+  if (last == NULL) return;
+  pthread_mutex_lock(&heap_lock);
+  last->abandoned_next = heap_abandoned;
+  heap_abandoned = list;
+  pthread_mutex_unlock(&heap_lock);
+}
+
+void uma_collect(bool force) {
+  uma_ensure_init();
+  uma_heap_t *heap = uma_tls_heap;
+  if (heap) heap_collect_all(heap, force);
+  heap_collect_abandoned(force);
+  uint64_t now = os_now_ms();
+  seg_cache_purge(now, force);
+  large_cache_purge(now, force);
+}
+
+/* ---- thread exit and start-up ------------------------------------------- */
+
+static void heap_thread_exit(void *value) {
+  (void)value;
+  uma_heap_t *heap = uma_tls_heap;
+  if (heap == NULL) return;
+  heap_collect_all(heap, false);
+  uma_tls_heap = NULL;
+  tls_heap_released = true;
+  pthread_mutex_lock(&heap_lock);
+  heap_give_back_locked(heap);
+  pthread_mutex_unlock(&heap_lock);
+}
+
+UMA_HIDDEN void heap_init(void);
+void heap_init(void) {
+  heap_key_ready = pthread_key_create(&heap_key, heap_thread_exit) == 0;
+}
+
+/* ---- fork: no lock may be held by a thread that will not exist in the
+ * child. Heaps of other threads are simply never used again there. */
+void heap_fork_prepare(void) {
+  pthread_mutex_lock(&heap_lock);
+  seg_fork_prepare();
+  large_fork_prepare();
+}
+void heap_fork_parent(void) {
+  large_fork_parent();
+  seg_fork_parent();
+  pthread_mutex_unlock(&heap_lock);
+}
+void heap_fork_child(void) {
+  large_fork_child();
+  seg_fork_child();
+  pthread_mutex_init(&heap_lock, NULL);
+}

@@ -1,0 +1,35 @@
+/* init.c — process start-up of the core, run by the first allocation of any
+ * thread (the loader and libc allocate before constructors run): the
+ * ownership map, the free-list secret, options, the thread-exit key, and
+ * the fork handlers. Nothing here allocates before the state is "done". */
+#include "internal.h"
+#include <sys/auxv.h>
+#include <sched.h>
+
+_Atomic int uma_init_state;
+uintptr_t uma_secret;
+
+UMA_HIDDEN void heap_init(void);
+
+static uintptr_t secret_from_kernel(void) {
+  uintptr_t s = (uintptr_t)&uma_secret * 0x9E3779B97F4A7C15ULL;
+  const uint8_t *rnd = (const uint8_t *)getauxval(AT_RANDOM);   /* 16 random bytes from the kernel */
+  if (rnd)
+    for (int i = 0; i < 8; i++) s ^= (uintptr_t)rnd[i + 8] << (8 * i);
+  return s | 1;   /* never zero: a zero cookie marks a block handed out */
+}
+
+void uma_init(void) {
+  int expected = 0;
+  if (!atomic_compare_exchange_strong(&uma_init_state, &expected, 1)) {
+    while (atomic_load_explicit(&uma_init_state, memory_order_acquire) != 2) sched_yield();
+    return;
+  }
+  uma_secret = secret_from_kernel();
+  owner_map_init();
+  options_read_env();
+  heap_init();
+  atomic_store_explicit(&uma_init_state, 2, memory_order_release);
+  /* May allocate (glibc keeps the handlers in a growing array): after "done". */
+  pthread_atfork(heap_fork_prepare, heap_fork_parent, heap_fork_child);
+}

@@ -1,0 +1,254 @@
+/* internal.h — the core's shared types, constants and small helpers.
+ * Every core/ file includes it; nothing outside core/ and interpose/ may.
+ * Layout and invariants are described in docs/ARCHITECTURE.md. */
+#ifndef UMA_INTERNAL_H
+#define UMA_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <stdatomic.h>
+#include <pthread.h>
+#include "uma.h"
+
+#define uma_likely(x)   __builtin_expect(!!(x), 1)
+#define uma_unlikely(x) __builtin_expect(!!(x), 0)
+#define UMA_HIDDEN      __attribute__((visibility("hidden")))
+#define UMA_NOINLINE    __attribute__((noinline))
+#define UMA_COLD        __attribute__((cold, noinline))
+#define UMA_TLS         __thread __attribute__((tls_model("initial-exec")))
+
+#ifdef UMA_DEBUG
+#define UMA_ASSERT(c) do { if (!(c)) uma_fatal("assertion failed: " #c, NULL); } while (0)
+#else
+#define UMA_ASSERT(c) ((void)0)
+#endif
+
+/* ---- geometry ---------------------------------------------------------- */
+#define UMA_OS_PAGE          4096UL
+#define UMA_SEG_SHIFT        22                      /* 4 MiB segments */
+#define UMA_SEG_SIZE         (1UL << UMA_SEG_SHIFT)
+#define UMA_SEG_MASK         (UMA_SEG_SIZE - 1)
+#define UMA_SEG_HEADER_SIZE  (8 * 1024UL)            /* page 0's blocks start here */
+#define UMA_SMALL_PAGE_SHIFT 16                      /* 64 KiB pages, 64 per segment */
+#define UMA_MEDIUM_PAGE_SHIFT 19                     /* 512 KiB pages, 8 per segment */
+#define UMA_MAX_PAGES        (UMA_SEG_SIZE >> UMA_SMALL_PAGE_SHIFT)
+
+#define UMA_ALIGN_MIN        16UL                    /* every block is 16-byte aligned */
+#define UMA_SMALL_MAX        (8 * 1024UL)            /* largest class on 64 KiB pages */
+#define UMA_MEDIUM_MAX       (64 * 1024UL)           /* largest class; above is "large" */
+#define UMA_CLASS_COUNT      80                      /* classes 0..79: 16 B .. 64 KiB */
+#define UMA_SMALL_CLASSES    56                      /* classes 0..55 live on small pages */
+
+/* ---- size classes (size_class.c) --------------------------------------- */
+/* 16-byte steps up to 128 B, then 8 classes per doubling: waste ≤ 12.5 %. */
+static inline unsigned sc_of(size_t size) {
+  if (size <= 128) return size == 0 ? 0 : (unsigned)((size - 1) >> 4);
+  size_t m = size - 1;
+  unsigned b = 63u - (unsigned)__builtin_clzl(m);
+  return 8u + (b - 7u) * 8u + (unsigned)((m >> (b - 3u)) & 7u);
+}
+UMA_HIDDEN extern const uint32_t sc_size_table[UMA_CLASS_COUNT];
+static inline size_t sc_size(unsigned cls) { return sc_size_table[cls]; }
+
+/* ---- blocks, pages, segments ------------------------------------------- */
+typedef struct uma_block_s {
+  struct uma_block_s *next;
+  uintptr_t cookie;      /* block ^ uma_secret while free, 0 once handed out */
+} uma_block_t;
+
+/* Low bits of page->thread_free: has the owner been told about this page? */
+enum { PAGE_TF_NORMAL = 0, PAGE_TF_FULL = 1, PAGE_TF_NOTIFIED = 2, PAGE_TF_BITS = 3 };
+
+/* A page serves one size class for one heap.
+ * Invariants (owner thread only, except thread_free):
+ *  - block_size == 0  ⇔  the page is not in use (its segment holds it free);
+ *  - used = blocks handed out − blocks returned to `free` (remote frees count
+ *    as used until the owner collects them from thread_free);
+ *  - in_full ⇔ the page is out of its class queue; its thread_free state is
+ *    FULL (a remote free must tell the heap) or NOTIFIED (it is on the heap's
+ *    delayed stack and will be put back when the owner drains that stack);
+ *  - a page is retired only in state NORMAL, so it is never on a delayed
+ *    stack when its segment hands it to another class or heap. */
+typedef struct uma_page_s {
+  uma_block_t *free;                 /* owner's free list, popped by malloc */
+  uint32_t used;
+  uint32_t block_size;
+  uint8_t *bump;                     /* never-used tail [bump, end) */
+  uint8_t *end;
+  _Atomic uintptr_t thread_free;     /* remote frees (pointer | PAGE_TF_* bits) */
+  struct uma_page_s *next, *prev;    /* class queue links */
+  struct uma_page_s *delayed_next;   /* heap's delayed stack link */
+  uint8_t *start;
+  uint8_t class_idx;
+  uint8_t in_full;
+} uma_page_t;
+
+enum { SEG_KIND_SMALL = 1, SEG_KIND_MEDIUM = 2, SEG_KIND_LARGE = 3 };
+
+struct uma_heap_s;
+
+/* A 4 MiB-aligned segment of small or medium pages, owned by one heap.
+ * The owner is found from any block by masking: seg_of(p). */
+typedef struct uma_segment_s {
+  uint8_t kind;                      /* SEG_KIND_SMALL or SEG_KIND_MEDIUM */
+  uint8_t page_shift;
+  uint16_t page_count;
+  uint32_t used_pages;
+  struct uma_heap_s *heap;           /* owner; constant while any page is in use */
+  uint64_t free_mask;                /* pages not in use */
+  uint64_t dirty_mask;               /* free pages that may still be resident */
+  uint64_t dirty_stamp_ms;           /* when the newest dirty page was retired */
+  struct uma_segment_s *next, *prev; /* heap's list of segments with free pages */
+  uma_page_t pages[UMA_MAX_PAGES];
+} uma_segment_t;
+
+/* A large block: one whole mapping, 4 MiB-aligned, this header at its start
+ * and the user's block at base + user_offset. */
+typedef struct uma_large_s {
+  uint8_t kind;                      /* SEG_KIND_LARGE */
+  uint8_t is_free;                   /* in the large cache */
+  size_t map_size;
+  size_t user_offset;
+} uma_large_t;
+
+/* Any pointer the core handed out lies in the 4 MiB slot that starts with its
+ * header; a block that itself starts a slot (alignment ≥ 4 MiB) keeps its
+ * header one slot below, hence p − 1. */
+static inline void *seg_of(const void *p) {
+  return (void *)(((uintptr_t)p - 1) & ~UMA_SEG_MASK);
+}
+
+/* ---- heaps (heap.c) ---------------------------------------------------- */
+typedef struct uma_page_queue_s { uma_page_t *first, *last; } uma_page_queue_t;
+
+typedef struct uma_heap_stats_s {
+  uint64_t alloc_count[UMA_CLASS_COUNT];
+  uint64_t free_count[UMA_CLASS_COUNT];
+  uint64_t bytes_requested;
+  uint64_t large_allocs, large_bytes, large_frees, large_freed_bytes, large_remaps;
+} uma_heap_stats_t;
+
+/* A thread's heap. Touched only by the thread that owns it, except `delayed`
+ * (remote threads push pages) and the stats (read racily for reports).
+ * Heaps are never unmapped: an exited thread's heap waits for adoption. */
+typedef struct uma_heap_s {
+  uma_page_t *alloc_page[UMA_CLASS_COUNT];   /* queue head, or &page_empty */
+  uma_page_queue_t queue[UMA_CLASS_COUNT];
+  _Atomic(uma_page_t *) delayed;             /* pages that left the full state */
+  uma_segment_t *segs_with_free[3];          /* indexed by SEG_KIND_* */
+  uint64_t purge_due_ms;
+  uma_heap_stats_t stats;
+  struct uma_heap_s *all_next;
+  struct uma_heap_s *abandoned_next;
+  bool abandoned;
+} uma_heap_t;
+
+UMA_HIDDEN extern UMA_TLS uma_heap_t *uma_tls_heap;
+UMA_HIDDEN extern uma_page_t page_empty;
+UMA_HIDDEN extern uintptr_t uma_secret;
+UMA_HIDDEN extern _Atomic(uma_heap_t *) heap_all;
+
+UMA_HIDDEN uma_heap_t *heap_get_slow(void);
+UMA_HIDDEN void heap_purge_tick(uma_heap_t *heap, bool force);
+UMA_HIDDEN void heap_collect_all(uma_heap_t *heap, bool force);
+UMA_HIDDEN void heap_drain_delayed(uma_heap_t *heap);
+UMA_HIDDEN uma_heap_t *heap_borrow(void);
+UMA_HIDDEN void heap_return_borrowed(uma_heap_t *heap);
+UMA_HIDDEN bool heap_thread_is_dead(void);
+UMA_HIDDEN void heap_fork_prepare(void);
+UMA_HIDDEN void heap_fork_parent(void);
+UMA_HIDDEN void heap_fork_child(void);
+UMA_HIDDEN void heap_collect_abandoned(bool force);
+
+/* ---- page queues and pages (page.c) ------------------------------------ */
+UMA_HIDDEN uma_page_t *page_malloc_slow(uma_heap_t *heap, unsigned cls);
+UMA_HIDDEN void page_free_slow(uma_heap_t *heap, uma_page_t *page);
+UMA_HIDDEN void page_free_remote(uma_segment_t *seg, uma_page_t *page, uma_block_t *b);
+UMA_HIDDEN void page_collect(uma_page_t *page);
+UMA_HIDDEN void page_queue_remove(uma_heap_t *heap, uma_page_t *page);
+UMA_HIDDEN void page_queue_push_front(uma_heap_t *heap, uma_page_t *page);
+UMA_HIDDEN void page_retire(uma_heap_t *heap, uma_page_t *page);
+
+/* ---- segments (segment.c) ---------------------------------------------- */
+UMA_HIDDEN uma_page_t *seg_page_alloc(uma_heap_t *heap, unsigned cls);
+UMA_HIDDEN void seg_page_free(uma_heap_t *heap, uma_page_t *page);
+UMA_HIDDEN void seg_purge(uma_segment_t *seg, uint64_t now_ms, uint64_t delay_ms);
+UMA_HIDDEN void seg_cache_purge(uint64_t now_ms, bool force);
+UMA_HIDDEN void seg_fork_prepare(void);
+UMA_HIDDEN void seg_fork_parent(void);
+UMA_HIDDEN void seg_fork_child(void);
+static inline uma_page_t *seg_page_of(uma_segment_t *seg, const void *p) {
+  return &seg->pages[((uintptr_t)p - (uintptr_t)seg) >> seg->page_shift];
+}
+
+/* ---- large pool (large.c) ---------------------------------------------- */
+UMA_HIDDEN void *large_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero);
+UMA_HIDDEN void large_free(uma_heap_t *heap, uma_large_t *lg, void *p);
+UMA_HIDDEN void *large_realloc(uma_heap_t *heap, uma_large_t *lg, void *p, size_t size);
+UMA_HIDDEN size_t large_usable(const uma_large_t *lg);
+UMA_HIDDEN void alloc_count_large_in_place(size_t old_bytes, size_t new_request, size_t new_bytes);
+UMA_HIDDEN void large_cache_purge(uint64_t now_ms, bool force);
+UMA_HIDDEN void large_fork_prepare(void);
+UMA_HIDDEN void large_fork_parent(void);
+UMA_HIDDEN void large_fork_child(void);
+
+/* ---- ownership map (owner_map.c) --------------------------------------- */
+UMA_HIDDEN extern _Atomic uint64_t *owner_map_bits;
+UMA_HIDDEN void owner_map_init(void);
+UMA_HIDDEN bool owner_map_set(const void *slot_base, bool owned);
+#define OWNER_MAP_SLOTS (1UL << (48 - UMA_SEG_SHIFT))   /* 48-bit user address space */
+static inline bool owner_map_test(const void *slot_base) {
+  uintptr_t slot = (uintptr_t)slot_base >> UMA_SEG_SHIFT;
+  if (uma_unlikely(slot >= OWNER_MAP_SLOTS)) return false;
+  return (atomic_load_explicit(&owner_map_bits[slot >> 6], memory_order_relaxed) >> (slot & 63)) & 1;
+}
+
+/* ---- OS memory, raw syscalls (os.c) ------------------------------------ */
+UMA_HIDDEN void *os_map(size_t size);
+UMA_HIDDEN void *os_map_aligned(size_t size, size_t align);
+UMA_HIDDEN void *os_map_aligned_at_offset(size_t size, size_t align, size_t offset);
+UMA_HIDDEN void os_unmap(void *p, size_t size);
+UMA_HIDDEN void os_purge(void *p, size_t size);
+UMA_HIDDEN bool os_remap_in_place(void *p, size_t old_size, size_t new_size);
+UMA_HIDDEN bool os_remap_to(void *p, size_t old_size, size_t new_size, void *target);
+UMA_HIDDEN uint64_t os_now_ms(void);
+UMA_HIDDEN long os_write(int fd, const void *buf, size_t len);
+UMA_HIDDEN int os_open(const char *path, int flags, int mode);
+UMA_HIDDEN long os_read(int fd, void *buf, size_t len);
+UMA_HIDDEN void os_close(int fd);
+UMA_HIDDEN int os_getpid(void);
+UMA_HIDDEN extern _Atomic uint64_t os_mapped_bytes, os_peak_mapped_bytes, os_purged_bytes;
+
+/* ---- options and start-up (options.c, init.c) -------------------------- */
+UMA_HIDDEN extern int64_t uma_options[UMA_OPTION_COUNT];
+UMA_HIDDEN void uma_init(void);
+UMA_HIDDEN extern _Atomic int uma_init_state;   /* 0 none, 1 running, 2 done */
+static inline void uma_ensure_init(void) {
+  if (uma_unlikely(atomic_load_explicit(&uma_init_state, memory_order_acquire) != 2)) uma_init();
+}
+UMA_HIDDEN const char *uma_env(const char *name);
+UMA_HIDDEN void options_read_env(void);
+
+/* ---- stats (stats.c) --------------------------------------------------- */
+/* A counter one thread writes and others read racily: no locked instruction. */
+#define STAT_ADD(field, n) \
+  atomic_store_explicit((_Atomic uint64_t *)&(field), \
+    atomic_load_explicit((_Atomic uint64_t *)&(field), memory_order_relaxed) + (n), memory_order_relaxed)
+UMA_HIDDEN void stats_sample_peak(void);
+UMA_HIDDEN void stats_orphan_free(unsigned cls, size_t large_bytes);
+UMA_HIDDEN extern _Atomic uint64_t stats_heaps_created, stats_heaps_abandoned_total, stats_heaps_adopted;
+
+/* ---- messages (fmt.c) -------------------------------------------------- */
+typedef struct uma_buf_s { char *p; size_t len, cap; } uma_buf_t;
+UMA_HIDDEN void buf_str(uma_buf_t *b, const char *s);
+UMA_HIDDEN void buf_u64(uma_buf_t *b, uint64_t v);     /* 1234567 */
+UMA_HIDDEN void buf_count(uma_buf_t *b, uint64_t v);   /* 1,234,567 */
+UMA_HIDDEN void buf_hex(uma_buf_t *b, uintptr_t v);
+UMA_HIDDEN void buf_bytes(uma_buf_t *b, uint64_t v);   /* "12.3 MiB (12,894,208 B)" */
+UMA_HIDDEN void buf_pad(uma_buf_t *b, size_t column);
+UMA_HIDDEN void uma_write_err(const char *msg);
+UMA_HIDDEN _Noreturn void uma_fatal(const char *what, const void *p);
+UMA_HIDDEN _Noreturn void uma_invalid_pointer(const char *func, const void *p, const char *why);
+
+#endif

@@ -1,0 +1,163 @@
+/* large.c — blocks above 64 KiB (or aligned above 4 KiB): one 4 MiB-aligned
+ * mapping each, a header page in front. realloc moves pages with mremap,
+ * never bytes. Freed mappings wait in a small cache for reuse and go back to
+ * the OS after the purge delay. */
+#include "internal.h"
+#include <string.h>
+
+#define LARGE_CACHE_MAX   16
+#define LARGE_CACHE_BYTES (64UL << 20)   /* what the cache may hold; bigger blocks unmap at once */
+
+static pthread_mutex_t large_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct { uma_large_t *lg; uint64_t stamp_ms; } large_cache[LARGE_CACHE_MAX];
+static int large_cache_count;             /* entries [0, count), oldest first */
+static size_t large_cache_bytes;
+
+static size_t round_page(size_t n) { return (n + UMA_OS_PAGE - 1) & ~(UMA_OS_PAGE - 1); }
+
+/* Where the block starts in its mapping: a page of header, or the alignment
+ * itself; alignments above 4 MiB put the header one slot below the block. */
+static size_t user_offset_for(size_t align) {
+  if (align <= UMA_OS_PAGE) return UMA_OS_PAGE;
+  return align <= UMA_SEG_SIZE ? align : UMA_SEG_SIZE;
+}
+
+size_t large_usable(const uma_large_t *lg) { return lg->map_size - lg->user_offset; }
+
+static void large_unmap(uma_large_t *lg) {
+  owner_map_set(lg, false);
+  os_unmap(lg, lg->map_size);
+}
+
+static void cache_remove_at(int i) {
+  large_cache_bytes -= large_cache[i].lg->map_size;
+  memmove(&large_cache[i], &large_cache[i + 1], sizeof large_cache[0] * (size_t)(large_cache_count - i - 1));
+  large_cache_count--;
+}
+
+/* Best fit among cached mappings no more than a quarter bigger than asked. */
+static uma_large_t *cache_take(size_t map_size) {
+  uma_large_t *best = NULL;
+  pthread_mutex_lock(&large_lock);
+  int best_i = -1;
+  for (int i = 0; i < large_cache_count; i++) {
+    size_t s = large_cache[i].lg->map_size;
+    if (s >= map_size && s <= map_size + map_size / 4 &&
+        (best_i < 0 || s < large_cache[best_i].lg->map_size))
+      best_i = i;
+  }
+  if (best_i >= 0) {
+    best = large_cache[best_i].lg;
+    cache_remove_at(best_i);
+  }
+  pthread_mutex_unlock(&large_lock);
+  return best;
+}
+
+static void stats_large_alloc(uma_heap_t *heap, size_t usable) {
+  STAT_ADD(heap->stats.large_allocs, 1);
+  STAT_ADD(heap->stats.large_bytes, usable);
+}
+
+void *large_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero) {
+  size_t offset = user_offset_for(align);
+  size_t map_size = round_page(offset + size);
+  uma_large_t *lg = align <= UMA_SEG_SIZE ? cache_take(map_size) : NULL;
+  bool reused = lg != NULL;
+  if (!reused) {
+    lg = align <= UMA_SEG_SIZE ? os_map_aligned(map_size, UMA_SEG_SIZE)
+                               : os_map_aligned_at_offset(map_size, align, offset);
+    if (lg == NULL) return NULL;
+    if (!owner_map_set(lg, true)) {
+      os_unmap(lg, map_size);
+      return NULL;
+    }
+    lg->map_size = map_size;
+  }
+  lg->kind = SEG_KIND_LARGE;
+  lg->is_free = 0;
+  lg->user_offset = offset;
+  uint8_t *p = (uint8_t *)lg + offset;
+  if (zero && reused) memset(p, 0, size);   /* a fresh mapping reads as zero already */
+  stats_large_alloc(heap, large_usable(lg));
+  stats_sample_peak();
+  return p;
+}
+
+void large_free(uma_heap_t *heap, uma_large_t *lg, void *p) {
+  (void)p;
+  size_t usable = large_usable(lg);
+  if (heap) {
+    STAT_ADD(heap->stats.large_frees, 1);
+    STAT_ADD(heap->stats.large_freed_bytes, usable);
+  } else {
+    stats_orphan_free(UMA_CLASS_COUNT, usable);
+  }
+  if (uma_options[UMA_OPTION_PURGE_DELAY_MS] == 0 || lg->map_size > LARGE_CACHE_BYTES / 2) {
+    large_unmap(lg);
+    return;
+  }
+  lg->is_free = 1;
+  uma_large_t *evict[LARGE_CACHE_MAX + 1];
+  int n = 0;
+  pthread_mutex_lock(&large_lock);
+  large_cache[large_cache_count].lg = lg;
+  large_cache[large_cache_count].stamp_ms = os_now_ms();
+  large_cache_count++;
+  large_cache_bytes += lg->map_size;
+  while (large_cache_count == LARGE_CACHE_MAX || large_cache_bytes > LARGE_CACHE_BYTES) {
+    evict[n++] = large_cache[0].lg;
+    cache_remove_at(0);
+  }
+  pthread_mutex_unlock(&large_lock);
+  for (int i = 0; i < n; i++) large_unmap(evict[i]);
+}
+
+/* Grow or shrink by moving page mappings. NULL (p untouched) when the OS
+ * refuses. Stays 4 MiB-aligned so the header is still found by masking. */
+void *large_realloc(uma_heap_t *heap, uma_large_t *lg, void *p, size_t size) {
+  size_t offset = lg->user_offset;
+  size_t need = round_page(offset + size);
+  size_t old_usable = large_usable(lg);
+  if (need <= lg->map_size) {
+    if (need < lg->map_size / 2 && os_remap_in_place(lg, lg->map_size, need))
+      lg->map_size = need;   /* shrink: give the tail back */
+    alloc_count_large_in_place(old_usable, size, large_usable(lg));
+    return p;
+  }
+  if (os_remap_in_place(lg, lg->map_size, need)) {
+    lg->map_size = need;
+  } else {
+    uma_large_t *target = os_map_aligned(need, UMA_SEG_SIZE);
+    if (target == NULL) return NULL;
+    if (!owner_map_set(target, true) || !os_remap_to(lg, lg->map_size, need, target)) {
+      owner_map_set(target, false);
+      os_unmap(target, need);
+      return NULL;
+    }
+    owner_map_set(lg, false);
+    lg = target;            /* the header moved with the pages */
+    lg->map_size = need;
+    if (heap) STAT_ADD(heap->stats.large_remaps, 1);
+  }
+  alloc_count_large_in_place(old_usable, size, large_usable(lg));
+  if (heap) stats_sample_peak();
+  return (uint8_t *)lg + offset;
+}
+
+void large_cache_purge(uint64_t now_ms, bool force) {
+  uint64_t delay = (uint64_t)uma_options[UMA_OPTION_PURGE_DELAY_MS];
+  uma_large_t *expired[LARGE_CACHE_MAX];
+  int n = 0;
+  pthread_mutex_lock(&large_lock);
+  while (large_cache_count > 0 && (force || now_ms - large_cache[0].stamp_ms >= delay)) {
+    expired[n++] = large_cache[0].lg;
+    cache_remove_at(0);
+  }
+  pthread_mutex_unlock(&large_lock);
+  for (int i = 0; i < n; i++) large_unmap(expired[i]);
+}
+
+void large_fork_prepare(void) { pthread_mutex_lock(&large_lock); }
+void large_fork_parent(void) { pthread_mutex_unlock(&large_lock); }
+void large_fork_child(void) { pthread_mutex_init(&large_lock, NULL); }

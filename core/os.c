@@ -1,0 +1,142 @@
+/* os.c — memory and files from the kernel through raw system calls.
+ * Raw calls never touch errno (free() must preserve it), never allocate, and
+ * never reach an interposed mmap, so routing mmap later cannot recurse. */
+#include "internal.h"
+#include <sys/syscall.h>
+#include <sys/mman.h>
+#include <fcntl.h>
+#include <time.h>
+
+#ifndef MREMAP_MAYMOVE
+#define MREMAP_MAYMOVE 1
+#endif
+#ifndef MREMAP_FIXED
+#define MREMAP_FIXED 2
+#endif
+
+_Atomic uint64_t os_mapped_bytes, os_peak_mapped_bytes, os_purged_bytes;
+
+/* Returns the kernel's result: a value in [-4095, -1] is -errno. */
+static long os_syscall6(long n, long a, long b, long c, long d, long e, long f) {
+#if defined(__x86_64__)
+  register long r10 __asm__("r10") = d;
+  register long r8 __asm__("r8") = e;
+  register long r9 __asm__("r9") = f;
+  long ret;
+  __asm__ volatile("syscall" : "=a"(ret)
+                   : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                   : "rcx", "r11", "memory");
+  return ret;
+#elif defined(__aarch64__)
+  register long x8 __asm__("x8") = n;
+  register long x0 __asm__("x0") = a;
+  register long x1 __asm__("x1") = b;
+  register long x2 __asm__("x2") = c;
+  register long x3 __asm__("x3") = d;
+  register long x4 __asm__("x4") = e;
+  register long x5 __asm__("x5") = f;
+  __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5) : "memory");
+  return x0;
+#else
+#error "uma-preload: raw system calls are written for x86_64 and aarch64 only"
+#endif
+}
+static inline bool sys_failed(long r) { return (unsigned long)r > -4096UL; }
+
+static void mapped_add(size_t n) {
+  uint64_t now = atomic_fetch_add_explicit(&os_mapped_bytes, n, memory_order_relaxed) + n;
+  uint64_t peak = atomic_load_explicit(&os_peak_mapped_bytes, memory_order_relaxed);
+  while (now > peak &&
+         !atomic_compare_exchange_weak_explicit(&os_peak_mapped_bytes, &peak, now,
+                                                memory_order_relaxed, memory_order_relaxed)) {}
+}
+
+void *os_map(size_t size) {
+  long r = os_syscall6(SYS_mmap, 0, (long)size, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (sys_failed(r)) return NULL;
+  mapped_add(size);
+  return (void *)r;
+}
+
+void os_unmap(void *p, size_t size) {
+  if (size == 0) return;
+  if (!sys_failed(os_syscall6(SYS_munmap, (long)p, (long)size, 0, 0, 0, 0)))
+    atomic_fetch_sub_explicit(&os_mapped_bytes, size, memory_order_relaxed);
+}
+
+/* A mapping of `size` bytes whose address + offset is a multiple of `align`:
+ * over-map, then give back the head and the tail. */
+void *os_map_aligned_at_offset(size_t size, size_t align, size_t offset) {
+  size_t over = size + align;
+  if (over < size) return NULL;
+  uint8_t *raw = os_map(over);
+  if (raw == NULL) return NULL;
+  uintptr_t user = ((uintptr_t)raw + offset + align - 1) & ~(uintptr_t)(align - 1);
+  uint8_t *base = (uint8_t *)(user - offset);
+  size_t head = (size_t)(base - raw);
+  size_t tail = over - head - size;
+  if (head) os_unmap(raw, head);
+  if (tail) os_unmap(base + size, tail);
+  return base;
+}
+
+void *os_map_aligned(size_t size, size_t align) {
+  return os_map_aligned_at_offset(size, align, 0);
+}
+
+/* Resident pages go back to the kernel now; the range reads as zero after. */
+void os_purge(void *p, size_t size) {
+  if (size == 0) return;
+  if (!sys_failed(os_syscall6(SYS_madvise, (long)p, (long)size, MADV_DONTNEED, 0, 0, 0)))
+    atomic_fetch_add_explicit(&os_purged_bytes, size, memory_order_relaxed);
+}
+
+bool os_remap_in_place(void *p, size_t old_size, size_t new_size) {
+  long r = os_syscall6(SYS_mremap, (long)p, (long)old_size, (long)new_size, 0, 0, 0);
+  if (sys_failed(r)) return false;
+  if (new_size > old_size) mapped_add(new_size - old_size);
+  else atomic_fetch_sub_explicit(&os_mapped_bytes, old_size - new_size, memory_order_relaxed);
+  return true;
+}
+
+/* Moves the pages of [p, p+old_size) to `target` (whose mapping of new_size
+ * bytes the kernel replaces): no byte is copied. */
+bool os_remap_to(void *p, size_t old_size, size_t new_size, void *target) {
+  long r = os_syscall6(SYS_mremap, (long)p, (long)old_size, (long)new_size,
+                       MREMAP_MAYMOVE | MREMAP_FIXED, (long)target, 0);
+  if (sys_failed(r)) return false;
+  /* target's reservation (new_size) is replaced; the old range is gone. */
+  atomic_fetch_sub_explicit(&os_mapped_bytes, old_size, memory_order_relaxed);
+  return true;
+}
+
+uint64_t os_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);   /* vDSO: no system call, no allocation */
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+long os_write(int fd, const void *buf, size_t len) {
+  size_t done = 0;
+  while (done < len) {
+    long r = os_syscall6(SYS_write, fd, (long)((const char *)buf + done), (long)(len - done), 0, 0, 0);
+    if (r == -4 /* EINTR */) continue;
+    if (sys_failed(r) || r == 0) return -1;
+    done += (size_t)r;
+  }
+  return (long)done;
+}
+
+int os_open(const char *path, int flags, int mode) {
+  long r = os_syscall6(SYS_openat, AT_FDCWD, (long)path, flags | O_CLOEXEC, mode, 0, 0);
+  return sys_failed(r) ? -1 : (int)r;
+}
+
+long os_read(int fd, void *buf, size_t len) {
+  long r = os_syscall6(SYS_read, fd, (long)buf, (long)len, 0, 0, 0);
+  return sys_failed(r) ? -1 : r;
+}
+
+void os_close(int fd) { os_syscall6(SYS_close, fd, 0, 0, 0, 0, 0); }
+int os_getpid(void) { return (int)os_syscall6(SYS_getpid, 0, 0, 0, 0, 0, 0); }

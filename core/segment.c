@@ -1,0 +1,172 @@
+/* segment.c — 4 MiB segments cut into pages for one heap: handing pages out
+ * and taking them back, purging free pages after the decay delay, and a small
+ * process-wide cache of empty segments so heaps reuse them before mapping. */
+#include "internal.h"
+#include <string.h>
+
+#define SEG_CACHE_MAX 16   /* 64 MiB of empty segments at most, each unmapped after the delay */
+
+static pthread_mutex_t seg_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct { uma_segment_t *seg; uint64_t stamp_ms; } seg_cache[SEG_CACHE_MAX];
+static int seg_cache_count;   /* entries [0, count), oldest first */
+
+static void seg_unmap(uma_segment_t *seg) {
+  owner_map_set(seg, false);
+  os_unmap(seg, UMA_SEG_SIZE);
+}
+
+static void seg_list_push(uma_heap_t *heap, uma_segment_t *seg) {
+  uma_segment_t **head = &heap->segs_with_free[seg->kind];
+  seg->prev = NULL;
+  seg->next = *head;
+  if (*head) (*head)->prev = seg;
+  *head = seg;
+}
+
+static void seg_list_remove(uma_heap_t *heap, uma_segment_t *seg) {
+  if (seg->prev) seg->prev->next = seg->next;
+  else heap->segs_with_free[seg->kind] = seg->next;
+  if (seg->next) seg->next->prev = seg->prev;
+  seg->next = seg->prev = NULL;
+}
+
+static uma_segment_t *seg_acquire(uma_heap_t *heap, uint8_t kind) {
+  uma_segment_t *seg = NULL;
+  pthread_mutex_lock(&seg_cache_lock);
+  if (seg_cache_count > 0) seg = seg_cache[--seg_cache_count].seg;
+  pthread_mutex_unlock(&seg_cache_lock);
+  bool fresh = seg == NULL;
+  if (fresh) {
+    seg = os_map_aligned(UMA_SEG_SIZE, UMA_SEG_SIZE);
+    if (seg == NULL) return NULL;
+    if (!owner_map_set(seg, true)) {
+      os_unmap(seg, UMA_SEG_SIZE);
+      return NULL;
+    }
+  }
+  memset(seg->pages, 0, sizeof seg->pages);
+  seg->kind = kind;
+  seg->page_shift = kind == SEG_KIND_SMALL ? UMA_SMALL_PAGE_SHIFT : UMA_MEDIUM_PAGE_SHIFT;
+  seg->page_count = (uint16_t)(UMA_SEG_SIZE >> seg->page_shift);
+  seg->used_pages = 0;
+  seg->heap = heap;
+  seg->free_mask = seg->page_count == 64 ? ~0ULL : (1ULL << seg->page_count) - 1;
+  seg->dirty_mask = fresh ? 0 : seg->free_mask;
+  seg->dirty_stamp_ms = os_now_ms();
+  seg_list_push(heap, seg);
+  return seg;
+}
+
+/* Page i's blocks: page 0 starts after the segment header. */
+static uint8_t *seg_page_start(uma_segment_t *seg, unsigned i) {
+  return (uint8_t *)seg + (i == 0 ? UMA_SEG_HEADER_SIZE : (size_t)i << seg->page_shift);
+}
+static uint8_t *seg_page_end(uma_segment_t *seg, unsigned i) {
+  return (uint8_t *)seg + ((size_t)(i + 1) << seg->page_shift);
+}
+
+uma_page_t *seg_page_alloc(uma_heap_t *heap, unsigned cls) {
+  uint8_t kind = cls < UMA_SMALL_CLASSES ? SEG_KIND_SMALL : SEG_KIND_MEDIUM;
+  uma_segment_t *seg = heap->segs_with_free[kind];
+  if (seg == NULL) seg = seg_acquire(heap, kind);
+  if (seg == NULL) return NULL;
+  /* A page still resident costs no page faults: prefer it to a purged one. */
+  uint64_t pick = seg->free_mask & seg->dirty_mask;
+  if (pick == 0) pick = seg->free_mask;
+  unsigned i = (unsigned)__builtin_ctzll(pick);
+  seg->free_mask &= ~(1ULL << i);
+  seg->dirty_mask &= ~(1ULL << i);
+  seg->used_pages++;
+  if (seg->free_mask == 0) seg_list_remove(heap, seg);
+
+  uma_page_t *page = &seg->pages[i];
+  size_t bs = sc_size(cls);
+  uint8_t *start = seg_page_start(seg, i);
+  page->free = NULL;
+  page->used = 0;
+  page->block_size = (uint32_t)bs;
+  page->start = start;
+  page->bump = start;
+  page->end = start + (size_t)(seg_page_end(seg, i) - start) / bs * bs;
+  atomic_store_explicit(&page->thread_free, 0, memory_order_relaxed);
+  page->next = page->prev = page->delayed_next = NULL;
+  page->class_idx = (uint8_t)cls;
+  page->in_full = 0;
+  return page;
+}
+
+static void seg_release(uma_segment_t *seg) {
+  seg->heap = NULL;
+  if (uma_options[UMA_OPTION_PURGE_DELAY_MS] == 0) {
+    seg_unmap(seg);
+    return;
+  }
+  uma_segment_t *evict = NULL;
+  pthread_mutex_lock(&seg_cache_lock);
+  if (seg_cache_count == SEG_CACHE_MAX) {
+    evict = seg_cache[0].seg;
+    memmove(&seg_cache[0], &seg_cache[1], sizeof seg_cache[0] * (SEG_CACHE_MAX - 1));
+    seg_cache_count--;
+  }
+  seg_cache[seg_cache_count].seg = seg;
+  seg_cache[seg_cache_count].stamp_ms = os_now_ms();
+  seg_cache_count++;
+  pthread_mutex_unlock(&seg_cache_lock);
+  if (evict) seg_unmap(evict);
+}
+
+void seg_page_free(uma_heap_t *heap, uma_page_t *page) {
+  uma_segment_t *seg = seg_of(page);
+  unsigned i = (unsigned)(page - seg->pages);
+  bool was_full = seg->free_mask == 0;
+  page->block_size = 0;
+  seg->free_mask |= 1ULL << i;
+  seg->used_pages--;
+  if (uma_options[UMA_OPTION_PURGE_DELAY_MS] == 0) {
+    os_purge(seg_page_start(seg, i), (size_t)(seg_page_end(seg, i) - seg_page_start(seg, i)));
+  } else {
+    seg->dirty_mask |= 1ULL << i;
+    seg->dirty_stamp_ms = os_now_ms();
+  }
+  if (seg->used_pages == 0) {
+    if (!was_full) seg_list_remove(heap, seg);
+    seg_release(seg);
+  } else if (was_full) {
+    seg_list_push(heap, seg);
+  }
+}
+
+/* Return the free pages that have been dirty for the whole delay, as runs of
+ * adjacent pages (one madvise per run). */
+void seg_purge(uma_segment_t *seg, uint64_t now_ms, uint64_t delay_ms) {
+  if (seg->dirty_mask == 0 || now_ms - seg->dirty_stamp_ms < delay_ms) return;
+  uint64_t mask = seg->dirty_mask;
+  while (mask) {
+    unsigned first = (unsigned)__builtin_ctzll(mask);
+    unsigned last = first;
+    while (last + 1 < seg->page_count && (mask >> (last + 1)) & 1) last++;
+    uint8_t *start = seg_page_start(seg, first);
+    os_purge(start, (size_t)(seg_page_end(seg, last) - start));
+    for (unsigned i = first; i <= last; i++) mask &= ~(1ULL << i);
+  }
+  seg->dirty_mask = 0;
+}
+
+void seg_cache_purge(uint64_t now_ms, bool force) {
+  uint64_t delay = (uint64_t)uma_options[UMA_OPTION_PURGE_DELAY_MS];
+  uma_segment_t *expired[SEG_CACHE_MAX];
+  int n = 0;
+  pthread_mutex_lock(&seg_cache_lock);
+  while (n < seg_cache_count && (force || now_ms - seg_cache[n].stamp_ms >= delay)) {
+    expired[n] = seg_cache[n].seg;
+    n++;
+  }
+  memmove(&seg_cache[0], &seg_cache[n], sizeof seg_cache[0] * (size_t)(seg_cache_count - n));
+  seg_cache_count -= n;
+  pthread_mutex_unlock(&seg_cache_lock);
+  for (int i = 0; i < n; i++) seg_unmap(expired[i]);
+}
+
+void seg_fork_prepare(void) { pthread_mutex_lock(&seg_cache_lock); }
+void seg_fork_parent(void) { pthread_mutex_unlock(&seg_cache_lock); }
+void seg_fork_child(void) { pthread_mutex_init(&seg_cache_lock, NULL); }

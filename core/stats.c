@@ -1,0 +1,97 @@
+/* stats.c — totals across heaps for uma_stats_get() and the exit summary.
+ * Each heap counts its own allocations and frees without locked
+ * instructions; readers sum all heaps (racy but never torn). Frees by a
+ * thread with no heap land in the process-wide "orphan" counters. */
+#include "internal.h"
+#include <string.h>
+
+_Atomic uint64_t stats_heaps_created, stats_heaps_abandoned_total, stats_heaps_adopted;
+static _Atomic uint64_t orphan_free_count[UMA_CLASS_COUNT];
+static _Atomic uint64_t orphan_large_frees, orphan_large_freed_bytes;
+static _Atomic uint64_t peak_live_bytes;
+static _Atomic uint64_t last_sample_ms;
+
+/* cls == UMA_CLASS_COUNT: a large block of `large_bytes`. */
+void stats_orphan_free(unsigned cls, size_t large_bytes) {
+  if (cls < UMA_CLASS_COUNT) {
+    atomic_fetch_add_explicit(&orphan_free_count[cls], 1, memory_order_relaxed);
+  } else {
+    atomic_fetch_add_explicit(&orphan_large_frees, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&orphan_large_freed_bytes, large_bytes, memory_order_relaxed);
+  }
+}
+
+static uint64_t rd(const uint64_t *field) {
+  return atomic_load_explicit((_Atomic uint64_t *)field, memory_order_relaxed);
+}
+
+/* Sum every heap; frees by other threads may be counted before the matching
+ * allocation is seen, so differences are clamped at zero. */
+static void stats_sum(uma_stats_t *out) {
+  uint64_t allocs[UMA_CLASS_COUNT], frees[UMA_CLASS_COUNT];
+  for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) {
+    allocs[c] = 0;
+    frees[c] = atomic_load_explicit(&orphan_free_count[c], memory_order_relaxed);
+  }
+  uint64_t large_allocs = 0, large_bytes = 0;
+  uint64_t large_frees = atomic_load_explicit(&orphan_large_frees, memory_order_relaxed);
+  uint64_t large_freed = atomic_load_explicit(&orphan_large_freed_bytes, memory_order_relaxed);
+  memset(out, 0, sizeof *out);
+  for (uma_heap_t *h = atomic_load_explicit(&heap_all, memory_order_acquire); h; h = h->all_next) {
+    for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) {
+      allocs[c] += rd(&h->stats.alloc_count[c]);
+      frees[c] += rd(&h->stats.free_count[c]);
+    }
+    out->bytes_requested += rd(&h->stats.bytes_requested);
+    large_allocs += rd(&h->stats.large_allocs);
+    large_bytes += rd(&h->stats.large_bytes);
+    large_frees += rd(&h->stats.large_frees);
+    large_freed += rd(&h->stats.large_freed_bytes);
+    out->large_remaps += rd(&h->stats.large_remaps);
+  }
+  for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) {
+    out->allocs += allocs[c];
+    out->frees += frees[c];
+    out->bytes_served += allocs[c] * sc_size(c);
+    if (allocs[c] > frees[c]) {
+      out->live_blocks += allocs[c] - frees[c];
+      out->live_bytes += (allocs[c] - frees[c]) * sc_size(c);
+    }
+  }
+  out->allocs += large_allocs;
+  out->frees += large_frees;
+  out->bytes_served += large_bytes;
+  out->large_allocs = large_allocs;
+  if (large_allocs > large_frees) out->live_blocks += large_allocs - large_frees;
+  if (large_bytes > large_freed) out->live_bytes += large_bytes - large_freed;
+}
+
+static void peak_update(uint64_t live) {
+  uint64_t peak = atomic_load_explicit(&peak_live_bytes, memory_order_relaxed);
+  while (live > peak &&
+         !atomic_compare_exchange_weak_explicit(&peak_live_bytes, &peak, live,
+                                                memory_order_relaxed, memory_order_relaxed)) {}
+}
+
+/* Called on page refills and large allocations: live bytes only grow past a
+ * peak through these. At most once per clock tick, since summing every heap
+ * costs O(heaps × classes). */
+void stats_sample_peak(void) {
+  uint64_t now = os_now_ms();
+  if (atomic_exchange_explicit(&last_sample_ms, now, memory_order_relaxed) == now) return;
+  uma_stats_t s;
+  stats_sum(&s);
+  peak_update(s.live_bytes);
+}
+
+void uma_stats_get(uma_stats_t *out) {
+  stats_sum(out);
+  peak_update(out->live_bytes);
+  out->peak_live_bytes = atomic_load_explicit(&peak_live_bytes, memory_order_relaxed);
+  out->mapped_bytes = atomic_load_explicit(&os_mapped_bytes, memory_order_relaxed);
+  out->peak_mapped_bytes = atomic_load_explicit(&os_peak_mapped_bytes, memory_order_relaxed);
+  out->purged_bytes = atomic_load_explicit(&os_purged_bytes, memory_order_relaxed);
+  out->heaps_created = atomic_load_explicit(&stats_heaps_created, memory_order_relaxed);
+  out->heaps_abandoned = atomic_load_explicit(&stats_heaps_abandoned_total, memory_order_relaxed);
+  out->heaps_adopted = atomic_load_explicit(&stats_heaps_adopted, memory_order_relaxed);
+}

@@ -1,0 +1,156 @@
+/* malloc.c — the glibc malloc ABI, each entry a thin call into the core
+ * (include/uma.h), plus glibc's aliases. Semantics follow glibc 2.36; where
+ * a call has no meaning here it is accepted and documented as ignored
+ * (docs/ARCHITECTURE.md, "The malloc ABI"). */
+#include "../core/internal.h"
+#include <errno.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define UMA_EXPORT __attribute__((visibility("default")))
+#define UMA_ALIAS(name) __attribute__((alias(#name), visibility("default")))
+
+UMA_EXPORT void *malloc(size_t size) { return uma_malloc(size); }
+UMA_EXPORT void free(void *p) { uma_free(p); }
+UMA_EXPORT void *calloc(size_t n, size_t size) { return uma_calloc(n, size); }
+UMA_EXPORT void *realloc(void *p, size_t size) { return uma_realloc(p, size); }
+UMA_EXPORT size_t malloc_usable_size(void *p) { return uma_usable_size(p); }
+
+UMA_EXPORT void *reallocarray(void *p, size_t n, size_t size) {
+  size_t total;
+  if (__builtin_mul_overflow(n, size, &total)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return uma_realloc(p, total);
+}
+
+/* glibc's memalign rounds a non-power-of-two alignment up to one. */
+UMA_EXPORT void *memalign(size_t alignment, size_t size) {
+  if (alignment > ((size_t)1 << 62)) {
+    errno = EINVAL;
+    return NULL;
+  }
+  if (alignment == 0) alignment = 1;
+  if (alignment & (alignment - 1)) alignment = (size_t)1 << (64 - __builtin_clzl(alignment));
+  return uma_aligned_alloc(alignment, size);
+}
+
+/* C11 asks for a power of two; glibc ≥ 2.38 returns EINVAL otherwise, and so do we. */
+UMA_EXPORT void *aligned_alloc(size_t alignment, size_t size) {
+  return uma_aligned_alloc(alignment, size);
+}
+
+UMA_EXPORT int posix_memalign(void **out, size_t alignment, size_t size) {
+  if (alignment == 0 || alignment % sizeof(void *) != 0 || (alignment & (alignment - 1)) != 0)
+    return EINVAL;
+  int saved = errno;
+  void *p = uma_aligned_alloc(alignment, size);
+  errno = saved;
+  if (p == NULL) return ENOMEM;
+  *out = p;
+  return 0;
+}
+
+UMA_EXPORT void *valloc(size_t size) { return uma_aligned_alloc(UMA_OS_PAGE, size); }
+
+UMA_EXPORT void *pvalloc(size_t size) {
+  size_t rounded = (size + UMA_OS_PAGE - 1) & ~(UMA_OS_PAGE - 1);
+  if (rounded < size) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return uma_aligned_alloc(UMA_OS_PAGE, rounded ? rounded : UMA_OS_PAGE);
+}
+
+/* C23: the size and alignment are hints we do not need (the block knows). */
+UMA_EXPORT void free_sized(void *p, size_t size) { (void)size; uma_free(p); }
+UMA_EXPORT void free_aligned_sized(void *p, size_t alignment, size_t size) {
+  (void)alignment;
+  (void)size;
+  uma_free(p);
+}
+UMA_EXPORT void cfree(void *p) { uma_free(p); }
+
+/* Returns 1 when memory went back to the OS, as glibc does; `pad` is ignored
+ * because everything free is returned. */
+UMA_EXPORT int malloc_trim(size_t pad) {
+  (void)pad;
+  uma_stats_t before, after;
+  uma_stats_get(&before);
+  uma_collect(true);
+  uma_stats_get(&after);
+  return after.purged_bytes > before.purged_bytes || after.mapped_bytes < before.mapped_bytes;
+}
+
+/* glibc's fields, filled from our counters: arena = mapped, uordblks = live,
+ * fordblks = mapped − live, hblks/hblkhd = large blocks; the rest are 0. */
+UMA_EXPORT struct mallinfo2 mallinfo2(void) {
+  uma_stats_t s;
+  uma_stats_get(&s);
+  struct mallinfo2 mi;
+  memset(&mi, 0, sizeof mi);
+  mi.arena = s.mapped_bytes;
+  mi.uordblks = s.live_bytes;
+  mi.fordblks = s.mapped_bytes > s.live_bytes ? s.mapped_bytes - s.live_bytes : 0;
+  mi.ordblks = 1;
+  mi.hblks = s.large_allocs;
+  mi.usmblks = 0;
+  return mi;
+}
+
+UMA_EXPORT struct mallinfo mallinfo(void) {
+  struct mallinfo2 m2 = mallinfo2();
+  struct mallinfo mi;
+  memset(&mi, 0, sizeof mi);
+  mi.arena = (int)m2.arena;
+  mi.ordblks = (int)m2.ordblks;
+  mi.hblks = (int)m2.hblks;
+  mi.uordblks = (int)m2.uordblks;
+  mi.fordblks = (int)m2.fordblks;
+  return mi;
+}
+
+/* Accepted and ignored: glibc's tunables (arenas, thresholds, top pad, …)
+ * describe glibc's own heap. Returns 1 (success) as glibc does. */
+UMA_EXPORT int mallopt(int param, int value) {
+  (void)param;
+  (void)value;
+  return 1;
+}
+
+UMA_EXPORT void malloc_stats(void) { uma_report_write(STDERR_FILENO); }
+
+UMA_EXPORT int malloc_info(int options, FILE *fp) {
+  if (options != 0) {
+    errno = EINVAL;
+    return -1;
+  }
+  uma_stats_t s;
+  uma_stats_get(&s);
+  fprintf(fp,
+          "<malloc version=\"uma-preload-1\">\n"
+          "<total type=\"mapped\" size=\"%llu\"/>\n"
+          "<total type=\"live\" size=\"%llu\" count=\"%llu\"/>\n"
+          "<total type=\"large\" count=\"%llu\"/>\n"
+          "<system type=\"current\" size=\"%llu\"/>\n"
+          "<system type=\"max\" size=\"%llu\"/>\n"
+          "</malloc>\n",
+          (unsigned long long)s.mapped_bytes, (unsigned long long)s.live_bytes,
+          (unsigned long long)s.live_blocks, (unsigned long long)s.large_allocs,
+          (unsigned long long)s.mapped_bytes, (unsigned long long)s.peak_mapped_bytes);
+  return 0;
+}
+
+/* Names glibc-linked code can reach directly. */
+#pragma GCC diagnostic ignored "-Wmissing-attributes"
+void *__libc_malloc(size_t size) UMA_ALIAS(malloc);
+void __libc_free(void *p) UMA_ALIAS(free);
+void *__libc_calloc(size_t n, size_t size) UMA_ALIAS(calloc);
+void *__libc_realloc(void *p, size_t size) UMA_ALIAS(realloc);
+void *__libc_memalign(size_t alignment, size_t size) UMA_ALIAS(memalign);
+void *__libc_valloc(size_t size) UMA_ALIAS(valloc);
+void *__libc_pvalloc(size_t size) UMA_ALIAS(pvalloc);
+int __posix_memalign(void **out, size_t alignment, size_t size) UMA_ALIAS(posix_memalign);
