@@ -59,7 +59,7 @@ test-unit: $(BUILD)/tests/unit
 
 $(BUILD)/tests/%: tests/preload/%.c
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -O1 -g -Wall -pthread $< -o $@
+	$(CC) -std=gnu11 -O1 -g -Wall -pthread $< -o $@ -ldl
 
 $(BUILD)/tests/%: tests/preload/%.cc
 	@mkdir -p $(dir $@)

@@ -22,7 +22,7 @@ static unsigned class_for_alignment(size_t size, size_t align) {
 
 static void *heap_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero) {
   if (uma_unlikely(size > UMA_MAX_REQUEST)) return NULL;
-  if (size > UMA_MEDIUM_MAX || align > UMA_OS_PAGE) {
+  if (size > UMA_BLOCK_MAX || align > UMA_OS_PAGE) {
     void *p = large_alloc(heap, size, align, zero);
     if (p) STAT_ADD(heap->stats.bytes_requested, size);
     return p;
@@ -66,7 +66,7 @@ static UMA_NOINLINE void *alloc_generic(size_t size, size_t align, bool zero) {
 
 void *uma_malloc(size_t size) {
   uma_heap_t *heap = uma_tls_heap;
-  if (uma_likely(heap != NULL && size <= UMA_MEDIUM_MAX)) {
+  if (uma_likely(heap != NULL && size <= UMA_BLOCK_MAX)) {
     unsigned cls = sc_of(size);
     uma_page_t *page = heap->alloc_page[cls];
     uma_block_t *b = page->free;
@@ -219,7 +219,7 @@ void *uma_realloc(void *p, size_t size) {
     if (p != (uint8_t *)lg + lg->user_offset || lg->is_free)
       uma_invalid_pointer("realloc", p, "is not a live large block");
     old_usable = large_usable(lg);
-    if (size > UMA_MEDIUM_MAX) {
+    if (size > UMA_BLOCK_MAX) {
       if (uma_tls_heap == NULL) heap_get_slow();
       void *q = large_realloc(uma_tls_heap, lg, p, size);   /* pages move, bytes do not */
       if (q == NULL) errno = ENOMEM;

@@ -96,7 +96,7 @@ void heap_purge_tick(uma_heap_t *heap, bool force) {
   uint64_t now = os_now_ms();
   if (!force && now < heap->purge_due_ms) return;
   heap->purge_due_ms = now + (delay ? delay / 4 + 1 : 1000);
-  for (int kind = SEG_KIND_SMALL; kind <= SEG_KIND_MEDIUM; kind++)
+  for (int kind = SEG_KIND_SMALL; kind <= SEG_KIND_BIG; kind++)
     for (uma_segment_t *seg = heap->segs_with_free[kind]; seg; seg = seg->next)
       seg_purge(seg, now, force ? 0 : delay);
   seg_cache_purge(now, force);

@@ -32,13 +32,14 @@
 #define UMA_SEG_HEADER_SIZE  (8 * 1024UL)            /* page 0's blocks start here */
 #define UMA_SMALL_PAGE_SHIFT 16                      /* 64 KiB pages, 64 per segment */
 #define UMA_MEDIUM_PAGE_SHIFT 19                     /* 512 KiB pages, 8 per segment */
+#define UMA_BIG_PAGE_SHIFT   22                      /* one page: the whole segment */
 #define UMA_MAX_PAGES        (UMA_SEG_SIZE >> UMA_SMALL_PAGE_SHIFT)
 
 #define UMA_ALIGN_MIN        16UL                    /* every block is 16-byte aligned */
-#define UMA_SMALL_MAX        (8 * 1024UL)            /* largest class on 64 KiB pages */
-#define UMA_MEDIUM_MAX       (64 * 1024UL)           /* largest class; above is "large" */
-#define UMA_CLASS_COUNT      80                      /* classes 0..79: 16 B .. 64 KiB */
-#define UMA_SMALL_CLASSES    56                      /* classes 0..55 live on small pages */
+#define UMA_BLOCK_MAX        (512 * 1024UL)          /* largest class; above is "large" */
+#define UMA_CLASS_COUNT      104                     /* classes 0..103: 16 B .. 512 KiB */
+#define UMA_SMALL_CLASSES    56                      /* 0..55 (≤ 8 KiB) on 64 KiB pages */
+#define UMA_MEDIUM_CLASSES   80                      /* 56..79 (≤ 64 KiB) on 512 KiB pages, the rest on 4 MiB */
 
 /* ---- size classes (size_class.c) --------------------------------------- */
 /* 16-byte steps up to 128 B, then 8 classes per doubling: waste ≤ 12.5 %. */
@@ -84,14 +85,14 @@ typedef struct uma_page_s {
   uint8_t in_full;
 } uma_page_t;
 
-enum { SEG_KIND_SMALL = 1, SEG_KIND_MEDIUM = 2, SEG_KIND_LARGE = 3 };
+enum { SEG_KIND_SMALL = 1, SEG_KIND_MEDIUM = 2, SEG_KIND_BIG = 3, SEG_KIND_LARGE = 4 };
 
 struct uma_heap_s;
 
 /* A 4 MiB-aligned segment of small or medium pages, owned by one heap.
  * The owner is found from any block by masking: seg_of(p). */
 typedef struct uma_segment_s {
-  uint8_t kind;                      /* SEG_KIND_SMALL or SEG_KIND_MEDIUM */
+  uint8_t kind;                      /* SEG_KIND_SMALL, _MEDIUM or _BIG */
   uint8_t page_shift;
   uint16_t page_count;
   uint32_t used_pages;
@@ -136,7 +137,7 @@ typedef struct uma_heap_s {
   uma_page_t *alloc_page[UMA_CLASS_COUNT];   /* queue head, or &page_empty */
   uma_page_queue_t queue[UMA_CLASS_COUNT];
   _Atomic(uma_page_t *) delayed;             /* pages that left the full state */
-  uma_segment_t *segs_with_free[3];          /* indexed by SEG_KIND_* */
+  uma_segment_t *segs_with_free[SEG_KIND_LARGE];   /* indexed by SEG_KIND_* */
   uint64_t purge_due_ms;
   uma_heap_stats_t stats;
   struct uma_heap_s *all_next;

@@ -1,12 +1,14 @@
-/* large.c — blocks above 64 KiB (or aligned above 4 KiB): one 4 MiB-aligned
+/* large.c — blocks above 512 KiB (or aligned above 4 KiB): one 4 MiB-aligned
  * mapping each, a header page in front. realloc moves pages with mremap,
  * never bytes. Freed mappings wait in a small cache for reuse and go back to
  * the OS after the purge delay. */
 #include "internal.h"
 #include <string.h>
 
-#define LARGE_CACHE_MAX   16
-#define LARGE_CACHE_BYTES (64UL << 20)   /* what the cache may hold; bigger blocks unmap at once */
+/* Reusing a freed mapping saves its page faults, the dominant cost of a
+ * fresh one; the purge delay bounds how long the cache holds memory. */
+#define LARGE_CACHE_MAX   64
+#define LARGE_CACHE_BYTES (128UL << 20)  /* what the cache may hold; bigger blocks unmap at once */
 
 static pthread_mutex_t large_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct { uma_large_t *lg; uint64_t stamp_ms; } large_cache[LARGE_CACHE_MAX];
@@ -35,14 +37,15 @@ static void cache_remove_at(int i) {
   large_cache_count--;
 }
 
-/* Best fit among cached mappings no more than a quarter bigger than asked. */
+/* Best fit among cached mappings up to twice the size asked; one more than
+ * a quarter too big gives its tail back (mremap shrinks in place). */
 static uma_large_t *cache_take(size_t map_size) {
   uma_large_t *best = NULL;
   pthread_mutex_lock(&large_lock);
   int best_i = -1;
   for (int i = 0; i < large_cache_count; i++) {
     size_t s = large_cache[i].lg->map_size;
-    if (s >= map_size && s <= map_size + map_size / 4 &&
+    if (s >= map_size && s <= 2 * map_size &&
         (best_i < 0 || s < large_cache[best_i].lg->map_size))
       best_i = i;
   }
@@ -51,6 +54,8 @@ static uma_large_t *cache_take(size_t map_size) {
     cache_remove_at(best_i);
   }
   pthread_mutex_unlock(&large_lock);
+  if (best && best->map_size > map_size + map_size / 4 && os_remap_in_place(best, best->map_size, map_size))
+    best->map_size = map_size;
   return best;
 }
 

@@ -65,6 +65,31 @@ void os_unmap(void *p, size_t size) {
     atomic_fetch_sub_explicit(&os_mapped_bytes, size, memory_order_relaxed);
 }
 
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
+/* Where the last aligned mapping went. The kernel hands out addresses top
+ * down, so the aligned spot just below it is usually free: one mmap instead
+ * of three system calls (map, trim head, trim tail). */
+static _Atomic uintptr_t aligned_hint;
+
+static void *map_at_hint(size_t size, size_t align) {
+  uintptr_t hint = atomic_load_explicit(&aligned_hint, memory_order_relaxed);
+  if (hint == 0 || hint < size + align) return NULL;
+  uintptr_t want = (hint - size) & ~(uintptr_t)(align - 1);
+  long r = os_syscall6(SYS_mmap, (long)want, (long)size, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+  if (sys_failed(r)) return NULL;
+  if ((uintptr_t)r != want) {   /* a kernel before 4.17 took the flag as a hint only */
+    os_syscall6(SYS_munmap, r, (long)size, 0, 0, 0, 0);
+    return NULL;
+  }
+  mapped_add(size);
+  atomic_store_explicit(&aligned_hint, want, memory_order_relaxed);
+  return (void *)r;
+}
+
 /* A mapping of `size` bytes whose address + offset is a multiple of `align`:
  * over-map, then give back the head and the tail. */
 void *os_map_aligned_at_offset(size_t size, size_t align, size_t offset) {
@@ -82,7 +107,11 @@ void *os_map_aligned_at_offset(size_t size, size_t align, size_t offset) {
 }
 
 void *os_map_aligned(size_t size, size_t align) {
-  return os_map_aligned_at_offset(size, align, 0);
+  void *p = map_at_hint(size, align);
+  if (p) return p;
+  p = os_map_aligned_at_offset(size, align, 0);
+  if (p) atomic_store_explicit(&aligned_hint, (uintptr_t)p, memory_order_relaxed);
+  return p;
 }
 
 /* Resident pages go back to the kernel now; the range reads as zero after. */

@@ -1,5 +1,5 @@
 /* size_class.c — the size-class table behind sc_of()/sc_size() in internal.h.
- * 16-byte steps up to 128 B, then 8 classes per doubling up to 64 KiB, so a
+ * 16-byte steps up to 128 B, then 8 classes per doubling up to 512 KiB, so a
  * request above 128 B wastes at most 1/8 of itself (docs/ARCHITECTURE.md). */
 #include "internal.h"
 
@@ -14,8 +14,13 @@ const uint32_t sc_size_table[UMA_CLASS_COUNT] = {
   9216, 10240, 11264, 12288, 13312, 14336, 15360, 16384,
   18432, 20480, 22528, 24576, 26624, 28672, 30720, 32768,
   36864, 40960, 45056, 49152, 53248, 57344, 61440, 65536,
+  73728, 81920, 90112, 98304, 106496, 114688, 122880, 131072,
+  147456, 163840, 180224, 196608, 212992, 229376, 245760, 262144,
+  294912, 327680, 360448, 393216, 425984, 458752, 491520, 524288,
 };
 
 _Static_assert(UMA_SMALL_CLASSES == 56, "class 55 is the last 8 KiB class");
+_Static_assert(UMA_MEDIUM_CLASSES == 80, "class 79 is the last 64 KiB class");
+_Static_assert(sizeof sc_size_table / sizeof sc_size_table[0] == UMA_CLASS_COUNT, "one row per class");
 _Static_assert(sizeof(uma_segment_t) <= UMA_SEG_HEADER_SIZE, "segment header fits before page 0's blocks");
 _Static_assert(sizeof(uma_large_t) <= UMA_OS_PAGE, "large header fits in one page");

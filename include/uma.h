@@ -12,6 +12,8 @@
 extern "C" {
 #endif
 
+#pragma GCC visibility push(default)
+
 /* Allocation: the same contracts as malloc, free, calloc, realloc and
  * memalign in glibc (see docs/ARCHITECTURE.md, "Semantics"). */
 void  *uma_malloc(size_t size);
@@ -60,6 +62,8 @@ void uma_stats_get(uma_stats_t *out);
 
 /* Write the exit summary (one screen of text) to a file descriptor. */
 void uma_report_write(int fd);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,29 @@
+/* bad_free.c — misuse that uma-preload must diagnose and stop:
+ *   bad_free foreign   frees a pointer malloc never returned (a stack address)
+ *   bad_free double    frees a small block twice
+ *   bad_free interior  frees a pointer into the middle of a large block
+ * Each must end in SIGABRT with one "uma-preload: free(): pointer 0x…" line. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#pragma GCC diagnostic ignored "-Wfree-nonheap-object"
+
+int main(int argc, char **argv) {
+  const char *mode = argc > 1 ? argv[1] : "";
+  if (strcmp(mode, "foreign") == 0) {
+    char on_stack[64];
+    free(on_stack + 16);
+  } else if (strcmp(mode, "double") == 0) {
+    char *volatile p = malloc(48);
+    char *keep = malloc(48);   /* the block is not the only one in its page */
+    free(p);
+    free(p);
+    free(keep);
+  } else if (strcmp(mode, "interior") == 0) {
+    char *p = malloc(1 << 20);
+    free(p + 4096);
+  }
+  puts("bad_free: the misuse was not caught");
+  return 0;
+}
