@@ -19,7 +19,7 @@ CORE_SRC      := $(wildcard core/*.c)
 INTERPOSE_SRC := $(wildcard interpose/*.c)
 CORE_OBJ      := $(CORE_SRC:%.c=$(BUILD)/%.o)
 INTERPOSE_OBJ := $(INTERPOSE_SRC:%.c=$(BUILD)/%.o)
-UNIT_SRC      := $(wildcard tests/unit/*.c)
+UNIT_SRC      := $(wildcard tests/unit/*.c tests/unit/*.h)
 PRELOAD_PROGS := $(patsubst tests/preload/%.c,$(BUILD)/tests/%,$(wildcard tests/preload/*.c)) \
                  $(patsubst tests/preload/%.cc,$(BUILD)/tests/%,$(wildcard tests/preload/*.cc))
 BENCH_PROGS   := $(patsubst tools/bench/%.c,$(BUILD)/bench/%,$(wildcard tools/bench/*.c))
@@ -52,7 +52,7 @@ test: deps-test
 
 $(BUILD)/tests/unit: $(UNIT_SRC) $(BUILD)/libumacore.a
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -O1 -g -Wall -Iinclude -pthread $(UNIT_SRC) $(BUILD)/libumacore.a -lcriterion -o $@
+	$(CC) -std=gnu11 -O1 -g -Wall -Iinclude -Icore -pthread $(filter %.c,$(UNIT_SRC)) $(BUILD)/libumacore.a -lcriterion -o $@
 
 test-unit: $(BUILD)/tests/unit
 	$(BUILD)/tests/unit --jobs 2

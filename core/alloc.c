@@ -1,4 +1,4 @@
-/* alloc.c — the public allocation API (uma_malloc, uma_free, …): the fast
+/* alloc.c — the public allocation API (alloc_malloc, alloc_free, …): the fast
  * paths a thread runs against its own heap, and the routing of everything
  * else to pages (page.c), the large pool (large.c) and heaps (heap.c).
  * Fast path: malloc pops the class's current page free list; free pushes onto
@@ -64,7 +64,7 @@ static UMA_NOINLINE void *alloc_generic(size_t size, size_t align, bool zero) {
   return p;
 }
 
-void *uma_malloc(size_t size) {
+void *alloc_malloc(size_t size) {
   uma_heap_t *heap = uma_tls_heap;
   if (uma_likely(heap != NULL && size <= UMA_BLOCK_MAX)) {
     unsigned cls = sc_of(size);
@@ -82,7 +82,7 @@ void *uma_malloc(size_t size) {
   return alloc_generic(size, UMA_ALIGN_MIN, false);
 }
 
-void *uma_calloc(size_t count, size_t size) {
+void *alloc_calloc(size_t count, size_t size) {
   size_t total;
   if (uma_unlikely(__builtin_mul_overflow(count, size, &total))) {
     errno = ENOMEM;
@@ -91,12 +91,12 @@ void *uma_calloc(size_t count, size_t size) {
   return alloc_generic(total, UMA_ALIGN_MIN, true);
 }
 
-void *uma_aligned_alloc(size_t alignment, size_t size) {
+void *alloc_aligned(size_t alignment, size_t size) {
   if (uma_unlikely(alignment == 0 || (alignment & (alignment - 1)) != 0)) {
     errno = EINVAL;
     return NULL;
   }
-  if (alignment <= UMA_ALIGN_MIN) return uma_malloc(size);
+  if (alignment <= UMA_ALIGN_MIN) return alloc_malloc(size);
   return alloc_generic(size, alignment, false);
 }
 
@@ -128,7 +128,7 @@ static inline uma_page_t *checked_page(uma_segment_t *seg, const void *p, const 
   return page;
 }
 
-static inline void free_checked(void *p, const char *func) {
+static inline __attribute__((always_inline)) void free_checked(void *p, const char *func) {
   void *s = seg_of(p);
   if (uma_unlikely(!owner_map_test(s))) uma_invalid_pointer(func, p, "was not allocated here");
   uma_segment_t *seg = s;
@@ -144,13 +144,17 @@ static inline void free_checked(void *p, const char *func) {
     b->cookie = block_cookie(b);
     page->free = b;
     STAT_ADD(heap->stats.free_count[page->class_idx], 1);
-    if (uma_unlikely(--page->used == 0 || page->in_full)) page_free_slow(heap, page);
+    if (uma_unlikely(--page->used == 0 || page->in_full)) {
+      /* The class's current page stays even when empty (page_free_slow). */
+      if (!page->in_full && heap->alloc_page[page->class_idx] == page) return;
+      page_free_slow(heap, page);
+    }
     return;
   }
   free_remote(seg, page, b);
 }
 
-void uma_free(void *p) {
+void alloc_free(void *p) {
   if (uma_likely(p != NULL)) free_checked(p, "free");
 }
 
@@ -168,11 +172,11 @@ static size_t usable_checked(const void *p, const char *func) {
   return checked_page(s, p, func)->block_size;
 }
 
-size_t uma_usable_size(const void *p) {
+size_t alloc_usable_size(const void *p) {
   return p ? usable_checked(p, "malloc_usable_size") : 0;
 }
 
-bool uma_owns(const void *p) {
+bool alloc_owns(const void *p) {
   if (p == NULL) return false;
   void *s = seg_of(p);
   if (!owner_map_test(s)) return false;
@@ -201,10 +205,10 @@ static void count_in_place(size_t old_bytes, size_t new_request, unsigned cls, b
   }
 }
 
-void *uma_realloc(void *p, size_t size) {
-  if (p == NULL) return uma_malloc(size);
+void *alloc_realloc(void *p, size_t size) {
+  if (p == NULL) return alloc_malloc(size);
   if (size == 0) {          /* glibc: realloc(p, 0) frees p and returns NULL */
-    uma_free(p);
+    alloc_free(p);
     return NULL;
   }
   if (uma_unlikely(size > UMA_MAX_REQUEST)) {
@@ -233,10 +237,10 @@ void *uma_realloc(void *p, size_t size) {
       return p;
     }
   }
-  void *q = uma_malloc(size);
+  void *q = alloc_malloc(size);
   if (q == NULL) return NULL;
   memcpy(q, p, size < old_usable ? size : old_usable);
-  uma_free(p);
+  alloc_free(p);
   return q;
 }
 
@@ -244,3 +248,14 @@ void *uma_realloc(void *p, size_t size) {
 void alloc_count_large_in_place(size_t old_bytes, size_t new_request, size_t new_bytes) {
   count_in_place(old_bytes, new_request, 0, true, new_bytes);
 }
+
+/* The public names (include/uma.h). The preload's entry points call the
+ * hidden alloc_* names directly, never through the PLT. */
+#define UMA_PUBLIC_ALIAS(name) __attribute__((alias(#name), visibility("default")))
+void *uma_malloc(size_t size) UMA_PUBLIC_ALIAS(alloc_malloc);
+void *uma_calloc(size_t count, size_t size) UMA_PUBLIC_ALIAS(alloc_calloc);
+void *uma_realloc(void *p, size_t size) UMA_PUBLIC_ALIAS(alloc_realloc);
+void *uma_aligned_alloc(size_t alignment, size_t size) UMA_PUBLIC_ALIAS(alloc_aligned);
+void uma_free(void *p) UMA_PUBLIC_ALIAS(alloc_free);
+size_t uma_usable_size(const void *p) UMA_PUBLIC_ALIAS(alloc_usable_size);
+bool uma_owns(const void *p) UMA_PUBLIC_ALIAS(alloc_owns);

@@ -1,6 +1,6 @@
 /* init.c — process start-up of the core, run by the first allocation of any
  * thread (the loader and libc allocate before constructors run): the
- * ownership map, the free-list secret, options, the thread-exit key, and
+ * free-list secret, options, the thread-exit key, and
  * the fork handlers. Nothing here allocates before the state is "done". */
 #include "internal.h"
 #include <sys/auxv.h>
@@ -26,7 +26,6 @@ void uma_init(void) {
     return;
   }
   uma_secret = secret_from_kernel();
-  owner_map_init();
   options_read_env();
   heap_init();
   atomic_store_explicit(&uma_init_state, 2, memory_order_release);

@@ -71,18 +71,20 @@ enum { PAGE_TF_NORMAL = 0, PAGE_TF_FULL = 1, PAGE_TF_NOTIFIED = 2, PAGE_TF_BITS 
  *    delayed stack and will be put back when the owner drains that stack);
  *  - a page is retired only in state NORMAL, so it is never on a delayed
  *    stack when its segment hands it to another class or heap. */
-typedef struct uma_page_s {
+typedef struct __attribute__((aligned(32))) uma_page_s {
+  /* The first 32 bytes are what malloc and free touch; the 96-byte stride
+   * keeps them inside one cache line. */
   uma_block_t *free;                 /* owner's free list, popped by malloc */
   uint32_t used;
   uint32_t block_size;
-  uint8_t *bump;                     /* never-used tail [bump, end) */
-  uint8_t *end;
-  _Atomic uintptr_t thread_free;     /* remote frees (pointer | PAGE_TF_* bits) */
-  struct uma_page_s *next, *prev;    /* class queue links */
-  struct uma_page_s *delayed_next;   /* heap's delayed stack link */
   uint8_t *start;
   uint8_t class_idx;
   uint8_t in_full;
+  _Atomic uintptr_t thread_free;     /* remote frees (pointer | PAGE_TF_* bits) */
+  uint8_t *bump;                     /* never-used tail [bump, end) */
+  uint8_t *end;
+  struct uma_page_s *next, *prev;    /* class queue links */
+  struct uma_page_s *delayed_next;   /* heap's delayed stack link */
 } uma_page_t;
 
 enum { SEG_KIND_SMALL = 1, SEG_KIND_MEDIUM = 2, SEG_KIND_BIG = 3, SEG_KIND_LARGE = 4 };
@@ -101,7 +103,7 @@ typedef struct uma_segment_s {
   uint64_t dirty_mask;               /* free pages that may still be resident */
   uint64_t dirty_stamp_ms;           /* when the newest dirty page was retired */
   struct uma_segment_s *next, *prev; /* heap's list of segments with free pages */
-  uma_page_t pages[UMA_MAX_PAGES];
+  uma_page_t pages[UMA_MAX_PAGES] __attribute__((aligned(64)));
 } uma_segment_t;
 
 /* A large block: one whole mapping, 4 MiB-aligned, this header at its start
@@ -119,6 +121,15 @@ typedef struct uma_large_s {
 static inline void *seg_of(const void *p) {
   return (void *)(((uintptr_t)p - 1) & ~UMA_SEG_MASK);
 }
+
+/* ---- the allocation API (alloc.c): uma_* are public aliases of these ---- */
+UMA_HIDDEN void *alloc_malloc(size_t size);
+UMA_HIDDEN void *alloc_calloc(size_t count, size_t size);
+UMA_HIDDEN void *alloc_realloc(void *p, size_t size);
+UMA_HIDDEN void *alloc_aligned(size_t alignment, size_t size);
+UMA_HIDDEN void alloc_free(void *p);
+UMA_HIDDEN size_t alloc_usable_size(const void *p);
+UMA_HIDDEN bool alloc_owns(const void *p);
 
 /* ---- heaps (heap.c) ---------------------------------------------------- */
 typedef struct uma_page_queue_s { uma_page_t *first, *last; } uma_page_queue_t;
@@ -195,10 +206,9 @@ UMA_HIDDEN void large_fork_parent(void);
 UMA_HIDDEN void large_fork_child(void);
 
 /* ---- ownership map (owner_map.c) --------------------------------------- */
-UMA_HIDDEN extern _Atomic uint64_t *owner_map_bits;
-UMA_HIDDEN void owner_map_init(void);
-UMA_HIDDEN bool owner_map_set(const void *slot_base, bool owned);
 #define OWNER_MAP_SLOTS (1UL << (48 - UMA_SEG_SHIFT))   /* 48-bit user address space */
+UMA_HIDDEN extern _Atomic uint64_t owner_map_bits[OWNER_MAP_SLOTS / 64];
+UMA_HIDDEN bool owner_map_set(const void *slot_base, bool owned);
 static inline bool owner_map_test(const void *slot_base) {
   uintptr_t slot = (uintptr_t)slot_base >> UMA_SEG_SHIFT;
   if (uma_unlikely(slot >= OWNER_MAP_SLOTS)) return false;

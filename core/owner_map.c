@@ -1,15 +1,12 @@
 /* owner_map.c — one bit per 4 MiB slot of the 48-bit address space: set while
  * a segment or large mapping of ours starts there. free() tests it before it
  * reads any header, so a foreign pointer is diagnosed, never dereferenced.
- * The 8 MiB bitmap is reserved once; only the words touched become resident. */
+ * The 8 MiB bitmap is zero-initialised static storage: valid before any
+ * initialisation (free() may come first), and only the words touched become
+ * resident. */
 #include "internal.h"
 
-_Atomic uint64_t *owner_map_bits;
-
-void owner_map_init(void) {
-  owner_map_bits = os_map(OWNER_MAP_SLOTS / 8);
-  if (owner_map_bits == NULL) uma_fatal("cannot reserve the 8 MiB ownership map", NULL);
-}
+_Atomic uint64_t owner_map_bits[OWNER_MAP_SLOTS / 64];
 
 /* False when the slot lies beyond the map (an address the map cannot hold). */
 bool owner_map_set(const void *slot_base, bool owned) {

@@ -24,3 +24,4 @@ _Static_assert(UMA_MEDIUM_CLASSES == 80, "class 79 is the last 64 KiB class");
 _Static_assert(sizeof sc_size_table / sizeof sc_size_table[0] == UMA_CLASS_COUNT, "one row per class");
 _Static_assert(sizeof(uma_segment_t) <= UMA_SEG_HEADER_SIZE, "segment header fits before page 0's blocks");
 _Static_assert(sizeof(uma_large_t) <= UMA_OS_PAGE, "large header fits in one page");
+_Static_assert(sizeof(uma_page_t) == 96 && offsetof(uma_segment_t, pages) % 64 == 0, "hot page fields stay in one cache line");

@@ -12,11 +12,11 @@
 #define UMA_EXPORT __attribute__((visibility("default")))
 #define UMA_ALIAS(name) __attribute__((alias(#name), visibility("default")))
 
-UMA_EXPORT void *malloc(size_t size) { return uma_malloc(size); }
-UMA_EXPORT void free(void *p) { uma_free(p); }
-UMA_EXPORT void *calloc(size_t n, size_t size) { return uma_calloc(n, size); }
-UMA_EXPORT void *realloc(void *p, size_t size) { return uma_realloc(p, size); }
-UMA_EXPORT size_t malloc_usable_size(void *p) { return uma_usable_size(p); }
+UMA_EXPORT void *malloc(size_t size) { return alloc_malloc(size); }
+UMA_EXPORT void free(void *p) { alloc_free(p); }
+UMA_EXPORT void *calloc(size_t n, size_t size) { return alloc_calloc(n, size); }
+UMA_EXPORT void *realloc(void *p, size_t size) { return alloc_realloc(p, size); }
+UMA_EXPORT size_t malloc_usable_size(void *p) { return alloc_usable_size(p); }
 
 UMA_EXPORT void *reallocarray(void *p, size_t n, size_t size) {
   size_t total;
@@ -24,7 +24,7 @@ UMA_EXPORT void *reallocarray(void *p, size_t n, size_t size) {
     errno = ENOMEM;
     return NULL;
   }
-  return uma_realloc(p, total);
+  return alloc_realloc(p, total);
 }
 
 /* glibc's memalign rounds a non-power-of-two alignment up to one. */
@@ -35,26 +35,26 @@ UMA_EXPORT void *memalign(size_t alignment, size_t size) {
   }
   if (alignment == 0) alignment = 1;
   if (alignment & (alignment - 1)) alignment = (size_t)1 << (64 - __builtin_clzl(alignment));
-  return uma_aligned_alloc(alignment, size);
+  return alloc_aligned(alignment, size);
 }
 
 /* C11 asks for a power of two; glibc ≥ 2.38 returns EINVAL otherwise, and so do we. */
 UMA_EXPORT void *aligned_alloc(size_t alignment, size_t size) {
-  return uma_aligned_alloc(alignment, size);
+  return alloc_aligned(alignment, size);
 }
 
 UMA_EXPORT int posix_memalign(void **out, size_t alignment, size_t size) {
   if (alignment == 0 || alignment % sizeof(void *) != 0 || (alignment & (alignment - 1)) != 0)
     return EINVAL;
   int saved = errno;
-  void *p = uma_aligned_alloc(alignment, size);
+  void *p = alloc_aligned(alignment, size);
   errno = saved;
   if (p == NULL) return ENOMEM;
   *out = p;
   return 0;
 }
 
-UMA_EXPORT void *valloc(size_t size) { return uma_aligned_alloc(UMA_OS_PAGE, size); }
+UMA_EXPORT void *valloc(size_t size) { return alloc_aligned(UMA_OS_PAGE, size); }
 
 UMA_EXPORT void *pvalloc(size_t size) {
   size_t rounded = (size + UMA_OS_PAGE - 1) & ~(UMA_OS_PAGE - 1);
@@ -62,17 +62,17 @@ UMA_EXPORT void *pvalloc(size_t size) {
     errno = ENOMEM;
     return NULL;
   }
-  return uma_aligned_alloc(UMA_OS_PAGE, rounded ? rounded : UMA_OS_PAGE);
+  return alloc_aligned(UMA_OS_PAGE, rounded ? rounded : UMA_OS_PAGE);
 }
 
 /* C23: the size and alignment are hints we do not need (the block knows). */
-UMA_EXPORT void free_sized(void *p, size_t size) { (void)size; uma_free(p); }
+UMA_EXPORT void free_sized(void *p, size_t size) { (void)size; alloc_free(p); }
 UMA_EXPORT void free_aligned_sized(void *p, size_t alignment, size_t size) {
   (void)alignment;
   (void)size;
-  uma_free(p);
+  alloc_free(p);
 }
-UMA_EXPORT void cfree(void *p) { uma_free(p); }
+UMA_EXPORT void cfree(void *p) { alloc_free(p); }
 
 /* Returns 1 when memory went back to the OS, as glibc does; `pad` is ignored
  * because everything free is returned. */

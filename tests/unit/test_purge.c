@@ -1,0 +1,56 @@
+/* Purging: freed memory stays resident for the purge delay, then goes back
+ * to the OS (checked page by page with mincore). */
+#include <criterion/criterion.h>
+#include <string.h>
+#include "uma.h"
+#include "helpers.h"
+
+#define BLOCKS 4096
+#define SIZE   4096   /* 16 MiB of small blocks */
+
+static char *blocks[BLOCKS];
+
+static size_t resident_of_blocks(void) {
+  size_t n = 0;
+  for (int i = 0; i < BLOCKS; i++) n += resident_pages(blocks[i], SIZE);
+  return n;
+}
+
+static void fill_and_free(void) {
+  for (int i = 0; i < BLOCKS; i++) {
+    blocks[i] = uma_malloc(SIZE);
+    memset(blocks[i], 1, SIZE);
+  }
+  cr_assert_geq(resident_of_blocks(), BLOCKS * (SIZE / 4096));
+  for (int i = 0; i < BLOCKS; i++) uma_free(blocks[i]);
+}
+
+Test(purge, delay_zero_returns_pages_at_once) {
+  uma_option_set(UMA_OPTION_PURGE_DELAY_MS, 0);
+  fill_and_free();
+  /* One current page per class may stay; 16 MiB of blocks must not. */
+  cr_assert_lt(resident_of_blocks(), BLOCKS / 16, "%zu pages still resident", resident_of_blocks());
+}
+
+Test(purge, memory_waits_for_the_delay_then_goes_back) {
+  uma_option_set(UMA_OPTION_PURGE_DELAY_MS, 60 * 1000);
+  fill_and_free();
+  cr_assert_geq(resident_of_blocks(), BLOCKS * 9 / 10, "purged before the delay");
+  uma_stats_t before, after;
+  uma_stats_get(&before);
+  uma_collect(true);
+  uma_stats_get(&after);
+  cr_assert_lt(resident_of_blocks(), BLOCKS / 16, "%zu pages still resident", resident_of_blocks());
+  cr_assert_gt(after.purged_bytes + (before.mapped_bytes - after.mapped_bytes), before.purged_bytes);
+}
+
+Test(purge, large_blocks_are_unmapped_after_the_delay) {
+  uma_option_set(UMA_OPTION_PURGE_DELAY_MS, 60 * 1000);
+  char *p = uma_malloc(16 << 20);
+  memset(p, 1, 16 << 20);
+  uma_free(p);
+  cr_assert_geq(resident_pages(p, 16 << 20), (16 << 20) / 4096 * 9 / 10, "kept for reuse until the delay");
+  uma_collect(true);
+  cr_assert_eq(resident_pages(p, 16 << 20), 0);
+  cr_assert(!uma_owns(p), "an unmapped block is no longer ours");
+}
