@@ -123,6 +123,7 @@ UMA_EXPORT int mallopt(int param, int value) {
 
 UMA_EXPORT void malloc_stats(void) { uma_report_write(STDERR_FILENO); }
 
+/* Called by the program, never inside malloc: the stream may allocate. */
 UMA_EXPORT int malloc_info(int options, FILE *fp) {
   if (options != 0) {
     errno = EINVAL;
@@ -130,18 +131,22 @@ UMA_EXPORT int malloc_info(int options, FILE *fp) {
   }
   uma_stats_t s;
   uma_stats_get(&s);
-  fprintf(fp,
-          "<malloc version=\"uma-preload-1\">\n"
-          "<total type=\"mapped\" size=\"%llu\"/>\n"
-          "<total type=\"live\" size=\"%llu\" count=\"%llu\"/>\n"
-          "<total type=\"large\" count=\"%llu\"/>\n"
-          "<system type=\"current\" size=\"%llu\"/>\n"
-          "<system type=\"max\" size=\"%llu\"/>\n"
-          "</malloc>\n",
-          (unsigned long long)s.mapped_bytes, (unsigned long long)s.live_bytes,
-          (unsigned long long)s.live_blocks, (unsigned long long)s.large_allocs,
-          (unsigned long long)s.mapped_bytes, (unsigned long long)s.peak_mapped_bytes);
-  return 0;
+  char text[512];
+  uma_buf_t b = { text, 0, sizeof text };
+  buf_str(&b, "<malloc version=\"uma-preload-1\">\n<total type=\"mapped\" size=\"");
+  buf_u64(&b, s.mapped_bytes);
+  buf_str(&b, "\"/>\n<total type=\"live\" size=\"");
+  buf_u64(&b, s.live_bytes);
+  buf_str(&b, "\" count=\"");
+  buf_u64(&b, s.live_blocks);
+  buf_str(&b, "\"/>\n<total type=\"large\" count=\"");
+  buf_u64(&b, s.large_allocs);
+  buf_str(&b, "\"/>\n<system type=\"current\" size=\"");
+  buf_u64(&b, s.mapped_bytes);
+  buf_str(&b, "\"/>\n<system type=\"max\" size=\"");
+  buf_u64(&b, s.peak_mapped_bytes);
+  buf_str(&b, "\"/>\n</malloc>\n");
+  return fputs(text, fp) < 0 ? -1 : 0;
 }
 
 /* Names glibc-linked code can reach directly. */

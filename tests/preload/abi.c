@@ -110,6 +110,13 @@ int main(void) {
   expect(mi.arena > 0 && mi.uordblks > 0, "mallinfo2 reports mapped and live bytes");
   int trimmed = malloc_trim(0);
   expect(trimmed == 0 || trimmed == 1, "malloc_trim returns 0 or 1");
+  FILE *info = tmpfile();
+  char xml[512] = "";
+  expect(info && malloc_info(0, info) == 0, "malloc_info writes");
+  if (info) { rewind(info); fread(xml, 1, sizeof xml - 1, info); fclose(info); }
+  expect(strstr(xml, "<malloc version=\"uma-preload-1\">") != NULL, "malloc_info describes uma-preload");
+  errno = 0;
+  expect(malloc_info(1, stdout) == -1 && errno == EINVAL, "malloc_info rejects options != 0");
   /* glibc 2.36 has no free_sized: reach ours by name. */
   void (*fs)(void *, size_t) = (void (*)(void *, size_t))dlsym(RTLD_DEFAULT, "free_sized");
   expect(fs != NULL, "free_sized is exported");
