@@ -4,6 +4,8 @@
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 PREFIX  ?= /usr/local
+# The system-wide policy file: /etc for PREFIX=/usr, PREFIX/etc otherwise.
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 DESTDIR ?=
 PYTHON  ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 
@@ -13,11 +15,11 @@ BUILD   := build
 UMA_CFLAGS := -std=gnu11 -Wall -Wextra -Wno-unused-parameter -fPIC -fvisibility=hidden \
               -ftls-model=initial-exec -fno-builtin-malloc -fno-builtin-free \
               -fno-builtin-calloc -fno-builtin-realloc -fno-semantic-interposition \
-              -Iinclude -pthread $(CFLAGS)
+              -Iinclude -pthread -DUMA_SYSCONFDIR='"$(SYSCONFDIR)"' $(CFLAGS)
 
-CORE_SRC      := $(wildcard core/*.c)
+CORE_SRC      := $(wildcard core/*.c policy/*.c)
 INTERPOSE_SRC := $(wildcard interpose/*.c)
-CORE_OBJ      := $(CORE_SRC:%.c=$(BUILD)/%.o)
+CORE_OBJ      := $(CORE_SRC:%.c=$(BUILD)/%.o) $(BUILD)/policy/embedded_conf.o
 INTERPOSE_OBJ := $(INTERPOSE_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC      := $(wildcard tests/unit/*.c tests/unit/*.h)
 PRELOAD_PROGS := $(patsubst tests/preload/%.c,$(BUILD)/tests/%,$(wildcard tests/preload/*.c)) \
@@ -26,11 +28,21 @@ BENCH_PROGS   := $(patsubst tools/bench/%.c,$(BUILD)/bench/%,$(wildcard tools/be
 
 .PHONY: all demo test test-unit test-preload deps-build deps-test deps-bench install bench clean
 
-all: $(BUILD)/libumapreload.so $(BUILD)/libumacore.a
+all: $(BUILD)/libumapreload.so $(BUILD)/libumacore.a $(BUILD)/uma-conf
 
-$(BUILD)/%.o: %.c $(wildcard core/*.h include/*.h)
+$(BUILD)/%.o: %.c $(wildcard core/*.h policy/*.h include/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(UMA_CFLAGS) -c $< -o $@
+
+# The built-in defaults are the shipped file itself.
+$(BUILD)/policy/embedded_conf.c: uma-preload.conf tools/embed-conf
+	@mkdir -p $(dir $@)
+	tools/embed-conf $< > $@
+$(BUILD)/policy/embedded_conf.o: $(BUILD)/policy/embedded_conf.c
+	$(CC) $(UMA_CFLAGS) -c $< -o $@
+
+$(BUILD)/uma-conf: tools/uma-conf.c $(BUILD)/libumacore.a
+	$(CC) $(UMA_CFLAGS) $< $(BUILD)/libumacore.a -ldl -o $@
 
 $(BUILD)/libumacore.a: $(CORE_OBJ)
 	rm -f $@
@@ -86,13 +98,14 @@ bench: deps-bench all $(BENCH_PROGS)
 # ---- install, the way a distribution package lays it out ------------------
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin \
-	           $(DESTDIR)$(PREFIX)/share/doc/uma-preload $(DESTDIR)$(PREFIX)/etc
+	           $(DESTDIR)$(PREFIX)/share/doc/uma-preload $(DESTDIR)$(SYSCONFDIR)
 	install -m 0755 $(BUILD)/libumapreload.so $(DESTDIR)$(PREFIX)/lib/libumapreload.so
 	install -m 0644 $(BUILD)/libumacore.a $(DESTDIR)$(PREFIX)/lib/libumacore.a
 	install -m 0644 include/uma.h $(DESTDIR)$(PREFIX)/include/uma.h
 	sed 's|@LIBDIR@|$(PREFIX)/lib|' tools/uma-run > $(DESTDIR)$(PREFIX)/bin/uma-run
 	chmod 0755 $(DESTDIR)$(PREFIX)/bin/uma-run
-	install -m 0644 uma-preload.conf $(DESTDIR)$(PREFIX)/etc/uma-preload.conf
+	install -m 0755 $(BUILD)/uma-conf $(DESTDIR)$(PREFIX)/bin/uma-conf
+	install -m 0644 uma-preload.conf $(DESTDIR)$(SYSCONFDIR)/uma-preload.conf
 	install -m 0644 README.md docs/ARCHITECTURE.md docs/BENCH.md $(DESTDIR)$(PREFIX)/share/doc/uma-preload/
 
 clean:

@@ -20,10 +20,11 @@ static unsigned class_for_alignment(size_t size, size_t align) {
   return cls;
 }
 
-static void *heap_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero) {
+static void *heap_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, const void *ra) {
   if (uma_unlikely(size > UMA_MAX_REQUEST)) return NULL;
-  if (size > UMA_BLOCK_MAX || align > UMA_OS_PAGE) {
-    void *p = large_alloc(heap, size, align, zero);
+  unsigned route = route_for(size, align, ra);
+  if (size > UMA_BLOCK_MAX || align > UMA_OS_PAGE || route_table[route].pool == UMA_POOL_LARGE) {
+    void *p = large_alloc(heap, size, align, zero, route);
     if (p) STAT_ADD(heap->stats.bytes_requested, size);
     return p;
   }
@@ -45,18 +46,18 @@ static void *heap_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero) 
 
 /* Everything but the fast path: a thread without a heap yet, a thread whose
  * heap was already handed back at its exit, alignment, zeroing, refills. */
-static UMA_NOINLINE void *alloc_generic(size_t size, size_t align, bool zero) {
+static UMA_NOINLINE void *alloc_generic(size_t size, size_t align, bool zero, const void *ra) {
   uma_heap_t *heap = uma_tls_heap;
   if (heap == NULL) heap = heap_get_slow();
   void *p;
   if (uma_likely(heap != NULL)) {
-    p = heap_alloc(heap, size, align, zero);
+    p = heap_alloc(heap, size, align, zero, ra);
   } else {
     /* A thread past its heap's release (a later thread-exit destructor):
      * borrow a handed-back heap for this one call. */
     heap = heap_borrow();
     uma_tls_heap = heap;
-    p = heap_alloc(heap, size, align, zero);
+    p = heap_alloc(heap, size, align, zero, ra);
     uma_tls_heap = NULL;
     heap_return_borrowed(heap);
   }
@@ -64,7 +65,8 @@ static UMA_NOINLINE void *alloc_generic(size_t size, size_t align, bool zero) {
   return p;
 }
 
-void *alloc_malloc(size_t size) {
+/* `ra`: the program's return address, for rules that match the caller. */
+void *alloc_malloc(size_t size, const void *ra) {
   uma_heap_t *heap = uma_tls_heap;
   if (uma_likely(heap != NULL && size <= UMA_BLOCK_MAX)) {
     unsigned cls = sc_of(size);
@@ -79,25 +81,25 @@ void *alloc_malloc(size_t size) {
       return b;
     }
   }
-  return alloc_generic(size, UMA_ALIGN_MIN, false);
+  return alloc_generic(size, UMA_ALIGN_MIN, false, ra);
 }
 
-void *alloc_calloc(size_t count, size_t size) {
+void *alloc_calloc(size_t count, size_t size, const void *ra) {
   size_t total;
   if (uma_unlikely(__builtin_mul_overflow(count, size, &total))) {
     errno = ENOMEM;
     return NULL;
   }
-  return alloc_generic(total, UMA_ALIGN_MIN, true);
+  return alloc_generic(total, UMA_ALIGN_MIN, true, ra);
 }
 
-void *alloc_aligned(size_t alignment, size_t size) {
+void *alloc_aligned(size_t alignment, size_t size, const void *ra) {
   if (uma_unlikely(alignment == 0 || (alignment & (alignment - 1)) != 0)) {
     errno = EINVAL;
     return NULL;
   }
-  if (alignment <= UMA_ALIGN_MIN) return alloc_malloc(size);
-  return alloc_generic(size, alignment, false);
+  if (alignment <= UMA_ALIGN_MIN) return alloc_malloc(size, ra);
+  return alloc_generic(size, alignment, false, ra);
 }
 
 /* ---- free --------------------------------------------------------------- */
@@ -205,8 +207,8 @@ static void count_in_place(size_t old_bytes, size_t new_request, unsigned cls, b
   }
 }
 
-void *alloc_realloc(void *p, size_t size) {
-  if (p == NULL) return alloc_malloc(size);
+void *alloc_realloc(void *p, size_t size, const void *ra) {
+  if (p == NULL) return alloc_malloc(size, ra);
   if (size == 0) {          /* glibc: realloc(p, 0) frees p and returns NULL */
     alloc_free(p);
     return NULL;
@@ -223,7 +225,7 @@ void *alloc_realloc(void *p, size_t size) {
     if (p != (uint8_t *)lg + lg->user_offset || lg->is_free)
       uma_invalid_pointer("realloc", p, "is not a live large block");
     old_usable = large_usable(lg);
-    if (size > UMA_BLOCK_MAX) {
+    if (size > UMA_BLOCK_MAX && route_table[lg->route].alias != UMA_ALIAS_OFF) {
       if (uma_tls_heap == NULL) heap_get_slow();
       void *q = large_realloc(uma_tls_heap, lg, p, size);   /* pages move, bytes do not */
       if (q == NULL) errno = ENOMEM;
@@ -237,7 +239,7 @@ void *alloc_realloc(void *p, size_t size) {
       return p;
     }
   }
-  void *q = alloc_malloc(size);
+  void *q = alloc_malloc(size, ra);
   if (q == NULL) return NULL;
   memcpy(q, p, size < old_usable ? size : old_usable);
   alloc_free(p);
@@ -252,10 +254,11 @@ void alloc_count_large_in_place(size_t old_bytes, size_t new_request, size_t new
 /* The public names (include/uma.h). The preload's entry points call the
  * hidden alloc_* names directly, never through the PLT. */
 #define UMA_PUBLIC_ALIAS(name) __attribute__((alias(#name), visibility("default")))
-void *uma_malloc(size_t size) UMA_PUBLIC_ALIAS(alloc_malloc);
-void *uma_calloc(size_t count, size_t size) UMA_PUBLIC_ALIAS(alloc_calloc);
-void *uma_realloc(void *p, size_t size) UMA_PUBLIC_ALIAS(alloc_realloc);
-void *uma_aligned_alloc(size_t alignment, size_t size) UMA_PUBLIC_ALIAS(alloc_aligned);
+#define RA __builtin_return_address(0)
+void *uma_malloc(size_t size) { return alloc_malloc(size, RA); }
+void *uma_calloc(size_t count, size_t size) { return alloc_calloc(count, size, RA); }
+void *uma_realloc(void *p, size_t size) { return alloc_realloc(p, size, RA); }
+void *uma_aligned_alloc(size_t alignment, size_t size) { return alloc_aligned(alignment, size, RA); }
 void uma_free(void *p) UMA_PUBLIC_ALIAS(alloc_free);
 size_t uma_usable_size(const void *p) UMA_PUBLIC_ALIAS(alloc_usable_size);
 bool uma_owns(const void *p) UMA_PUBLIC_ALIAS(alloc_owns);

@@ -26,8 +26,8 @@ void uma_init(void) {
     return;
   }
   uma_secret = secret_from_kernel();
-  options_read_env();
   heap_init();
+  route_install(NULL, 0);   /* no rules until the policy layer installs them */
   atomic_store_explicit(&uma_init_state, 2, memory_order_release);
   /* May allocate (glibc keeps the handlers in a growing array): after "done". */
   pthread_atfork(heap_fork_prepare, heap_fork_parent, heap_fork_child);

@@ -111,6 +111,8 @@ typedef struct uma_segment_s {
 typedef struct uma_large_s {
   uint8_t kind;                      /* SEG_KIND_LARGE */
   uint8_t is_free;                   /* in the large cache */
+  uint8_t route;                     /* the rule that placed it (route_table index) */
+  uint8_t hugepages;                 /* the UMA_HUGEPAGES_* advice the mapping carries */
   size_t map_size;
   size_t user_offset;
 } uma_large_t;
@@ -123,10 +125,11 @@ static inline void *seg_of(const void *p) {
 }
 
 /* ---- the allocation API (alloc.c): uma_* are public aliases of these ---- */
-UMA_HIDDEN void *alloc_malloc(size_t size);
-UMA_HIDDEN void *alloc_calloc(size_t count, size_t size);
-UMA_HIDDEN void *alloc_realloc(void *p, size_t size);
-UMA_HIDDEN void *alloc_aligned(size_t alignment, size_t size);
+/* `ra` is the program's return address (rules may match the calling library). */
+UMA_HIDDEN void *alloc_malloc(size_t size, const void *ra);
+UMA_HIDDEN void *alloc_calloc(size_t count, size_t size, const void *ra);
+UMA_HIDDEN void *alloc_realloc(void *p, size_t size, const void *ra);
+UMA_HIDDEN void *alloc_aligned(size_t alignment, size_t size, const void *ra);
 UMA_HIDDEN void alloc_free(void *p);
 UMA_HIDDEN size_t alloc_usable_size(const void *p);
 UMA_HIDDEN bool alloc_owns(const void *p);
@@ -195,7 +198,7 @@ static inline uma_page_t *seg_page_of(uma_segment_t *seg, const void *p) {
 }
 
 /* ---- large pool (large.c) ---------------------------------------------- */
-UMA_HIDDEN void *large_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero);
+UMA_HIDDEN void *large_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, unsigned route);
 UMA_HIDDEN void large_free(uma_heap_t *heap, uma_large_t *lg, void *p);
 UMA_HIDDEN void *large_realloc(uma_heap_t *heap, uma_large_t *lg, void *p, size_t size);
 UMA_HIDDEN size_t large_usable(const uma_large_t *lg);
@@ -204,6 +207,41 @@ UMA_HIDDEN void large_cache_purge(uint64_t now_ms, bool force);
 UMA_HIDDEN void large_fork_prepare(void);
 UMA_HIDDEN void large_fork_parent(void);
 UMA_HIDDEN void large_fork_child(void);
+
+/* ---- routing (route.c): rules compiled by policy/ into plain data ------- */
+#define UMA_ROUTE_MAX 255
+enum { UMA_SOURCE_MALLOC = 1, UMA_SOURCE_MMAP = 2, UMA_SOURCE_CUDA_DEVICE = 4, UMA_SOURCE_CUDA_HOST = 8 };
+enum { UMA_POOL_AUTO = 0, UMA_POOL_LARGE = 1 };
+enum { UMA_HUGEPAGES_MADVISE = 0, UMA_HUGEPAGES_NEVER = 1, UMA_HUGEPAGES_ALWAYS = 2 };
+enum { UMA_PINNED_OFF = 0, UMA_PINNED_LAZY = 1, UMA_PINNED_EAGER = 2 };
+enum { UMA_ALIAS_MREMAP = 0, UMA_ALIAS_OFF = 1, UMA_ALIAS_COW = 2 };
+
+/* One rule: what it matches, what it does, and its large-block counters.
+ * Sizes and alignments are inclusive ranges. */
+typedef struct uma_route_s {
+  char name[48];
+  char caller[64];               /* glob on the caller's library; "" = any */
+  char numa[64];                 /* placement text, applied by the NUMA layer */
+  uint32_t sources;              /* UMA_SOURCE_* mask */
+  size_t size_lo, size_hi;
+  size_t align_lo, align_hi;
+  uint8_t pool, hugepages, pinned, alias;
+  bool track;                    /* shown by name in the report */
+  int64_t purge_delay_ms;        /* -1: the global delay */
+  int line;                      /* where the rule starts in its file */
+  _Atomic uint64_t large_allocs, large_bytes, large_frees, large_freed_bytes;
+} uma_route_t;
+
+UMA_HIDDEN extern uma_route_t route_table[UMA_ROUTE_MAX + 1];
+UMA_HIDDEN extern int route_count;
+UMA_HIDDEN extern uint8_t route_of_class[UMA_CLASS_COUNT];
+UMA_HIDDEN extern bool route_class_to_large[UMA_CLASS_COUNT];
+UMA_HIDDEN unsigned route_match(unsigned source, size_t size, size_t align, const void *ra);
+UMA_HIDDEN unsigned route_for(size_t size, size_t align, const void *ra);
+UMA_HIDDEN void route_install(const uma_route_t *rules, int count);
+UMA_HIDDEN bool route_glob_match(const char *pattern, const char *text);
+UMA_HIDDEN void route_count_alloc(unsigned r, size_t bytes);
+UMA_HIDDEN void route_count_free(unsigned r, size_t bytes);
 
 /* ---- ownership map (owner_map.c) --------------------------------------- */
 #define OWNER_MAP_SLOTS (1UL << (48 - UMA_SEG_SHIFT))   /* 48-bit user address space */
@@ -221,6 +259,7 @@ UMA_HIDDEN void *os_map_aligned(size_t size, size_t align);
 UMA_HIDDEN void *os_map_aligned_at_offset(size_t size, size_t align, size_t offset);
 UMA_HIDDEN void os_unmap(void *p, size_t size);
 UMA_HIDDEN void os_purge(void *p, size_t size);
+UMA_HIDDEN void os_advise_hugepages(void *p, size_t size, int mode);   /* UMA_HUGEPAGES_* */
 UMA_HIDDEN bool os_remap_in_place(void *p, size_t old_size, size_t new_size);
 UMA_HIDDEN bool os_remap_to(void *p, size_t old_size, size_t new_size, void *target);
 UMA_HIDDEN uint64_t os_now_ms(void);
@@ -239,7 +278,6 @@ static inline void uma_ensure_init(void) {
   if (uma_unlikely(atomic_load_explicit(&uma_init_state, memory_order_acquire) != 2)) uma_init();
 }
 UMA_HIDDEN const char *uma_env(const char *name);
-UMA_HIDDEN void options_read_env(void);
 
 /* ---- stats (stats.c) --------------------------------------------------- */
 /* A counter one thread writes and others read racily: no locked instruction. */
@@ -247,6 +285,7 @@ UMA_HIDDEN void options_read_env(void);
   atomic_store_explicit((_Atomic uint64_t *)&(field), \
     atomic_load_explicit((_Atomic uint64_t *)&(field), memory_order_relaxed) + (n), memory_order_relaxed)
 UMA_HIDDEN void stats_sample_peak(void);
+UMA_HIDDEN void stats_class_counts(uint64_t allocs[UMA_CLASS_COUNT], uint64_t frees[UMA_CLASS_COUNT]);
 UMA_HIDDEN void stats_orphan_free(unsigned cls, size_t large_bytes);
 UMA_HIDDEN extern _Atomic uint64_t stats_heaps_created, stats_heaps_abandoned_total, stats_heaps_adopted;
 

@@ -6,12 +6,13 @@
 #include <string.h>
 
 /* Reusing a freed mapping saves its page faults, the dominant cost of a
- * fresh one; the purge delay bounds how long the cache holds memory. */
+ * fresh one; the purge delay bounds how long the cache holds memory, and
+ * UMA_OPTION_LARGE_CACHE_MAX how much (a block above half of it is unmapped
+ * at once). */
 #define LARGE_CACHE_MAX   64
-#define LARGE_CACHE_BYTES (128UL << 20)  /* what the cache may hold; bigger blocks unmap at once */
 
 static pthread_mutex_t large_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct { uma_large_t *lg; uint64_t stamp_ms; } large_cache[LARGE_CACHE_MAX];
+static struct { uma_large_t *lg; uint64_t expire_ms; } large_cache[LARGE_CACHE_MAX];
 static int large_cache_count;             /* entries [0, count), oldest first */
 static size_t large_cache_bytes;
 
@@ -64,7 +65,7 @@ static void stats_large_alloc(uma_heap_t *heap, size_t usable) {
   STAT_ADD(heap->stats.large_bytes, usable);
 }
 
-void *large_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero) {
+void *large_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, unsigned route) {
   size_t offset = user_offset_for(align);
   size_t map_size = round_page(offset + size);
   uma_large_t *lg = align <= UMA_SEG_SIZE ? cache_take(map_size) : NULL;
@@ -79,12 +80,17 @@ void *large_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero) {
     }
     lg->map_size = map_size;
   }
+  uint8_t hugepages = route_table[route].hugepages;
+  if (!reused || lg->hugepages != hugepages) os_advise_hugepages(lg, lg->map_size, hugepages);  /* before first touch */
   lg->kind = SEG_KIND_LARGE;
   lg->is_free = 0;
+  lg->route = (uint8_t)route;
+  lg->hugepages = hugepages;
   lg->user_offset = offset;
   uint8_t *p = (uint8_t *)lg + offset;
   if (zero && reused) memset(p, 0, size);   /* a fresh mapping reads as zero already */
   stats_large_alloc(heap, large_usable(lg));
+  if (route) route_count_alloc(route, large_usable(lg));
   stats_sample_peak();
   return p;
 }
@@ -98,7 +104,11 @@ void large_free(uma_heap_t *heap, uma_large_t *lg, void *p) {
   } else {
     stats_orphan_free(UMA_CLASS_COUNT, usable);
   }
-  if (uma_options[UMA_OPTION_PURGE_DELAY_MS] == 0 || lg->map_size > LARGE_CACHE_BYTES / 2) {
+  if (lg->route) route_count_free(lg->route, usable);
+  int64_t delay = route_table[lg->route].purge_delay_ms;
+  if (delay < 0) delay = uma_options[UMA_OPTION_PURGE_DELAY_MS];
+  size_t cache_max = (size_t)uma_options[UMA_OPTION_LARGE_CACHE_MAX];
+  if (delay == 0 || lg->map_size > cache_max / 2) {
     large_unmap(lg);
     return;
   }
@@ -107,10 +117,10 @@ void large_free(uma_heap_t *heap, uma_large_t *lg, void *p) {
   int n = 0;
   pthread_mutex_lock(&large_lock);
   large_cache[large_cache_count].lg = lg;
-  large_cache[large_cache_count].stamp_ms = os_now_ms();
+  large_cache[large_cache_count].expire_ms = os_now_ms() + (uint64_t)delay;
   large_cache_count++;
   large_cache_bytes += lg->map_size;
-  while (large_cache_count == LARGE_CACHE_MAX || large_cache_bytes > LARGE_CACHE_BYTES) {
+  while (large_cache_count == LARGE_CACHE_MAX || large_cache_bytes > cache_max) {
     evict[n++] = large_cache[0].lg;
     cache_remove_at(0);
   }
@@ -151,13 +161,16 @@ void *large_realloc(uma_heap_t *heap, uma_large_t *lg, void *p, size_t size) {
 }
 
 void large_cache_purge(uint64_t now_ms, bool force) {
-  uint64_t delay = (uint64_t)uma_options[UMA_OPTION_PURGE_DELAY_MS];
   uma_large_t *expired[LARGE_CACHE_MAX];
   int n = 0;
   pthread_mutex_lock(&large_lock);
-  while (large_cache_count > 0 && (force || now_ms - large_cache[0].stamp_ms >= delay)) {
-    expired[n++] = large_cache[0].lg;
-    cache_remove_at(0);
+  for (int i = 0; i < large_cache_count;) {   /* rules may give entries different delays */
+    if (force || now_ms >= large_cache[i].expire_ms) {
+      expired[n++] = large_cache[i].lg;
+      cache_remove_at(i);
+    } else {
+      i++;
+    }
   }
   pthread_mutex_unlock(&large_lock);
   for (int i = 0; i < n; i++) large_unmap(expired[i]);

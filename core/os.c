@@ -121,6 +121,14 @@ void os_purge(void *p, size_t size) {
     atomic_fetch_add_explicit(&os_purged_bytes, size, memory_order_relaxed);
 }
 
+/* Transparent huge pages for a fresh mapping, before its first touch:
+ * ALWAYS asks for them, NEVER forbids them, MADVISE leaves the system's
+ * setting in charge (no call). */
+void os_advise_hugepages(void *p, size_t size, int mode) {
+  if (mode == UMA_HUGEPAGES_ALWAYS) os_syscall6(SYS_madvise, (long)p, (long)size, MADV_HUGEPAGE, 0, 0, 0);
+  else if (mode == UMA_HUGEPAGES_NEVER) os_syscall6(SYS_madvise, (long)p, (long)size, MADV_NOHUGEPAGE, 0, 0, 0);
+}
+
 bool os_remap_in_place(void *p, size_t old_size, size_t new_size) {
   long r = os_syscall6(SYS_mremap, (long)p, (long)old_size, (long)new_size, 0, 0, 0);
   if (sys_failed(r)) return false;

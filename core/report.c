@@ -42,6 +42,44 @@ static void percent(uma_buf_t *b, uint64_t part, uint64_t whole) {
   buf_str(b, " %");
 }
 
+/* One line per tracked rule: pooled sizes counted per class, large blocks
+ * by the rule's own counters. */
+static void report_rules(int fd) {
+  bool any = false;
+  for (int r = 1; r <= route_count; r++) any |= route_table[r].track;
+  if (!any) return;
+  uint64_t allocs[UMA_CLASS_COUNT], frees[UMA_CLASS_COUNT];
+  stats_class_counts(allocs, frees);
+  char text[256];
+  for (int r = 1; r <= route_count; r++) {
+    const uma_route_t *rt = &route_table[r];
+    if (!rt->track) continue;
+    uint64_t n = atomic_load_explicit(&rt->large_allocs, memory_order_relaxed);
+    uint64_t served = atomic_load_explicit(&rt->large_bytes, memory_order_relaxed);
+    uint64_t freed = atomic_load_explicit(&rt->large_freed_bytes, memory_order_relaxed);
+    for (unsigned c = 0; c < UMA_CLASS_COUNT; c++)
+      if (route_of_class[c] == r) {
+        n += allocs[c];
+        served += allocs[c] * sc_size(c);
+        freed += frees[c] * sc_size(c);
+      }
+    uma_buf_t b = { text, 0, sizeof text };
+    buf_str(&b, "  rule '");
+    buf_str(&b, rt->name);
+    buf_str(&b, "'");
+    buf_pad(&b, 24);
+    buf_count(&b, n);
+    buf_str(&b, " allocations");
+    buf_pad(&b, 44);
+    buf_str(&b, "served ");
+    buf_bytes(&b, served);
+    buf_str(&b, ", live ");
+    buf_bytes(&b, served > freed ? served - freed : 0);
+    buf_str(&b, "\n");
+    os_write(fd, text, b.len);
+  }
+}
+
 void uma_report_write(int fd) {
   uma_stats_t s;
   uma_stats_get(&s);
@@ -77,4 +115,5 @@ void uma_report_write(int fd) {
   buf_pad(&b, 44); buf_str(&b, "reused "); buf_count(&b, s.heaps_adopted);
   buf_str(&b, ", waiting "); buf_count(&b, s.heaps_abandoned); buf_str(&b, "\n");
   os_write(fd, text, b.len);
+  report_rules(fd);
 }

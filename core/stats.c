@@ -25,23 +25,29 @@ static uint64_t rd(const uint64_t *field) {
   return atomic_load_explicit((_Atomic uint64_t *)field, memory_order_relaxed);
 }
 
-/* Sum every heap; frees by other threads may be counted before the matching
- * allocation is seen, so differences are clamped at zero. */
-static void stats_sum(uma_stats_t *out) {
-  uint64_t allocs[UMA_CLASS_COUNT], frees[UMA_CLASS_COUNT];
+/* Blocks handed out and freed per size class, summed over every heap. */
+void stats_class_counts(uint64_t allocs[UMA_CLASS_COUNT], uint64_t frees[UMA_CLASS_COUNT]) {
   for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) {
     allocs[c] = 0;
     frees[c] = atomic_load_explicit(&orphan_free_count[c], memory_order_relaxed);
   }
+  for (uma_heap_t *h = atomic_load_explicit(&heap_all, memory_order_acquire); h; h = h->all_next)
+    for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) {
+      allocs[c] += rd(&h->stats.alloc_count[c]);
+      frees[c] += rd(&h->stats.free_count[c]);
+    }
+}
+
+/* Sum every heap; frees by other threads may be counted before the matching
+ * allocation is seen, so differences are clamped at zero. */
+static void stats_sum(uma_stats_t *out) {
+  uint64_t allocs[UMA_CLASS_COUNT], frees[UMA_CLASS_COUNT];
+  stats_class_counts(allocs, frees);
   uint64_t large_allocs = 0, large_bytes = 0;
   uint64_t large_frees = atomic_load_explicit(&orphan_large_frees, memory_order_relaxed);
   uint64_t large_freed = atomic_load_explicit(&orphan_large_freed_bytes, memory_order_relaxed);
   memset(out, 0, sizeof *out);
   for (uma_heap_t *h = atomic_load_explicit(&heap_all, memory_order_acquire); h; h = h->all_next) {
-    for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) {
-      allocs[c] += rd(&h->stats.alloc_count[c]);
-      frees[c] += rd(&h->stats.free_count[c]);
-    }
     out->bytes_requested += rd(&h->stats.bytes_requested);
     large_allocs += rd(&h->stats.large_allocs);
     large_bytes += rd(&h->stats.large_bytes);

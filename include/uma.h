@@ -34,6 +34,7 @@ void   uma_collect(bool force);
 /* Runtime options (the policy layer sets these at start-up). */
 typedef enum uma_option_e {
   UMA_OPTION_PURGE_DELAY_MS,   /* dirty free memory goes back to the OS after this long */
+  UMA_OPTION_LARGE_CACHE_MAX,  /* bytes of freed large mappings kept for reuse */
   UMA_OPTION_COUNT
 } uma_option_t;
 void    uma_option_set(uma_option_t option, int64_t value);

@@ -1,18 +1,20 @@
-/* init.c — the preload's start and end: make sure the core is up before
- * main (and read the environment now that it exists), and write the exit
- * summary when UMA_REPORT asks for one: "stderr", or a file path in which
- * "%p" becomes the process id (each child of a preloaded program reports too). */
-#include "../core/internal.h"
+/* init.c — the preload's start and end: the core and the policy before
+ * main, and the exit summary where [report] destination asks for one:
+ * "stderr", or a file path in which "%p" becomes the process id (each child
+ * of a preloaded program reports too). */
+#include "../policy/policy.h"
 #include <fcntl.h>
 
+/* The policy file and the UMA_* environment (policy/load.c); a bad policy
+ * stops the program here, before main, unless it says on_error = defaults. */
 __attribute__((constructor(101))) static void preload_start(void) {
   uma_ensure_init();
-  options_read_env();   /* the first malloc may have run before environ was set */
+  pol_startup();
 }
 
 /* Destructors with the lowest priority run last: after the program's own. */
 __attribute__((destructor(101))) static void preload_end(void) {
-  const char *dest = uma_env("UMA_REPORT");
+  const char *dest = pol_report_destination();
   if (dest == NULL || *dest == 0) return;
   if ((dest[0] == 's' && dest[1] == 't' && dest[2] == 'd' && dest[3] == 'e' && dest[4] == 'r' &&
        dest[5] == 'r' && dest[6] == 0) || (dest[0] == '-' && dest[1] == 0)) {

@@ -12,10 +12,13 @@
 #define UMA_EXPORT __attribute__((visibility("default")))
 #define UMA_ALIAS(name) __attribute__((alias(#name), visibility("default")))
 
-UMA_EXPORT void *malloc(size_t size) { return alloc_malloc(size); }
+/* The program's return address travels along: rules may match the caller. */
+#define RA __builtin_return_address(0)
+
+UMA_EXPORT void *malloc(size_t size) { return alloc_malloc(size, RA); }
 UMA_EXPORT void free(void *p) { alloc_free(p); }
-UMA_EXPORT void *calloc(size_t n, size_t size) { return alloc_calloc(n, size); }
-UMA_EXPORT void *realloc(void *p, size_t size) { return alloc_realloc(p, size); }
+UMA_EXPORT void *calloc(size_t n, size_t size) { return alloc_calloc(n, size, RA); }
+UMA_EXPORT void *realloc(void *p, size_t size) { return alloc_realloc(p, size, RA); }
 UMA_EXPORT size_t malloc_usable_size(void *p) { return alloc_usable_size(p); }
 
 UMA_EXPORT void *reallocarray(void *p, size_t n, size_t size) {
@@ -24,7 +27,7 @@ UMA_EXPORT void *reallocarray(void *p, size_t n, size_t size) {
     errno = ENOMEM;
     return NULL;
   }
-  return alloc_realloc(p, total);
+  return alloc_realloc(p, total, RA);
 }
 
 /* glibc's memalign rounds a non-power-of-two alignment up to one. */
@@ -35,26 +38,26 @@ UMA_EXPORT void *memalign(size_t alignment, size_t size) {
   }
   if (alignment == 0) alignment = 1;
   if (alignment & (alignment - 1)) alignment = (size_t)1 << (64 - __builtin_clzl(alignment));
-  return alloc_aligned(alignment, size);
+  return alloc_aligned(alignment, size, RA);
 }
 
 /* C11 asks for a power of two; glibc ≥ 2.38 returns EINVAL otherwise, and so do we. */
 UMA_EXPORT void *aligned_alloc(size_t alignment, size_t size) {
-  return alloc_aligned(alignment, size);
+  return alloc_aligned(alignment, size, RA);
 }
 
 UMA_EXPORT int posix_memalign(void **out, size_t alignment, size_t size) {
   if (alignment == 0 || alignment % sizeof(void *) != 0 || (alignment & (alignment - 1)) != 0)
     return EINVAL;
   int saved = errno;
-  void *p = alloc_aligned(alignment, size);
+  void *p = alloc_aligned(alignment, size, RA);
   errno = saved;
   if (p == NULL) return ENOMEM;
   *out = p;
   return 0;
 }
 
-UMA_EXPORT void *valloc(size_t size) { return alloc_aligned(UMA_OS_PAGE, size); }
+UMA_EXPORT void *valloc(size_t size) { return alloc_aligned(UMA_OS_PAGE, size, RA); }
 
 UMA_EXPORT void *pvalloc(size_t size) {
   size_t rounded = (size + UMA_OS_PAGE - 1) & ~(UMA_OS_PAGE - 1);
@@ -62,7 +65,7 @@ UMA_EXPORT void *pvalloc(size_t size) {
     errno = ENOMEM;
     return NULL;
   }
-  return alloc_aligned(UMA_OS_PAGE, rounded ? rounded : UMA_OS_PAGE);
+  return alloc_aligned(UMA_OS_PAGE, rounded ? rounded : UMA_OS_PAGE, RA);
 }
 
 /* C23: the size and alignment are hints we do not need (the block knows). */

@@ -1,0 +1,121 @@
+/* conf_keys.c — the one table of policy keys: name, type, default, range,
+ * help. The parser, `uma-conf` (explain, dump, defaults), the shipped
+ * uma-preload.conf (generated from it and checked by the tests) all read it. */
+#include "policy.h"
+#include <string.h>
+
+#define MS(s) ((int64_t)(s) * 1000)
+
+const pol_key_t pol_keys[K_COUNT] = {
+  [K_GENERAL_ON_ERROR] = { "general", "on_error", POL_ENUM, "abort", 0, 0, "abort|defaults",
+    "What a preloaded program does when this file or a UMA_* override has an error: "
+    "'abort' stops it before main with the messages; 'defaults' prints them and runs "
+    "on the built-in defaults (never on a half-applied file)." },
+  [K_REPORT_DESTINATION] = { "report", "destination", POL_STRING, "off", 0, 0, NULL,
+    "Where the exit summary goes: 'off', 'stderr', or a file path in which %p becomes "
+    "the process id (each child of a preloaded program writes its own). UMA_REPORT is "
+    "a shorthand for this key." },
+  [K_PURGE_DELAY] = { "purge", "delay", POL_DURATION, "1s", 0, MS(3600), NULL,
+    "How long free memory stays resident before it goes back to the OS (pages by "
+    "madvise(MADV_DONTNEED), empty segments and large blocks by munmap). Shorter returns "
+    "memory sooner; longer avoids returning memory that is reused soon." },
+  [K_LARGE_CACHE_MAX] = { "large", "cache_max", POL_SIZE, "128M", 0, INT64_MAX, NULL,
+    "How many bytes of freed large blocks (above 512K) are kept mapped for reuse until "
+    "the purge delay; a single block above half of this is unmapped at once. Accepts a "
+    "share of RAM, e.g. 2%." },
+
+  [K_RULE_SOURCE] = { "rule", "source", POL_SOURCES, "malloc", 0, 0, "malloc|mmap|cuda-device|cuda-host",
+    "Which requests the rule sees: a list of malloc (the malloc family), mmap (anonymous "
+    "mmap by the program), cuda-device (cudaMalloc and the driver's allocations), "
+    "cuda-host (cudaHostAlloc and friends)." },
+  [K_RULE_SIZE] = { "rule", "size", POL_SIZE_RANGE, "0..", 0, INT64_MAX, NULL,
+    "Request sizes the rule matches: 'LO..HI', 'LO..', '..HI' or one size (inclusive). "
+    "Sizes up to 512K are routed per size class, by the class size served." },
+  [K_RULE_ALIGNMENT] = { "rule", "alignment", POL_SIZE_RANGE, "0..", 0, INT64_MAX, NULL,
+    "Requested alignments the rule matches, as a range like size ('4K..' matches "
+    "posix_memalign and aligned_alloc requests of 4K or more; plain malloc counts as 16)." },
+  [K_RULE_CALLER] = { "rule", "caller", POL_GLOB, "", 0, 0, NULL,
+    "Glob on the file name of the shared object that called (e.g. 'libtorch_cpu.so*'; "
+    "the program itself is ''). Looked up for requests above 512K only, where the cost "
+    "is negligible; a rule with a caller never matches smaller requests." },
+  [K_RULE_POOL] = { "rule", "pool", POL_ENUM, "auto", 0, 0, "auto|large",
+    "Which pool serves the rule's requests: 'auto' (by size: size classes up to 512K, "
+    "whole mappings above), or 'large' (a whole mapping of its own, whatever the size)." },
+  [K_RULE_NUMA] = { "rule", "numa", POL_PLACEMENT, "local", 0, 0,
+    "local|bind|preferred|preferred-many|interleave|weighted-interleave|tier|near-gpu",
+    "NUMA placement: local, bind:NODES, preferred:N, preferred-many:NODES, "
+    "interleave:NODES, weighted-interleave:N=W,..., tier:fast|slow, near-gpu:K. "
+    "Applied by the NUMA layer (not in this build: checked, then local)." },
+  [K_RULE_HUGEPAGES] = { "rule", "hugepages", POL_ENUM, "madvise", 0, 0, "madvise|never|always",
+    "Transparent huge pages for the rule's large blocks: 'always' asks for them "
+    "(MADV_HUGEPAGE), 'never' forbids them (MADV_NOHUGEPAGE), 'madvise' leaves the "
+    "system setting in charge." },
+  [K_RULE_PINNED] = { "rule", "pinned", POL_ENUM, "off", 0, 0, "off|lazy|eager",
+    "Page-locked (pinned) host memory for fast GPU copies: off, lazy (pinned at the first "
+    "copy), eager (pinned up front). Applied by the pinned pool (not in this build)." },
+  [K_RULE_ALIAS] = { "rule", "alias", POL_ENUM, "mremap", 0, 0, "mremap|off|cow",
+    "How realloc of a large block moves it: 'mremap' moves page mappings (no bytes "
+    "copied), 'off' copies, 'cow' shares pages copy-on-write (not in this build: mremap)." },
+  [K_RULE_PURGE_DELAY] = { "rule", "purge_delay", POL_DURATION, "default", -1, MS(3600), NULL,
+    "Purge delay for the rule's large blocks, instead of [purge] delay ('default' keeps "
+    "that one)." },
+  [K_RULE_TRACK] = { "rule", "track", POL_BOOL, "yes", 0, 1, NULL,
+    "Whether the exit summary lists the rule by name with its allocations and bytes." },
+};
+
+static bool name_is(const char *a, const char *b, size_t blen) {
+  return strlen(a) == blen && memcmp(a, b, blen) == 0;
+}
+
+/* The key's id, or -1. Rule keys are looked up with section "rule". */
+int pol_key_find(const char *section, const char *name, size_t name_len) {
+  for (int k = 0; k < K_COUNT; k++)
+    if (strcmp(pol_keys[k].section, section) == 0 && name_is(pol_keys[k].name, name, name_len)) return k;
+  return -1;
+}
+
+static size_t edit_distance(const char *a, size_t la, const char *b, size_t lb) {
+  size_t row[64];
+  if (la >= 63 || lb >= 63) return 99;
+  for (size_t j = 0; j <= lb; j++) row[j] = j;
+  for (size_t i = 1; i <= la; i++) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= lb; j++) {
+      size_t up = row[j];
+      size_t best = diag + (a[i - 1] != b[j - 1]);
+      if (row[j] + 1 < best) best = row[j] + 1;
+      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+      row[j] = best;
+      diag = up;
+    }
+  }
+  return row[lb];
+}
+
+/* The closest key of the section within two edits, for "did you mean". */
+const char *pol_key_suggest(const char *section, const char *name, size_t name_len) {
+  const char *best = NULL;
+  size_t best_d = 3;
+  for (int k = 0; k < K_COUNT; k++) {
+    if (strcmp(pol_keys[k].section, section) != 0) continue;
+    size_t d = edit_distance(name, name_len, pol_keys[k].name, strlen(pol_keys[k].name));
+    if (d < best_d) { best_d = d; best = pol_keys[k].name; }
+  }
+  return best;
+}
+
+const char *pol_type_name(pol_type_t type) {
+  switch (type) {
+  case POL_BOOL: return "a boolean (yes, no, true, false, on, off, 1, 0)";
+  case POL_SIZE: return "a size (bytes, or with K, M, G, T, or a share of RAM like 60%)";
+  case POL_DURATION: return "a duration (e.g. 250ms, 2s, 1m; 0 for at once)";
+  case POL_ENUM: return "one of";
+  case POL_STRING: return "text";
+  case POL_SIZE_RANGE: return "a size range (LO..HI, LO.., ..HI or one size; e.g. 64M..)";
+  case POL_SOURCES: return "a list of sources";
+  case POL_GLOB: return "a file-name pattern (*, ?, [...]; up to 63 characters)";
+  case POL_PLACEMENT: return "a NUMA placement";
+  }
+  return "a value";
+}

@@ -1,0 +1,185 @@
+/* load.c — where the policy comes from and what happens to it: the search
+ * order of files, the UMA_* environment overrides, on_error, and applying
+ * the result to the core (options and route table). Runs in the preload's
+ * constructor, before main: raw system calls only, no heap. */
+#include "policy.h"
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_FILE (1u << 20)
+
+static bool readable(const char *path) {
+  int fd = os_open(path, O_RDONLY, 0);
+  if (fd < 0) return false;
+  os_close(fd);
+  return true;
+}
+
+/* UMA_PRELOAD_CONF; else $XDG_CONFIG_HOME/uma-preload.conf or
+ * ~/.config/uma-preload.conf; else SYSCONFDIR/uma-preload.conf. */
+const char *pol_find_file(char *path, size_t cap) {
+  uma_buf_t b = { path, 0, cap };
+  const char *explicit_path = uma_env("UMA_PRELOAD_CONF");
+  if (explicit_path && *explicit_path) {
+    buf_str(&b, explicit_path);
+    return path;
+  }
+  const char *xdg = uma_env("XDG_CONFIG_HOME"), *home = uma_env("HOME");
+  if ((xdg && *xdg) || (home && *home)) {
+    if (xdg && *xdg) buf_str(&b, xdg);
+    else { buf_str(&b, home); buf_str(&b, "/.config"); }
+    buf_str(&b, "/uma-preload.conf");
+    if (readable(path)) return path;
+  }
+  b.len = 0;
+  buf_str(&b, UMA_SYSCONFDIR "/uma-preload.conf");
+  if (readable(path)) return path;
+  return NULL;
+}
+
+char *pol_read_file(const char *path, size_t *len) {
+  int fd = os_open(path, O_RDONLY, 0);
+  if (fd < 0) return NULL;
+  char *text = os_map(MAX_FILE);
+  size_t n = 0;
+  long r = 0;
+  if (text) {
+    while (n < MAX_FILE && (r = os_read(fd, text + n, MAX_FILE - n)) > 0) n += (size_t)r;
+  }
+  os_close(fd);
+  if (text == NULL || r < 0 || n == MAX_FILE) {
+    if (text) os_unmap(text, MAX_FILE);
+    return NULL;
+  }
+  *len = n;
+  return text;
+}
+
+void pol_free_file(char *text, size_t len) {
+  (void)len;
+  os_unmap(text, MAX_FILE);
+}
+
+/* UMA_<SECTION>_<KEY>=value for the plain keys, e.g. UMA_PURGE_DELAY=250ms. */
+static void env_overrides(pol_config_t *cfg) {
+  for (int k = 0; k < K_FIRST_RULE_KEY; k++) {
+    char var[64];
+    uma_buf_t b = { var, 0, sizeof var };
+    buf_str(&b, "UMA_");
+    buf_str(&b, pol_keys[k].section);
+    buf_str(&b, "_");
+    buf_str(&b, pol_keys[k].name);
+    for (char *c = var; *c; c++)
+      if (*c >= 'a' && *c <= 'z') *c = (char)(*c - 32);
+    const char *v = uma_env(var);
+    if (v) {
+      const char *sec = pol_keys[k].section, *key = pol_keys[k].name;
+      pol_set(cfg, var, sec, strlen(sec), key, strlen(key), v, strlen(v));
+    }
+  }
+  const char *report = uma_env("UMA_REPORT");   /* shorthand for UMA_REPORT_DESTINATION */
+  if (report && !uma_env("UMA_REPORT_DESTINATION"))
+    pol_set(cfg, "UMA_REPORT", "report", 6, "destination", 11, report, strlen(report));
+
+  /* UMA_OPTIONS="purge.delay=250ms,rule.big.hugepages=always" */
+  const char *opts = uma_env("UMA_OPTIONS");
+  while (opts && *opts) {
+    const char *end = opts;
+    while (*end && *end != ',') end++;
+    const char *eq = opts;
+    while (eq < end && *eq != '=') eq++;
+    const char *dot = eq;
+    while (dot > opts && dot[-1] != '.') dot--;
+    if (eq == end || dot == opts) {
+      pol_diag(cfg, true, "UMA_OPTIONS", 0, 0,
+               "expected section.key=value items separated by commas (e.g. purge.delay=250ms)");
+      break;
+    }
+    pol_set(cfg, "UMA_OPTIONS", opts, (size_t)(dot - 1 - opts), dot, (size_t)(eq - dot), eq + 1,
+            (size_t)(end - eq - 1));
+    opts = *end ? end + 1 : end;
+  }
+}
+
+void pol_load(pol_config_t *cfg, const char *path) {
+  pol_config_defaults(cfg);
+  char found[512];
+  if (path == NULL) path = pol_find_file(found, sizeof found);
+  if (path) {
+    size_t len;
+    char *text = pol_read_file(path, &len);
+    if (text == NULL) {
+      pol_diag(cfg, true, path, 0, 0,
+               "cannot read the policy file (missing, unreadable, or over 1 MiB); "
+               "fix UMA_PRELOAD_CONF or the file");
+    } else {
+      uma_buf_t b = { cfg->source_name, 0, sizeof cfg->source_name };
+      buf_str(&b, path);
+      pol_parse(cfg, path, text, len);
+      pol_free_file(text, len);
+    }
+  } else {
+    pol_parse(cfg, "built-in uma-preload.conf", pol_embedded_conf, pol_embedded_conf_len);
+  }
+  env_overrides(cfg);
+  pol_check_rules(cfg);
+}
+
+/* ---- applying ------------------------------------------------------------ */
+
+static uma_route_t apply_routes[UMA_ROUTE_MAX];
+static char report_destination[256];
+
+void pol_apply(const pol_config_t *cfg) {
+  uma_option_set(UMA_OPTION_PURGE_DELAY_MS, cfg->purge_delay_ms);
+  uma_option_set(UMA_OPTION_LARGE_CACHE_MAX, cfg->large_cache_max);
+  for (int i = 0; i < cfg->rule_count; i++) apply_routes[i] = cfg->rules[i].route;
+  route_install(apply_routes, cfg->rule_count);
+  memcpy(report_destination, cfg->report_destination, sizeof report_destination);
+}
+
+const char *pol_report_destination(void) { return report_destination[0] ? report_destination : NULL; }
+
+void pol_write_diags(const pol_config_t *cfg, int fd) {
+  for (int i = 0; i < cfg->diag_count; i++) {
+    os_write(fd, cfg->diags[i].text, strlen(cfg->diags[i].text));
+    os_write(fd, "\n", 1);
+  }
+  if (cfg->dropped_diags) {
+    char text[96];
+    uma_buf_t b = { text, 0, sizeof text };
+    buf_str(&b, "uma-preload: … and ");
+    buf_u64(&b, (uint64_t)cfg->dropped_diags);
+    buf_str(&b, " more\n");
+    os_write(fd, text, b.len);
+  }
+}
+
+static pol_config_t startup_cfg;
+
+/* A preloaded program prints only errors (uma-conf check shows warnings). */
+void pol_startup(void) {
+  pol_config_t *cfg = &startup_cfg;
+  pol_load(cfg, NULL);
+  if (cfg->error_count == 0) {
+    pol_apply(cfg);
+    return;
+  }
+  for (int i = 0; i < cfg->diag_count; i++)
+    if (cfg->diags[i].error) {
+      os_write(2, cfg->diags[i].text, strlen(cfg->diags[i].text));
+      os_write(2, "\n", 1);
+    }
+  if (cfg->on_error == 0) {
+    uma_write_err("uma-preload: stopping before main because of the errors above; fix them, "
+                  "or set on_error = defaults in [general] (or UMA_GENERAL_ON_ERROR=defaults) "
+                  "to run on the built-in defaults\n");
+    _exit(1);
+  }
+  uma_write_err("uma-preload: running on the built-in defaults because of the errors above "
+                "(on_error = defaults)\n");
+  pol_config_defaults(cfg);
+  pol_parse(cfg, "built-in uma-preload.conf", pol_embedded_conf, pol_embedded_conf_len);
+  pol_apply(cfg);
+}

@@ -1,0 +1,120 @@
+/* policy.h — the policy layer: uma-preload.conf and UMA_* environment
+ * overrides, parsed without the heap it configures, checked, explained, and
+ * compiled into the core's options and route table. Used by the preload's
+ * constructor (interpose/init.c) and by tools/uma-conf. */
+#ifndef UMA_POLICY_H
+#define UMA_POLICY_H
+
+#include "../core/internal.h"
+
+#ifndef UMA_SYSCONFDIR
+#define UMA_SYSCONFDIR "/etc"   /* where the system-wide uma-preload.conf lives */
+#endif
+
+/* ---- the key table (conf_keys.c): one row per key ----------------------- */
+typedef enum pol_type_e {
+  POL_BOOL, POL_SIZE, POL_DURATION, POL_ENUM, POL_STRING,
+  POL_SIZE_RANGE, POL_SOURCES, POL_GLOB, POL_PLACEMENT,
+} pol_type_t;
+
+typedef enum pol_key_id_e {
+  /* plain sections */
+  K_GENERAL_ON_ERROR, K_REPORT_DESTINATION, K_PURGE_DELAY, K_LARGE_CACHE_MAX,
+  /* [rule NAME] sections */
+  K_RULE_SOURCE, K_RULE_SIZE, K_RULE_ALIGNMENT, K_RULE_CALLER, K_RULE_POOL, K_RULE_NUMA,
+  K_RULE_HUGEPAGES, K_RULE_PINNED, K_RULE_ALIAS, K_RULE_PURGE_DELAY, K_RULE_TRACK,
+  K_COUNT
+} pol_key_id_t;
+#define K_FIRST_RULE_KEY K_RULE_SOURCE
+
+typedef struct pol_key_s {
+  const char *section;     /* "general", "report", "purge", "large", or "rule" */
+  const char *name;
+  pol_type_t type;
+  const char *def;         /* the default, written as in the file */
+  int64_t min, max;        /* sizes in bytes, durations in ms */
+  const char *choices;     /* enums: "a|b|c"; the index is the value */
+  const char *help;
+} pol_key_t;
+
+extern const pol_key_t pol_keys[K_COUNT];
+int pol_key_find(const char *section, const char *name, size_t name_len);
+const char *pol_key_suggest(const char *section, const char *name, size_t name_len);
+const char *pol_type_name(pol_type_t type);
+
+/* ---- values (conf_value.c) ------------------------------------------------ */
+/* Parse `text[0..len)` as a value of key k. On failure, `expected` says what
+ * was wanted (for the message). Sizes accept 64K, 2M, 1G, 60% (of RAM). */
+typedef struct pol_value_s {
+  int64_t num;             /* bool, size, duration (ms), enum index, source mask */
+  size_t lo, hi;           /* size ranges */
+  char text[64];           /* strings, globs, placements */
+} pol_value_t;
+bool pol_value_parse(pol_key_id_t k, const char *text, size_t len, pol_value_t *out, const char **expected);
+uint64_t pol_ram_bytes(void);
+
+/* ---- a configuration, with where each value came from -------------------- */
+#define POL_MAX_DIAGS 64
+#define POL_ORIGIN_LEN 96
+
+typedef struct pol_diag_s {
+  bool error;              /* otherwise a warning or a note */
+  char text[320];          /* the whole line, "uma-preload: file:line:col: …" */
+} pol_diag_t;
+
+typedef struct pol_rule_s {
+  uma_route_t route;
+  char origin[POL_ORIGIN_LEN];          /* "file:line" of the [rule …] header */
+  char set_origin[K_COUNT][POL_ORIGIN_LEN];   /* per key, "" = default */
+} pol_rule_t;
+
+typedef struct pol_config_s {
+  int64_t on_error;                     /* 0 abort, 1 defaults */
+  char report_destination[256];         /* "" = off */
+  int64_t purge_delay_ms;
+  int64_t large_cache_max;
+  char origin[K_FIRST_RULE_KEY][POL_ORIGIN_LEN];   /* "" = default */
+  pol_rule_t rules[UMA_ROUTE_MAX];
+  int rule_count;
+  char source_name[256];                /* the file it was read from, or "built-in defaults" */
+  pol_diag_t diags[POL_MAX_DIAGS];
+  int diag_count, error_count, dropped_diags;
+} pol_config_t;
+
+void pol_config_defaults(pol_config_t *cfg);
+void pol_diag(pol_config_t *cfg, bool error, const char *where, int line, int col, const char *msg);
+
+/* ---- parsing (conf_parse.c) ----------------------------------------------- */
+/* Adds the file's settings and rules to cfg; problems go to cfg->diags. */
+void pol_parse(pol_config_t *cfg, const char *name, const char *text, size_t len);
+/* One "section.key=value" or "rule.NAME.key=value" setting from `origin`. */
+bool pol_set(pol_config_t *cfg, const char *origin, const char *section, size_t section_len,
+             const char *key, size_t key_len, const char *value, size_t value_len);
+
+/* ---- rule checks (rules_check.c) ------------------------------------------ */
+void pol_check_rules(pol_config_t *cfg);
+
+/* ---- loading (load.c) ----------------------------------------------------- */
+extern const char pol_embedded_conf[];          /* the shipped uma-preload.conf */
+extern const size_t pol_embedded_conf_len;
+/* The file the search order finds: UMA_PRELOAD_CONF, then the user's, then
+ * the system's; NULL means the built-in defaults. Writes it to `path`. */
+const char *pol_find_file(char *path, size_t cap);
+/* Load `path` (NULL: the search order) plus the environment overrides. */
+void pol_load(pol_config_t *cfg, const char *path);
+/* Read a file into an OS-mapped buffer; NULL if it cannot be read. */
+char *pol_read_file(const char *path, size_t *len);
+void pol_free_file(char *text, size_t len);
+void pol_apply(const pol_config_t *cfg);
+void pol_write_diags(const pol_config_t *cfg, int fd);
+/* The preload's start-up: load, report problems, apply or stop (on_error). */
+void pol_startup(void);
+const char *pol_report_destination(void);
+
+/* ---- explaining (explain.c) ----------------------------------------------- */
+void pol_explain(const pol_config_t *cfg, unsigned source, size_t size, size_t align, const char *caller, int fd);
+void pol_dump(const pol_config_t *cfg, int fd);
+void pol_write_defaults(int fd);   /* the shipped, fully commented file, from the key table */
+const char *pol_source_name(unsigned source_bit);
+
+#endif
