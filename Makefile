@@ -26,7 +26,7 @@ PRELOAD_PROGS := $(patsubst tests/preload/%.c,$(BUILD)/tests/%,$(wildcard tests/
                  $(patsubst tests/preload/%.cc,$(BUILD)/tests/%,$(wildcard tests/preload/*.cc))
 BENCH_PROGS   := $(patsubst tools/bench/%.c,$(BUILD)/bench/%,$(wildcard tools/bench/*.c))
 
-.PHONY: all demo test test-unit test-preload deps-build deps-test deps-bench install bench clean
+.PHONY: all demo test test-unit test-preload test-fuzz fuzz deps-build deps-test deps-bench install bench clean
 
 all: $(BUILD)/libumapreload.so $(BUILD)/libumacore.a $(BUILD)/uma-conf
 
@@ -60,7 +60,7 @@ demo: deps-build
 
 # ---- tests ---------------------------------------------------------------
 test: deps-test
-	@$(MAKE) --no-print-directory all test-unit test-preload
+	@$(MAKE) --no-print-directory all test-unit test-preload test-fuzz
 
 $(BUILD)/tests/unit: $(UNIT_SRC) $(BUILD)/libumacore.a
 	@mkdir -p $(dir $@)
@@ -79,6 +79,27 @@ $(BUILD)/tests/%: tests/preload/%.cc
 
 test-preload: $(BUILD)/libumapreload.so $(PRELOAD_PROGS)
 	PYTHON=$(PYTHON) tests/preload/run-all $(CURDIR)/$(BUILD)
+
+# libFuzzer on the policy parser (clang, with AddressSanitizer and UBSan):
+# `make test` runs it for FUZZ_SECONDS, `make fuzz` for as long as you like.
+FUZZ_SECONDS ?= 30
+$(BUILD)/tests/conf_fuzz: tests/fuzz/conf_fuzz.c $(CORE_SRC) $(BUILD)/policy/embedded_conf.c $(wildcard core/*.h policy/*.h)
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iinclude \
+	  -DUMA_SYSCONFDIR='"$(SYSCONFDIR)"' $< $(CORE_SRC) $(BUILD)/policy/embedded_conf.c -pthread -o $@
+
+test-fuzz: $(BUILD)/tests/conf_fuzz
+	@rm -rf $(BUILD)/fuzz-corpus && mkdir -p $(BUILD)/fuzz-corpus
+	@cp tests/policy/*.conf uma-preload.conf $(BUILD)/fuzz-corpus/
+	@echo "fuzzing the policy parser for $(FUZZ_SECONDS)s (log: $(BUILD)/fuzz.log)"
+	@$(BUILD)/tests/conf_fuzz -max_total_time=$(FUZZ_SECONDS) -seed=1 -dict=tests/fuzz/conf.dict \
+	  -print_final_stats=1 $(BUILD)/fuzz-corpus > $(BUILD)/fuzz.log 2>&1 \
+	  || { tail -40 $(BUILD)/fuzz.log; echo "conf_fuzz: FAILED (the crashing input is in the log above)"; exit 1; }
+	@grep -E 'stat::number_of_executed_units|stat::new_units_added' $(BUILD)/fuzz.log
+	@echo "conf_fuzz: OK, no crash"
+
+fuzz: FUZZ_SECONDS = 600
+fuzz: test-fuzz
 
 deps-build:
 	@tools/install-deps build
