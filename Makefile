@@ -24,7 +24,7 @@ INTERPOSE_OBJ := $(INTERPOSE_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC      := $(wildcard tests/unit/*.c tests/unit/*.h)
 PRELOAD_PROGS := $(patsubst tests/preload/%.c,$(BUILD)/tests/%,$(wildcard tests/preload/*.c)) \
                  $(patsubst tests/preload/%.cc,$(BUILD)/tests/%,$(wildcard tests/preload/*.cc))
-BENCH_PROGS   := $(patsubst tools/bench/%.c,$(BUILD)/bench/%,$(wildcard tools/bench/*.c))
+BENCH_PROGS   := $(BUILD)/bench/loop $(BUILD)/bench/conf_startup
 
 .PHONY: all demo test test-unit test-preload test-fuzz fuzz deps-build deps-test deps-bench install bench clean
 
@@ -60,7 +60,7 @@ demo: deps-build
 
 # ---- tests ---------------------------------------------------------------
 test: deps-test
-	@$(MAKE) --no-print-directory all test-unit test-preload test-fuzz
+	@$(MAKE) --no-print-directory all test-unit test-fuzz test-preload
 
 $(BUILD)/tests/unit: $(UNIT_SRC) $(BUILD)/libumacore.a
 	@mkdir -p $(dir $@)
@@ -109,12 +109,17 @@ deps-bench:
 	@tools/install-deps bench
 
 # ---- benchmarks (not part of make test) -----------------------------------
-$(BUILD)/bench/%: tools/bench/%.c
+$(BUILD)/bench/loop: tools/bench/loop.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g -Wall -pthread $< -o $@
 
+$(BUILD)/bench/conf_startup: tools/bench/conf_startup.c $(BUILD)/libumacore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(UMA_CFLAGS) $< $(BUILD)/libumacore.a -o $@
+
 bench: deps-bench all $(BENCH_PROGS)
 	tools/bench/run $(CURDIR)/$(BUILD)
+	$(BUILD)/bench/conf_startup 100
 
 # ---- install, the way a distribution package lays it out ------------------
 install: all
