@@ -24,9 +24,10 @@ INTERPOSE_OBJ := $(INTERPOSE_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC      := $(wildcard tests/unit/*.c tests/unit/*.h)
 PRELOAD_PROGS := $(patsubst tests/preload/%.c,$(BUILD)/tests/%,$(wildcard tests/preload/*.c)) \
                  $(patsubst tests/preload/%.cc,$(BUILD)/tests/%,$(wildcard tests/preload/*.cc))
-BENCH_PROGS   := $(BUILD)/bench/loop $(BUILD)/bench/conf_startup
+BENCH_WORKLOADS := larson xmalloc mstress cache_scratch alloc_test glibc_simple malloc_large frag latency loop
+BENCH_PROGS   := $(BENCH_WORKLOADS:%=$(BUILD)/bench/%) $(BUILD)/bench/conf_startup
 
-.PHONY: all demo test test-unit test-preload test-fuzz fuzz deps-build deps-test deps-bench install bench clean
+.PHONY: all demo test test-unit test-preload test-fuzz fuzz deps-build deps-test deps-bench install bench bench-quick bench-loop clean
 
 all: $(BUILD)/libumapreload.so $(BUILD)/libumacore.a $(BUILD)/uma-conf
 
@@ -109,17 +110,26 @@ deps-bench:
 	@tools/install-deps bench
 
 # ---- benchmarks (not part of make test) -----------------------------------
-$(BUILD)/bench/loop: tools/bench/loop.c
+$(BUILD)/bench/%: tools/bench/%.c tools/bench/bench.h
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -O2 -g -Wall -pthread $< -o $@
+	$(CC) -std=gnu11 -O2 -g -Wall -pthread $< -o $@ -lm
 
 $(BUILD)/bench/conf_startup: tools/bench/conf_startup.c $(BUILD)/libumacore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(UMA_CFLAGS) $< $(BUILD)/libumacore.a -o $@
 
+# The suite: every workload under glibc, uma-preload, jemalloc, mimalloc and
+# tcmalloc, interleaved; tables into docs/BENCH.md, the chart beside it.
+BENCH_ARGS ?=
 bench: deps-bench all $(BENCH_PROGS)
-	tools/bench/run $(CURDIR)/$(BUILD)
+	tools/bench/suite.py --build $(BUILD) --rounds 3 --markdown docs/BENCH.md --svg docs/bench-ratios.svg $(BENCH_ARGS)
 	$(BUILD)/bench/conf_startup 100
+
+bench-quick: deps-bench all $(BENCH_PROGS)
+	tools/bench/suite.py --build $(BUILD) --quick $(BENCH_ARGS)
+
+bench-loop: deps-bench all $(BUILD)/bench/loop
+	tools/bench/run $(CURDIR)/$(BUILD)
 
 # ---- install, the way a distribution package lays it out ------------------
 install: all
