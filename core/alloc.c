@@ -146,9 +146,12 @@ static inline __attribute__((always_inline)) void free_checked(void *p, const ch
     b->cookie = block_cookie(b);
     page->free = b;
     STAT_ADD(heap->stats.free_count[page->class_idx], 1);
-    if (uma_unlikely(--page->used == 0 || page->in_full)) {
-      /* The class's current page stays even when empty (page_free_slow). */
-      if (!page->in_full && heap->alloc_page[page->class_idx] == page) return;
+    /* The slow case also covers "the current page has nothing left": this
+     * page then becomes current, so the next malloc reuses the block just
+     * freed, still in cache, instead of refilling from a cold page. */
+    uma_page_t *cur = heap->alloc_page[page->class_idx];
+    if (uma_unlikely(--page->used == 0 || page->in_full || (cur->free == NULL && cur != page))) {
+      if (cur == page && !page->in_full) return;   /* the current page stays even when empty */
       page_free_slow(heap, page);
     }
     return;

@@ -133,15 +133,22 @@ void page_retire(uma_heap_t *heap, uma_page_t *page) {
   seg_page_free(heap, page);
 }
 
-/* Owner: the page just became empty, or left the full state by a local free. */
+/* Owner, after a local free: the page just became empty, left the full
+ * state, or should become current because the current page ran dry. */
 void page_free_slow(uma_heap_t *heap, uma_page_t *page) {
+  uma_page_t *cur = heap->alloc_page[page->class_idx];
+  bool make_current = cur->free == NULL && cur != page;
   if (page->in_full) {
     page->in_full = 0;
     uintptr_t old = atomic_load_explicit(&page->thread_free, memory_order_relaxed);
     while ((old & PAGE_TF_BITS) == PAGE_TF_FULL &&
            !atomic_compare_exchange_weak_explicit(&page->thread_free, &old, old & ~(uintptr_t)PAGE_TF_BITS,
                                                   memory_order_acq_rel, memory_order_relaxed)) {}
-    page_queue_push_back(heap, page);
+    if (make_current) page_queue_push_front(heap, page);
+    else page_queue_push_back(heap, page);
+  } else if (make_current) {
+    page_queue_remove(heap, page);
+    page_queue_push_front(heap, page);
   }
   /* Keep the class's current page even when empty: alternating malloc/free
    * of one block must not map and purge a page each time. */
