@@ -162,13 +162,16 @@ def main():
     tr["geomean"] = {a: geomean([tr[w][a] for w in names]) for a in allocs}
     mr["geomean"] = {a: geomean([mr[w][a] for w in names]) for a in allocs}
 
-    lat = {}
-    for a, preload in allocs.items():
-        p = subprocess.run([os.path.join(build, "bench", "latency"), "--scale", str(min(1.0, args.scale))],
-                           env=dict(os.environ, LD_PRELOAD=preload), capture_output=True, text=True)
-        for line in p.stdout.splitlines():
-            _, size, tight, shuffled = line.split()
-            lat.setdefault(int(size), {})[a] = (float(tight), float(shuffled))
+    samples = {}   # size -> allocator -> [(tight, shuffled)], rounds interleaved like the workloads
+    for r in range(args.rounds):
+        for a, preload in allocs.items():
+            p = subprocess.run([os.path.join(build, "bench", "latency"), "--scale", str(min(1.0, args.scale))],
+                               env=dict(os.environ, LD_PRELOAD=preload), capture_output=True, text=True)
+            for line in p.stdout.splitlines():
+                _, size, tight, shuffled = line.split()
+                samples.setdefault(int(size), {}).setdefault(a, []).append((float(tight), float(shuffled)))
+    lat = {size: {a: (statistics.median(t for t, _ in v), statistics.median(s for _, s in v)) for a, v in d.items()}
+           for size, d in samples.items()}
 
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "core", "interpose", "policy"],
@@ -187,7 +190,7 @@ def main():
             cells = " | ".join(f"**{table[w][a]:.2f}**" if a == "uma-preload" else f"{table[w][a]:.2f}" for a in allocs)
             lines.append(f"| {w} | {cells} | {absval} |")
         lines.append("")
-    lines += ["**malloc+free pair latency**, ns, one thread (tight / shuffled)", "",
+    lines += [f"**malloc+free pair latency**, ns, one thread (tight / shuffled), median of {args.rounds} interleaved rounds", "",
               "| size | " + " | ".join(allocs) + " |", "|---|" + "---|" * len(allocs)]
     for size in sorted(lat):
         lines.append(f"| {size} B | " + " | ".join(f"{lat[size][a][0]:.1f} / {lat[size][a][1]:.1f}" for a in allocs) + " |")
