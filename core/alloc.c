@@ -70,6 +70,14 @@ void *alloc_malloc(size_t size, const void *ra) {
   uma_heap_t *heap = uma_tls_heap;
   if (uma_likely(heap != NULL && size <= UMA_BLOCK_MAX)) {
     unsigned cls = sc_of(size);
+    if (cls < UMA_TCACHE_CLASSES && heap->tcache[cls].count) {
+      uma_tcache_t *tc = &heap->tcache[cls];
+      uma_block_t *b = tc->slot[--tc->count];
+      b->cookie = 0;
+      STAT_ADD(heap->stats.alloc_count[cls], 1);
+      STAT_ADD(heap->stats.bytes_requested, size);
+      return b;
+    }
     uma_page_t *page = heap->alloc_page[cls];
     uma_block_t *b = page->free;
     if (uma_likely(b != NULL)) {
@@ -142,10 +150,15 @@ static inline __attribute__((always_inline)) void free_checked(void *p, const ch
   uma_block_t *b = p;
   uma_heap_t *heap = uma_tls_heap;
   if (uma_likely(seg->heap == heap)) {
-    b->next = page->free;
+    unsigned cls = page->class_idx;
     b->cookie = block_cookie(b);
+    STAT_ADD(heap->stats.free_count[cls], 1);
+    if (cls < UMA_TCACHE_CLASSES && heap->tcache[cls].count < UMA_TCACHE_SLOTS) {
+      heap->tcache[cls].slot[heap->tcache[cls].count++] = b;
+      return;
+    }
+    b->next = page->free;
     page->free = b;
-    STAT_ADD(heap->stats.free_count[page->class_idx], 1);
     /* The slow case also covers "the current page has nothing left": this
      * page then becomes current, so the next malloc reuses the block just
      * freed, still in cache, instead of refilling from a cold page. */

@@ -106,6 +106,7 @@ void heap_purge_tick(uma_heap_t *heap, bool force) {
 /* Owner (or the holder of an abandoned heap): take in every remote free and
  * retire every empty page, then purge what is due (or everything). */
 void heap_collect_all(uma_heap_t *heap, bool force) {
+  heap_flush_tcache(heap);
   heap_drain_delayed(heap);
   for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) {
     uma_page_t *page = heap->queue[c].first;

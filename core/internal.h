@@ -147,7 +147,15 @@ typedef struct uma_heap_stats_s {
 /* A thread's heap. Touched only by the thread that owns it, except `delayed`
  * (remote threads push pages) and the stats (read racily for reports).
  * Heaps are never unmapped: an exited thread's heap waits for adoption. */
+/* The most recently freed blocks of a small class, reused first (LIFO, so
+ * the next malloc gets a block still in cache). Its blocks stay counted as
+ * used by their pages until flushed back (heap_flush_tcache). */
+#define UMA_TCACHE_CLASSES 40                /* classes up to 2 KiB */
+#define UMA_TCACHE_SLOTS   15
+typedef struct uma_tcache_s { uint32_t count; uma_block_t *slot[UMA_TCACHE_SLOTS]; } uma_tcache_t;
+
 typedef struct uma_heap_s {
+  uma_tcache_t tcache[UMA_TCACHE_CLASSES];
   uma_page_t *alloc_page[UMA_CLASS_COUNT];   /* queue head, or &page_empty */
   uma_page_queue_t queue[UMA_CLASS_COUNT];
   _Atomic(uma_page_t *) delayed;             /* pages that left the full state */
@@ -168,6 +176,7 @@ UMA_HIDDEN uma_heap_t *heap_get_slow(void);
 UMA_HIDDEN void heap_purge_tick(uma_heap_t *heap, bool force);
 UMA_HIDDEN void heap_collect_all(uma_heap_t *heap, bool force);
 UMA_HIDDEN void heap_drain_delayed(uma_heap_t *heap);
+UMA_HIDDEN void heap_flush_tcache(uma_heap_t *heap);
 UMA_HIDDEN uma_heap_t *heap_borrow(void);
 UMA_HIDDEN void heap_return_borrowed(uma_heap_t *heap);
 UMA_HIDDEN bool heap_thread_is_dead(void);

@@ -156,6 +156,21 @@ void page_free_slow(uma_heap_t *heap, uma_page_t *page) {
     page_retire(heap, page);
 }
 
+/* Owner: give the blocks held in the thread cache back to their pages. */
+void heap_flush_tcache(uma_heap_t *heap) {
+  for (unsigned c = 0; c < UMA_TCACHE_CLASSES; c++) {
+    uma_tcache_t *tc = &heap->tcache[c];
+    while (tc->count) {
+      uma_block_t *b = tc->slot[--tc->count];
+      uma_segment_t *seg = seg_of(b);
+      uma_page_t *page = seg_page_of(seg, b);
+      b->next = page->free;
+      page->free = b;
+      if (--page->used == 0 || page->in_full) page_free_slow(heap, page);
+    }
+  }
+}
+
 /* ---- refills -------------------------------------------------------------- */
 
 /* Thread up to one OS page of never-used blocks onto the free list. */
