@@ -219,6 +219,8 @@ void pol_explain(const pol_config_t *cfg, unsigned source, size_t size, size_t a
   buf_str(&b, "\n  purge delay  ");
   put_duration(&b, r->purge_delay_ms >= 0 ? r->purge_delay_ms : cfg->purge_delay_ms);
   buf_str(&b, r->purge_delay_ms >= 0 ? " (the rule's)" : " ([purge] delay)");
+  if (r->purge_delay_ms >= 0 && pooled && r->pool != UMA_POOL_LARGE)
+    buf_str(&b, "; a rule's delay applies to its large blocks only, pooled pages use [purge] delay");
   buf_str(&b, "\n  report       ");
   if (hit >= 0 && r->track) { buf_str(&b, "listed as '"); buf_str(&b, r->name); buf_str(&b, "'"); }
   else buf_str(&b, "counted in the totals only");

@@ -44,7 +44,7 @@ static void *worker(void *arg) {
 
 int main(int argc, char **argv) {
   bench_args_t a = bench_args(argc, argv);
-  ops_per_thread = (long)(30000000 * a.scale / a.threads) + 1;
+  ops_per_thread = (long)(120000000 * a.scale / a.threads) + 1;
   pthread_t th[256];
   for (int i = 0; i < a.threads; i++) pthread_create(&th[i], NULL, worker, (void *)(uintptr_t)(i + 1));
   for (int i = 0; i < a.threads; i++) pthread_join(th[i], NULL);
