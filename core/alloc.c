@@ -131,7 +131,9 @@ static UMA_NOINLINE void free_large(uma_large_t *lg, void *p, const char *func) 
 /* The block's page, after the cheap checks that every free pays for. */
 static inline uma_page_t *checked_page(uma_segment_t *seg, const void *p, const char *func) {
   uma_page_t *page = seg_page_of(seg, p);
-  if (uma_unlikely(page->block_size == 0 || (uint8_t *)p < page->start || ((uintptr_t)p & 15) != 0))
+  /* A page not in use has start = UINTPTR_MAX (seg_page_free), so one
+   * compare rejects both a retired page and a pointer into the header. */
+  if (uma_unlikely((uint8_t *)p < page->start || ((uintptr_t)p & 15) != 0))
     uma_invalid_pointer(func, p, "is not the start of a block allocated here");
   if (uma_unlikely(((const uma_block_t *)p)->cookie == block_cookie(p)))
     uma_invalid_pointer(func, p, "was already freed (double free)");

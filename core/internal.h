@@ -29,7 +29,7 @@
 #define UMA_SEG_SHIFT        22                      /* 4 MiB segments */
 #define UMA_SEG_SIZE         (1UL << UMA_SEG_SHIFT)
 #define UMA_SEG_MASK         (UMA_SEG_SIZE - 1)
-#define UMA_SEG_HEADER_SIZE  (8 * 1024UL)            /* page 0's blocks start here */
+#define UMA_SEG_HEADER_SIZE  (16 * 1024UL)           /* page 0's blocks start here */
 #define UMA_SMALL_PAGE_SHIFT 16                      /* 64 KiB pages, 64 per segment */
 #define UMA_MEDIUM_PAGE_SHIFT 19                     /* 512 KiB pages, 8 per segment */
 #define UMA_BIG_PAGE_SHIFT   22                      /* one page: the whole segment */
@@ -42,9 +42,11 @@
 #define UMA_MEDIUM_CLASSES   80                      /* 56..79 (≤ 64 KiB) on 512 KiB pages, the rest on 4 MiB */
 
 /* ---- size classes (size_class.c) --------------------------------------- */
-/* 16-byte steps up to 128 B, then 8 classes per doubling: waste ≤ 12.5 %. */
+/* 16-byte steps up to 128 B, then 8 classes per doubling: waste ≤ 12.5 %.
+ * Sizes up to 1 KiB (most requests) are one table load. */
+UMA_HIDDEN extern const uint8_t sc_small_table[65];
 static inline unsigned sc_of(size_t size) {
-  if (size <= 128) return size == 0 ? 0 : (unsigned)((size - 1) >> 4);
+  if (size <= 1024) return sc_small_table[(size + 15) >> 4];
   size_t m = size - 1;
   unsigned b = 63u - (unsigned)__builtin_clzl(m);
   return 8u + (b - 7u) * 8u + (unsigned)((m >> (b - 3u)) & 7u);
@@ -63,7 +65,7 @@ enum { PAGE_TF_NORMAL = 0, PAGE_TF_FULL = 1, PAGE_TF_NOTIFIED = 2, PAGE_TF_BITS 
 
 /* A page serves one size class for one heap.
  * Invariants (owner thread only, except thread_free):
- *  - block_size == 0  ⇔  the page is not in use (its segment holds it free);
+ *  - block_size == 0 and start == UINTPTR_MAX  ⇔  the page is not in use;
  *  - used = blocks handed out − blocks returned to `free` (remote frees count
  *    as used until the owner collects them from thread_free);
  *  - in_full ⇔ the page is out of its class queue; its thread_free state is
@@ -71,9 +73,9 @@ enum { PAGE_TF_NORMAL = 0, PAGE_TF_FULL = 1, PAGE_TF_NOTIFIED = 2, PAGE_TF_BITS 
  *    delayed stack and will be put back when the owner drains that stack);
  *  - a page is retired only in state NORMAL, so it is never on a delayed
  *    stack when its segment hands it to another class or heap. */
-typedef struct __attribute__((aligned(32))) uma_page_s {
-  /* The first 32 bytes are what malloc and free touch; the 96-byte stride
-   * keeps them inside one cache line. */
+typedef struct __attribute__((aligned(128))) uma_page_s {
+  /* The first 32 bytes are what malloc and free touch, inside one cache
+   * line; a 128-byte stride makes finding the descriptor a shift. */
   uma_block_t *free;                 /* owner's free list, popped by malloc */
   uint32_t used;
   uint32_t block_size;
@@ -103,7 +105,7 @@ typedef struct uma_segment_s {
   uint64_t dirty_mask;               /* free pages that may still be resident */
   uint64_t dirty_stamp_ms;           /* when the newest dirty page was retired */
   struct uma_segment_s *next, *prev; /* heap's list of segments with free pages */
-  uma_page_t pages[UMA_MAX_PAGES] __attribute__((aligned(64)));
+  uma_page_t pages[UMA_MAX_PAGES] __attribute__((aligned(128)));
 } uma_segment_t;
 
 /* A large block: one whole mapping, 4 MiB-aligned, this header at its start

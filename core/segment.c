@@ -45,6 +45,7 @@ static uma_segment_t *seg_acquire(uma_heap_t *heap, uint8_t kind) {
     }
   }
   memset(seg->pages, 0, sizeof seg->pages);
+  for (unsigned i = 0; i < UMA_MAX_PAGES; i++) seg->pages[i].start = (uint8_t *)UINTPTR_MAX;
   seg->kind = kind;
   seg->page_shift = kind == SEG_KIND_SMALL ? UMA_SMALL_PAGE_SHIFT
                   : kind == SEG_KIND_MEDIUM ? UMA_MEDIUM_PAGE_SHIFT : UMA_BIG_PAGE_SHIFT;
@@ -122,6 +123,7 @@ void seg_page_free(uma_heap_t *heap, uma_page_t *page) {
   unsigned i = (unsigned)(page - seg->pages);
   bool was_full = seg->free_mask == 0;
   page->block_size = 0;
+  page->start = (uint8_t *)UINTPTR_MAX;   /* frees into it fail the start check */
   seg->free_mask |= 1ULL << i;
   seg->used_pages--;
   if (uma_options[UMA_OPTION_PURGE_DELAY_MS] == 0) {

@@ -19,9 +19,19 @@ const uint32_t sc_size_table[UMA_CLASS_COUNT] = {
   294912, 327680, 360448, 393216, 425984, 458752, 491520, 524288,
 };
 
+/* sc_small_table[(size + 15) / 16] = the class of size, for size ≤ 1 KiB:
+ * every size in a 16-byte step has the same class because classes up to
+ * 1 KiB are multiples of 16. */
+const uint8_t sc_small_table[65] = {
+  0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+  16, 16, 17, 17, 18, 18, 19, 19, 20, 20, 21, 21, 22, 22, 23, 23,
+  24, 24, 24, 24, 25, 25, 25, 25, 26, 26, 26, 26, 27, 27, 27, 27,
+  28, 28, 28, 28, 29, 29, 29, 29, 30, 30, 30, 30, 31, 31, 31, 31,
+};
+
 _Static_assert(UMA_SMALL_CLASSES == 56, "class 55 is the last 8 KiB class");
 _Static_assert(UMA_MEDIUM_CLASSES == 80, "class 79 is the last 64 KiB class");
 _Static_assert(sizeof sc_size_table / sizeof sc_size_table[0] == UMA_CLASS_COUNT, "one row per class");
 _Static_assert(sizeof(uma_segment_t) <= UMA_SEG_HEADER_SIZE, "segment header fits before page 0's blocks");
 _Static_assert(sizeof(uma_large_t) <= UMA_OS_PAGE, "large header fits in one page");
-_Static_assert(sizeof(uma_page_t) == 96 && offsetof(uma_segment_t, pages) % 64 == 0, "hot page fields stay in one cache line");
+_Static_assert(sizeof(uma_page_t) == 128 && offsetof(uma_segment_t, pages) % 64 == 0, "hot page fields stay in one cache line");
