@@ -81,7 +81,7 @@ def svg_chart(names, allocs, time_ratio, rss_ratio, path):
     colors = {"glibc": "#888888", "uma-preload": "#d62728", "jemalloc": "#1f77b4", "mimalloc": "#2ca02c",
               "tcmalloc": "#ff7f0e"}
     rows = names + ["geomean"]
-    bar, gap, left, top, chart_h = 7, 14, 60, 40, 220
+    bar, gap, left, top, chart_h = 7, 14, 60, 56, 220
     group_w = bar * len(allocs) + gap
     width = left + group_w * len(rows) + 20
     height = top + 2 * (chart_h + 90)
