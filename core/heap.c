@@ -96,6 +96,17 @@ void heap_purge_tick(uma_heap_t *heap, bool force) {
   uint64_t now = os_now_ms();
   if (!force && now < heap->purge_due_ms) return;
   heap->purge_due_ms = now + (delay ? delay / 4 + 1 : 1000);
+  /* A class's current page is kept when it empties (page_free_slow); one
+   * still empty at a tick goes back to its segment like any other, so its
+   * memory decays too (a 4 MiB big-class page would otherwise stay). */
+  for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) {
+    uma_page_t *page = heap->queue[c].first;
+    if (page == NULL || page->used != 0) continue;
+    page_collect(page);
+    if (page->used == 0 &&
+        (atomic_load_explicit(&page->thread_free, memory_order_acquire) & PAGE_TF_BITS) == PAGE_TF_NORMAL)
+      page_retire(heap, page);
+  }
   for (int kind = SEG_KIND_SMALL; kind <= SEG_KIND_BIG; kind++)
     for (uma_segment_t *seg = heap->segs_with_free[kind]; seg; seg = seg->next)
       seg_purge(seg, now, force ? 0 : delay);

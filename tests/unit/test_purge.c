@@ -2,6 +2,7 @@
  * to the OS (checked page by page with mincore). */
 #include <criterion/criterion.h>
 #include <string.h>
+#include <time.h>
 #include "uma.h"
 #include "helpers.h"
 
@@ -53,4 +54,32 @@ Test(purge, large_blocks_are_unmapped_after_the_delay) {
   uma_collect(true);
   cr_assert_eq(resident_pages(p, 16 << 20), 0);
   cr_assert(!uma_owns(p), "an unmapped block is no longer ours");
+}
+
+static void pass_ms(long ms) {   /* lets the decay clock move; nothing is waited for */
+  struct timespec ts = { 0, ms * 1000000L };
+  nanosleep(&ts, NULL);
+}
+
+/* Enough 16-byte blocks to run a page dry: the refill runs the purge tick
+ * without taking a new segment (which would reuse the cached one). */
+static void refill_small(void **keep) {
+  for (int i = 0; i < 5000; i++) keep[i] = uma_malloc(16);
+}
+
+Test(purge, an_emptied_current_page_decays_too) {
+  uma_option_set(UMA_OPTION_PURGE_DELAY_MS, 1);
+  static void *keep[3][5000];
+  refill_small(keep[0]);             /* the small segment exists before */
+  char *p = uma_malloc(300 << 10);   /* a big class: one page is a whole 4 MiB segment */
+  memset(p, 1, 300 << 10);
+  uma_free(p);                       /* the class's current page is now empty, and kept */
+  cr_assert_geq(resident_pages(p, 300 << 10), 70);
+  pass_ms(20);
+  refill_small(keep[1]);             /* a tick: the empty page goes back to its segment, the segment to the cache */
+  pass_ms(20);
+  refill_small(keep[2]);             /* the next tick: the cached segment goes back to the OS */
+  cr_assert_eq(resident_pages(p, 300 << 10), 0);
+  for (int k = 0; k < 3; k++)
+    for (int i = 0; i < 5000; i++) uma_free(keep[k][i]);
 }
