@@ -96,12 +96,17 @@ void heap_purge_tick(uma_heap_t *heap, bool force) {
   uint64_t now = os_now_ms();
   if (!force && now < heap->purge_due_ms) return;
   heap->purge_due_ms = now + (delay ? delay / 4 + 1 : 1000);
-  /* A class's current page is kept when it empties (page_free_slow); one
-   * still empty at a tick goes back to its segment like any other, so its
-   * memory decays too (a 4 MiB big-class page would otherwise stay). */
+  /* A class's current page is kept when it empties (page_free_slow). One
+   * that is empty and whose class saw no allocation for a whole tick goes
+   * back to its segment like any other page, so its memory decays too (a
+   * 4 MiB big-class page would otherwise stay). Classes in use keep theirs:
+   * retiring those cost the Python benchmark 4 MB of peak RSS. */
   for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) {
+    uint64_t allocs = heap->stats.alloc_count[c];
+    bool idle = allocs == heap->tick_allocs[c];
+    heap->tick_allocs[c] = allocs;
     uma_page_t *page = heap->queue[c].first;
-    if (page == NULL || page->used != 0) continue;
+    if (!idle || page == NULL || page->used != 0) continue;
     page_collect(page);
     if (page->used == 0 &&
         (atomic_load_explicit(&page->thread_free, memory_order_acquire) & PAGE_TF_BITS) == PAGE_TF_NORMAL)

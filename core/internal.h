@@ -163,6 +163,7 @@ typedef struct uma_heap_s {
   _Atomic(uma_page_t *) delayed;             /* pages that left the full state */
   uma_segment_t *segs_with_free[SEG_KIND_LARGE];   /* indexed by SEG_KIND_* */
   uint64_t purge_due_ms;
+  uint64_t tick_allocs[UMA_CLASS_COUNT];     /* alloc_count at the last purge tick */
   uma_heap_stats_t stats;
   struct uma_heap_s *all_next;
   struct uma_heap_s *abandoned_next;

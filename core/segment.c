@@ -135,7 +135,10 @@ void seg_page_free(uma_heap_t *heap, uma_page_t *page) {
   if (seg->used_pages == 0) {
     if (!was_full) seg_list_remove(heap, seg);
     seg_release(seg);
-  } else if (was_full) {
+  } else if (was_full || heap->segs_with_free[seg->kind] != seg) {
+    /* To the front: the next page comes from memory still resident here
+     * rather than from a purged or untouched page of another segment. */
+    if (!was_full) seg_list_remove(heap, seg);
     seg_list_push(heap, seg);
   }
 }
