@@ -9,7 +9,7 @@ static const char *plain_sections[] = { "general", "report", "purge", "large" };
 #define PLAIN_SECTIONS (sizeof plain_sections / sizeof plain_sections[0])
 
 void pol_config_defaults(pol_config_t *cfg) {
-  memset(cfg, 0, sizeof *cfg);
+  memset(cfg, 0, offsetof(pol_config_t, diags));
   cfg->on_error = 0;
   cfg->purge_delay_ms = 1000;
   cfg->large_cache_max = 128 << 20;
