@@ -54,8 +54,6 @@ static void heap_give_back_locked(uma_heap_t *heap) {
   atomic_fetch_add_explicit(&stats_heaps_abandoned_total, 1, memory_order_relaxed);
 }
 
-bool heap_thread_is_dead(void) { return tls_heap_released; }
-
 /* The calling thread's heap, made on first use; NULL once the thread's exit
  * destructor handed its heap back (the caller then borrows one). */
 uma_heap_t *heap_get_slow(void) {

@@ -182,7 +182,6 @@ UMA_HIDDEN void heap_drain_delayed(uma_heap_t *heap);
 UMA_HIDDEN void heap_flush_tcache(uma_heap_t *heap);
 UMA_HIDDEN uma_heap_t *heap_borrow(void);
 UMA_HIDDEN void heap_return_borrowed(uma_heap_t *heap);
-UMA_HIDDEN bool heap_thread_is_dead(void);
 UMA_HIDDEN void heap_fork_prepare(void);
 UMA_HIDDEN void heap_fork_parent(void);
 UMA_HIDDEN void heap_fork_child(void);

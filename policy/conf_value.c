@@ -24,17 +24,27 @@ uint64_t pol_ram_bytes(void) {
   return (uint64_t)si.totalram * si.mem_unit;
 }
 
-/* "123", "64K", "2M", "1G", "1T", "60%" (of RAM); case-insensitive suffix,
- * an optional "B"/"iB" after it. */
-static bool parse_size(const char *s, size_t len, uint64_t *out) {
-  trim(&s, &len);
-  if (len == 0 || s[0] < '0' || s[0] > '9') return false;
+/* The leading decimal number of s (at least one digit, no overflow); *used
+ * is how many characters it took. */
+static bool parse_number(const char *s, size_t len, uint64_t *out, size_t *used) {
   uint64_t v = 0;
   size_t i = 0;
   for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
     if (v > (UINT64_MAX - 9) / 10) return false;
     v = v * 10 + (uint64_t)(s[i] - '0');
   }
+  *out = v;
+  *used = i;
+  return i > 0;
+}
+
+/* "123", "64K", "2M", "1G", "1T", "60%" (of RAM); case-insensitive suffix,
+ * an optional "B"/"iB" after it. */
+static bool parse_size(const char *s, size_t len, uint64_t *out) {
+  trim(&s, &len);
+  uint64_t v;
+  size_t i;
+  if (!parse_number(s, len, &v, &i)) return false;
   const char *u = s + i;
   size_t ul = len - i;
   if (ul == 1 && u[0] == '%') {
@@ -67,13 +77,10 @@ static bool parse_size(const char *s, size_t len, uint64_t *out) {
 /* "250ms", "2s", "1m", "1h", a bare number of milliseconds. */
 static bool parse_duration(const char *s, size_t len, int64_t *out) {
   trim(&s, &len);
-  if (len == 0 || s[0] < '0' || s[0] > '9') return false;
-  int64_t v = 0;
-  size_t i = 0;
-  for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-    if (v > INT64_MAX / 10 - 10) return false;
-    v = v * 10 + (s[i] - '0');
-  }
+  uint64_t n;
+  size_t i;
+  if (!parse_number(s, len, &n, &i) || n > INT64_MAX) return false;
+  int64_t v = (int64_t)n;
   const char *u = s + i;
   size_t ul = len - i;
   int64_t mul;
