@@ -309,7 +309,7 @@ UMA_HIDDEN void buf_hex(uma_buf_t *b, uintptr_t v);
 UMA_HIDDEN void buf_bytes(uma_buf_t *b, uint64_t v);   /* "12.3 MiB (12,894,208 B)" */
 UMA_HIDDEN void buf_pad(uma_buf_t *b, size_t column);
 UMA_HIDDEN void uma_write_err(const char *msg);
-UMA_HIDDEN _Noreturn void uma_fatal(const char *what, const void *p);
-UMA_HIDDEN _Noreturn void uma_invalid_pointer(const char *func, const void *p, const char *why);
+UMA_HIDDEN UMA_COLD _Noreturn void uma_fatal(const char *what, const void *p);
+UMA_HIDDEN UMA_COLD _Noreturn void uma_invalid_pointer(const char *func, const void *p, const char *why);
 
 #endif
