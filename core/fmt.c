@@ -54,6 +54,15 @@ void buf_bytes(uma_buf_t *b, uint64_t v) {
   buf_str(b, units[u]);
 }
 
+/* A size as the policy file writes it: "64M", "4K", "100". */
+void buf_size(uma_buf_t *b, uint64_t v) {
+  static const char *units[] = { "", "K", "M", "G", "T" };
+  int u = 0;
+  while (u < 4 && v && v % 1024 == 0) { v /= 1024; u++; }
+  buf_u64(b, v);
+  buf_str(b, units[u]);
+}
+
 void buf_pad(uma_buf_t *b, size_t column) {
   size_t start = b->len;
   while (start > 0 && b->p[start - 1] != '\n') start--;

@@ -104,11 +104,7 @@ void heap_purge_tick(uma_heap_t *heap, bool force) {
     bool idle = allocs == heap->tick_allocs[c];
     heap->tick_allocs[c] = allocs;
     uma_page_t *page = heap->queue[c].first;
-    if (!idle || page == NULL || page->used != 0) continue;
-    page_collect(page);
-    if (page->used == 0 &&
-        (atomic_load_explicit(&page->thread_free, memory_order_acquire) & PAGE_TF_BITS) == PAGE_TF_NORMAL)
-      page_retire(heap, page);
+    if (idle && page != NULL && page->used == 0) page_retire_if_empty(heap, page);
   }
   for (int kind = SEG_KIND_SMALL; kind <= SEG_KIND_BIG; kind++)
     for (uma_segment_t *seg = heap->segs_with_free[kind]; seg; seg = seg->next)
@@ -126,10 +122,7 @@ void heap_collect_all(uma_heap_t *heap, bool force) {
     uma_page_t *page = heap->queue[c].first;
     while (page) {
       uma_page_t *next = page->next;
-      page_collect(page);
-      if (page->used == 0 &&
-          (atomic_load_explicit(&page->thread_free, memory_order_acquire) & PAGE_TF_BITS) == PAGE_TF_NORMAL)
-        page_retire(heap, page);
+      page_retire_if_empty(heap, page);
       page = next;
     }
   }

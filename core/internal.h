@@ -195,6 +195,7 @@ UMA_HIDDEN void page_collect(uma_page_t *page);
 UMA_HIDDEN void page_queue_remove(uma_heap_t *heap, uma_page_t *page);
 UMA_HIDDEN void page_queue_push_front(uma_heap_t *heap, uma_page_t *page);
 UMA_HIDDEN void page_retire(uma_heap_t *heap, uma_page_t *page);
+UMA_HIDDEN void page_retire_if_empty(uma_heap_t *heap, uma_page_t *page);
 
 /* ---- segments (segment.c) ---------------------------------------------- */
 UMA_HIDDEN uma_page_t *seg_page_alloc(uma_heap_t *heap, unsigned cls);
@@ -251,6 +252,7 @@ UMA_HIDDEN unsigned route_match(unsigned source, size_t size, size_t align, cons
 UMA_HIDDEN unsigned route_for(size_t size, size_t align, const void *ra);
 UMA_HIDDEN void route_install(const uma_route_t *rules, int count);
 UMA_HIDDEN bool route_glob_match(const char *pattern, const char *text);
+UMA_HIDDEN bool route_rule_matches(const uma_route_t *r, unsigned source, size_t size, size_t align, const char *caller);
 UMA_HIDDEN void route_count_alloc(unsigned r, size_t bytes);
 UMA_HIDDEN void route_count_free(unsigned r, size_t bytes);
 
@@ -307,6 +309,7 @@ UMA_HIDDEN void buf_u64(uma_buf_t *b, uint64_t v);     /* 1234567 */
 UMA_HIDDEN void buf_count(uma_buf_t *b, uint64_t v);   /* 1,234,567 */
 UMA_HIDDEN void buf_hex(uma_buf_t *b, uintptr_t v);
 UMA_HIDDEN void buf_bytes(uma_buf_t *b, uint64_t v);   /* "12.3 MiB (12,894,208 B)" */
+UMA_HIDDEN void buf_size(uma_buf_t *b, uint64_t v);    /* "64M", as in the policy file */
 UMA_HIDDEN void buf_pad(uma_buf_t *b, size_t column);
 UMA_HIDDEN void uma_write_err(const char *msg);
 UMA_HIDDEN UMA_COLD _Noreturn void uma_fatal(const char *what, const void *p);

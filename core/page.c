@@ -127,6 +127,13 @@ static bool page_mark_full(uma_heap_t *heap, uma_page_t *page) {
 
 /* ---- local frees that need more than a push ------------------------------ */
 
+/* Owner: take in remote frees; retire the page if that left it empty (and it
+ * is on no delayed stack). */
+void page_retire_if_empty(uma_heap_t *heap, uma_page_t *page) {
+  page_collect(page);
+  if (page->used == 0 && page_state_is_normal(page)) page_retire(heap, page);
+}
+
 void page_retire(uma_heap_t *heap, uma_page_t *page) {
   UMA_ASSERT(page->used == 0 && !page->in_full && page_state_is_normal(page));
   page_queue_remove(heap, page);

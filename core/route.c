@@ -90,6 +90,14 @@ static bool rule_matches(const uma_route_t *r, unsigned source, size_t size, siz
   return true;
 }
 
+/* For callers that already know the calling library's name (uma-conf
+ * explain): NULL means unknown, and then no caller rule matches. */
+bool route_rule_matches(const uma_route_t *r, unsigned source, size_t size, size_t align, const char *caller) {
+  const char *known = caller ? caller : "";
+  if (r->caller[0] && caller == NULL) return false;
+  return rule_matches(r, source, size, align < UMA_ALIGN_MIN ? UMA_ALIGN_MIN : align, &known, NULL);
+}
+
 /* First rule, in file order, that matches; 0 when none does. */
 unsigned route_match(unsigned source, size_t size, size_t align, const void *ra) {
   const char *caller = NULL;
@@ -130,12 +138,8 @@ void route_install(const uma_route_t *rules, int count) {
   route_count = count;
   for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) {
     unsigned r = 0;
-    for (int i = 1; i <= count && r == 0; i++) {
-      const uma_route_t *rule = &route_table[i];
-      const char *none = "";
-      if (!rule->caller[0] && rule_matches(rule, UMA_SOURCE_MALLOC, sc_size(c), UMA_ALIGN_MIN, &none, NULL))
-        r = (unsigned)i;
-    }
+    for (int i = 1; i <= count && r == 0; i++)
+      if (route_rule_matches(&route_table[i], UMA_SOURCE_MALLOC, sc_size(c), UMA_ALIGN_MIN, NULL)) r = (unsigned)i;
     route_of_class[c] = (uint8_t)r;
     route_class_to_large[c] = route_table[r].pool == UMA_POOL_LARGE;
   }

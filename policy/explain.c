@@ -11,13 +11,6 @@ static void out(int fd, uma_buf_t *b) {
   b->p[0] = 0;
 }
 
-static void put_size(uma_buf_t *b, uint64_t v) {
-  static const char *units[] = { "", "K", "M", "G", "T" };
-  int u = 0;
-  while (u < 4 && v && v % 1024 == 0) { v /= 1024; u++; }
-  buf_u64(b, v);
-  buf_str(b, units[u]);
-}
 
 static void put_duration(uma_buf_t *b, int64_t ms) {
   if (ms < 0) { buf_str(b, "default"); return; }
@@ -39,10 +32,10 @@ static void put_choice(uma_buf_t *b, const char *choices, int64_t index) {
 }
 
 static void put_range(uma_buf_t *b, size_t lo, size_t hi) {
-  if (lo == hi) { put_size(b, lo); return; }
-  put_size(b, lo);
+  if (lo == hi) { buf_size(b, lo); return; }
+  buf_size(b, lo);
   buf_str(b, "..");
-  if (hi != SIZE_MAX) put_size(b, hi);
+  if (hi != SIZE_MAX) buf_size(b, hi);
 }
 
 const char *pol_source_name(unsigned source_bit) {
@@ -84,7 +77,7 @@ static void put_plain_value(uma_buf_t *b, const pol_config_t *cfg, pol_key_id_t 
   case K_GENERAL_ON_ERROR: put_choice(b, pol_keys[k].choices, cfg->on_error); break;
   case K_REPORT_DESTINATION: buf_str(b, cfg->report_destination[0] ? cfg->report_destination : "off"); break;
   case K_PURGE_DELAY: put_duration(b, cfg->purge_delay_ms); break;
-  case K_LARGE_CACHE_MAX: put_size(b, (uint64_t)cfg->large_cache_max); break;
+  case K_LARGE_CACHE_MAX: buf_size(b, (uint64_t)cfg->large_cache_max); break;
   default: break;
   }
 }
@@ -147,17 +140,13 @@ void pol_explain(const pol_config_t *cfg, unsigned source, size_t size, size_t a
   size_t eff_align = align < UMA_ALIGN_MIN ? UMA_ALIGN_MIN : align;
   bool pooled = source == UMA_SOURCE_MALLOC && size <= UMA_BLOCK_MAX && eff_align <= UMA_OS_PAGE;
   size_t match_size = pooled && align <= UMA_ALIGN_MIN ? sc_size(sc_of(size)) : size;
-  for (int i = 0; i < cfg->rule_count && hit < 0; i++) {
-    const uma_route_t *r = &cfg->rules[i].route;
-    if (!(r->sources & source) || match_size < r->size_lo || match_size > r->size_hi) continue;
-    if (eff_align < r->align_lo || eff_align > r->align_hi) continue;
-    if (r->caller[0] && (pooled || !route_glob_match(r->caller, caller ? caller : ""))) continue;
-    hit = i;
-  }
+  const char *known_caller = pooled ? NULL : (caller ? caller : "");   /* pooled sizes never see callers */
+  for (int i = 0; i < cfg->rule_count && hit < 0; i++)
+    if (route_rule_matches(&cfg->rules[i].route, source, match_size, eff_align, known_caller)) hit = i;
   buf_str(&b, "request: ");
   buf_str(&b, pol_source_name(source));
   buf_str(&b, " of ");
-  put_size(&b, size);
+  buf_size(&b, size);
   buf_str(&b, " (");
   buf_u64(&b, size);
   buf_str(&b, " bytes), alignment ");
@@ -197,7 +186,7 @@ void pol_explain(const pol_config_t *cfg, unsigned source, size_t size, size_t a
     buf_str(&b, "size class ");
     buf_u64(&b, c);
     buf_str(&b, " (");
-    put_size(&b, sc_size(c));
+    buf_size(&b, sc_size(c));
     buf_str(&b, " blocks on ");
     buf_str(&b, c < UMA_SMALL_CLASSES ? "64K" : c < UMA_MEDIUM_CLASSES ? "512K" : "4M");
     buf_str(&b, " pages, thread-cached)");

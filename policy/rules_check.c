@@ -19,12 +19,8 @@ static bool rules_meet(const uma_route_t *a, const uma_route_t *b) {
 }
 
 static void put_size(uma_buf_t *b, size_t v) {
-  if (v == SIZE_MAX) { buf_str(b, "any"); return; }
-  static const char *units[] = { "", "K", "M", "G", "T" };
-  int u = 0;
-  while (u < 4 && v && v % 1024 == 0) { v /= 1024; u++; }
-  buf_u64(b, v);
-  buf_str(b, units[u]);
+  if (v == SIZE_MAX) buf_str(b, "any");
+  else buf_size(b, v);
 }
 
 static void warn_rule(pol_config_t *cfg, const pol_rule_t *rule, const char *msg) {
