@@ -25,7 +25,7 @@ static void *heap_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, 
   unsigned route = route_for(size, align, ra);
   if (size > UMA_BLOCK_MAX || align > UMA_OS_PAGE || route_table[route].pool == UMA_POOL_LARGE) {
     void *p = large_alloc(heap, size, align, zero, route);
-    if (p) STAT_ADD(heap->stats.bytes_requested, size);
+    if (p) STAT_ADD(heap->stats.large_requested, size);
     return p;
   }
   unsigned cls = align <= UMA_ALIGN_MIN ? sc_of(size) : class_for_alignment(size, align);
@@ -38,8 +38,8 @@ static void *heap_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, 
   page->free = b->next;
   page->used++;
   b->cookie = 0;
-  STAT_ADD(heap->stats.alloc_count[cls], 1);
-  STAT_ADD(heap->stats.bytes_requested, size);
+  STAT_ADD(heap->stats.cls[cls].allocs, 1);
+  STAT_ADD(heap->stats.cls[cls].requested, size);
   if (zero) memset(b, 0, size);
   return b;
 }
@@ -74,8 +74,8 @@ void *alloc_malloc(size_t size, const void *ra) {
       uma_tcache_t *tc = &heap->tcache[cls];
       uma_block_t *b = tc->slot[--tc->count];
       b->cookie = 0;
-      STAT_ADD(heap->stats.alloc_count[cls], 1);
-      STAT_ADD(heap->stats.bytes_requested, size);
+      STAT_ADD(heap->stats.cls[cls].allocs, 1);
+      STAT_ADD(heap->stats.cls[cls].requested, size);
       return b;
     }
     uma_page_t *page = heap->alloc_page[cls];
@@ -84,8 +84,8 @@ void *alloc_malloc(size_t size, const void *ra) {
       page->free = b->next;
       page->used++;
       b->cookie = 0;
-      STAT_ADD(heap->stats.alloc_count[cls], 1);
-      STAT_ADD(heap->stats.bytes_requested, size);
+      STAT_ADD(heap->stats.cls[cls].allocs, 1);
+      STAT_ADD(heap->stats.cls[cls].requested, size);
       return b;
     }
   }
@@ -213,15 +213,16 @@ bool alloc_owns(const void *p) {
 static void count_in_place(size_t old_bytes, size_t new_request, unsigned cls, bool large, size_t new_bytes) {
   uma_heap_t *heap = uma_tls_heap;
   if (heap == NULL) return;
-  STAT_ADD(heap->stats.bytes_requested, new_request);
   if (large) {
+    STAT_ADD(heap->stats.large_requested, new_request);
     STAT_ADD(heap->stats.large_frees, 1);
     STAT_ADD(heap->stats.large_freed_bytes, old_bytes);
     STAT_ADD(heap->stats.large_allocs, 1);
     STAT_ADD(heap->stats.large_bytes, new_bytes);
   } else {
     STAT_ADD(heap->stats.free_count[cls], 1);
-    STAT_ADD(heap->stats.alloc_count[cls], 1);
+    STAT_ADD(heap->stats.cls[cls].allocs, 1);
+    STAT_ADD(heap->stats.cls[cls].requested, new_request);
   }
 }
 

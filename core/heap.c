@@ -100,7 +100,7 @@ void heap_purge_tick(uma_heap_t *heap, bool force) {
    * 4 MiB big-class page would otherwise stay). Classes in use keep theirs:
    * retiring those cost the Python benchmark 4 MB of peak RSS. */
   for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) {
-    uint64_t allocs = heap->stats.alloc_count[c];
+    uint64_t allocs = heap->stats.cls[c].allocs;
     bool idle = allocs == heap->tick_allocs[c];
     heap->tick_allocs[c] = allocs;
     uma_page_t *page = heap->queue[c].first;

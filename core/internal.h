@@ -139,10 +139,14 @@ UMA_HIDDEN bool alloc_owns(const void *p);
 /* ---- heaps (heap.c) ---------------------------------------------------- */
 typedef struct uma_page_queue_s { uma_page_t *first, *last; } uma_page_queue_t;
 
+/* Per class, the two counters malloc's fast path bumps, side by side in one
+ * cache line. */
+typedef struct uma_class_count_s { uint64_t allocs, requested; } uma_class_count_t;
+
 typedef struct uma_heap_stats_s {
-  uint64_t alloc_count[UMA_CLASS_COUNT];
+  uma_class_count_t cls[UMA_CLASS_COUNT];
   uint64_t free_count[UMA_CLASS_COUNT];
-  uint64_t bytes_requested;
+  uint64_t large_requested;
   uint64_t large_allocs, large_bytes, large_frees, large_freed_bytes, large_remaps;
 } uma_heap_stats_t;
 
@@ -163,7 +167,7 @@ typedef struct uma_heap_s {
   _Atomic(uma_page_t *) delayed;             /* pages that left the full state */
   uma_segment_t *segs_with_free[SEG_KIND_LARGE];   /* indexed by SEG_KIND_* */
   uint64_t purge_due_ms;
-  uint64_t tick_allocs[UMA_CLASS_COUNT];     /* alloc_count at the last purge tick */
+  uint64_t tick_allocs[UMA_CLASS_COUNT];     /* stats.cls[].allocs at the last purge tick */
   uma_heap_stats_t stats;
   struct uma_heap_s *all_next;
   struct uma_heap_s *abandoned_next;
@@ -259,7 +263,10 @@ UMA_HIDDEN void route_count_free(unsigned r, size_t bytes);
 /* ---- ownership map (owner_map.c) --------------------------------------- */
 #define OWNER_MAP_SLOTS (1UL << (48 - UMA_SEG_SHIFT))   /* 48-bit user address space */
 UMA_HIDDEN extern _Atomic uint64_t owner_map_bits[OWNER_MAP_SLOTS / 64];
+UMA_HIDDEN extern _Atomic uintptr_t owner_map_lo, owner_map_hi;
+UMA_HIDDEN extern _Atomic int owner_map_scanners;
 UMA_HIDDEN bool owner_map_set(const void *slot_base, bool owned);
+UMA_HIDDEN void owner_map_release(const void *slot_base);   /* before unmapping or moving it */
 static inline bool owner_map_test(const void *slot_base) {
   uintptr_t slot = (uintptr_t)slot_base >> UMA_SEG_SHIFT;
   if (uma_unlikely(slot >= OWNER_MAP_SLOTS)) return false;
@@ -281,6 +288,11 @@ UMA_HIDDEN int os_open(const char *path, int flags, int mode);
 UMA_HIDDEN long os_read(int fd, void *buf, size_t len);
 UMA_HIDDEN void os_close(int fd);
 UMA_HIDDEN int os_getpid(void);
+UMA_HIDDEN void os_yield(void);
+UMA_HIDDEN uint64_t os_resident(const void *p, size_t size);
+UMA_HIDDEN uint64_t os_peak_rss(void);
+UMA_HIDDEN uint64_t os_unix_time(void);
+UMA_HIDDEN void os_hostname(char *out, size_t cap);
 UMA_HIDDEN extern _Atomic uint64_t os_mapped_bytes, os_peak_mapped_bytes, os_purged_bytes;
 
 /* ---- options and start-up (options.c, init.c) -------------------------- */
@@ -298,9 +310,47 @@ UMA_HIDDEN const char *uma_env(const char *name);
   atomic_store_explicit((_Atomic uint64_t *)&(field), \
     atomic_load_explicit((_Atomic uint64_t *)&(field), memory_order_relaxed) + (n), memory_order_relaxed)
 UMA_HIDDEN void stats_sample_peak(void);
-UMA_HIDDEN void stats_class_counts(uint64_t allocs[UMA_CLASS_COUNT], uint64_t frees[UMA_CLASS_COUNT]);
+typedef struct uma_totals_s {
+  uint64_t allocs[UMA_CLASS_COUNT], frees[UMA_CLASS_COUNT], requested[UMA_CLASS_COUNT];
+  uint64_t large_allocs, large_bytes, large_frees, large_freed, large_requested, large_remaps;
+} uma_totals_t;
+UMA_HIDDEN void stats_totals(uma_totals_t *t);
 UMA_HIDDEN void stats_orphan_free(unsigned cls, size_t large_bytes);
 UMA_HIDDEN extern _Atomic uint64_t stats_heaps_created, stats_heaps_abandoned_total, stats_heaps_adopted;
+
+/* ---- the footprint: bytes of our mappings that may be resident (stats.c) */
+/* Segment headers, pages handed out or dirty, large mappings; purged and
+ * never-touched pages do not count. Its peak is the report's P. */
+UMA_HIDDEN extern _Atomic uint64_t stats_committed, stats_peak_committed;
+UMA_HIDDEN void stats_commit(int64_t delta);
+
+/* ---- fragmentation walk (frag.c) --------------------------------------- */
+enum { FRAG_POOL_SMALL, FRAG_POOL_MEDIUM, FRAG_POOL_BIG, FRAG_POOL_LARGE, FRAG_POOLS };
+#define FRAG_BUCKETS 48      /* free extents by size: bucket b holds [2^b, 2^(b+1)) bytes */
+#define FRAG_PROBES 5        /* request sizes of the unusable-free-space index */
+UMA_HIDDEN extern const uint64_t frag_probe_sizes[FRAG_PROBES];
+UMA_HIDDEN extern const char *const frag_pool_names[FRAG_POOLS];
+
+typedef struct uma_frag_pool_s {
+  uint64_t mappings, mapped, resident, metadata;
+  uint64_t live_bytes;                      /* bytes of blocks in use (thread caches included) */
+  uint64_t free_bytes, free_extents, largest_free;
+  uint64_t usable[FRAG_PROBES];             /* free bytes a request of probe size j could use */
+  uint64_t hist_count[FRAG_BUCKETS], hist_bytes[FRAG_BUCKETS];
+} uma_frag_pool_t;
+
+typedef struct uma_frag_s {
+  bool valid;
+  uint64_t t_ms, committed;
+  uma_frag_pool_t pool[FRAG_POOLS];
+  uint64_t class_live[UMA_CLASS_COUNT], class_free[UMA_CLASS_COUNT];
+} uma_frag_t;
+
+UMA_HIDDEN extern uma_frag_t frag_at_peak, frag_at_exit;
+UMA_HIDDEN extern bool frag_snapshots_on;
+UMA_HIDDEN bool frag_scan(uma_frag_t *out);
+UMA_HIDDEN void frag_note_committed(uint64_t committed);
+UMA_HIDDEN void frag_fork_child(void);
 
 /* ---- messages (fmt.c) -------------------------------------------------- */
 typedef struct uma_buf_s { char *p; size_t len, cap; } uma_buf_t;

@@ -28,7 +28,8 @@ static size_t user_offset_for(size_t align) {
 size_t large_usable(const uma_large_t *lg) { return lg->map_size - lg->user_offset; }
 
 static void large_unmap(uma_large_t *lg) {
-  owner_map_set(lg, false);
+  stats_commit(-(int64_t)lg->map_size);
+  owner_map_release(lg);
   os_unmap(lg, lg->map_size);
 }
 
@@ -55,8 +56,10 @@ static uma_large_t *cache_take(size_t map_size) {
     cache_remove_at(best_i);
   }
   pthread_mutex_unlock(&large_lock);
-  if (best && best->map_size > map_size + map_size / 4 && os_remap_in_place(best, best->map_size, map_size))
+  if (best && best->map_size > map_size + map_size / 4 && os_remap_in_place(best, best->map_size, map_size)) {
+    stats_commit(-(int64_t)(best->map_size - map_size));
     best->map_size = map_size;
+  }
   return best;
 }
 
@@ -79,6 +82,7 @@ void *large_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, unsign
       return NULL;
     }
     lg->map_size = map_size;
+    stats_commit((int64_t)map_size);   /* an upper bound: untouched pages count too */
   }
   uint8_t hugepages = route_table[route].hugepages;
   if (!reused || lg->hugepages != hugepages) os_advise_hugepages(lg, lg->map_size, hugepages);  /* before first touch */
@@ -135,23 +139,30 @@ void *large_realloc(uma_heap_t *heap, uma_large_t *lg, void *p, size_t size) {
   size_t need = round_page(offset + size);
   size_t old_usable = large_usable(lg);
   if (need <= lg->map_size) {
-    if (need < lg->map_size / 2 && os_remap_in_place(lg, lg->map_size, need))
+    if (need < lg->map_size / 2 && os_remap_in_place(lg, lg->map_size, need)) {
+      stats_commit(-(int64_t)(lg->map_size - need));
       lg->map_size = need;   /* shrink: give the tail back */
+    }
     alloc_count_large_in_place(old_usable, size, large_usable(lg));
     return p;
   }
   if (os_remap_in_place(lg, lg->map_size, need)) {
+    stats_commit((int64_t)(need - lg->map_size));
     lg->map_size = need;
   } else {
     uma_large_t *target = os_map_aligned(need, UMA_SEG_SIZE);
     if (target == NULL) return NULL;
+    /* The old slot leaves the map before its pages move (a heap walk must
+     * not read it after), and comes back if the move fails. */
+    owner_map_release(lg);
     if (!owner_map_set(target, true) || !os_remap_to(lg, lg->map_size, need, target)) {
       owner_map_set(target, false);
+      owner_map_set(lg, true);
       os_unmap(target, need);
       return NULL;
     }
-    owner_map_set(lg, false);
     lg = target;            /* the header moved with the pages */
+    stats_commit((int64_t)(need - lg->map_size));
     lg->map_size = need;
     if (heap) STAT_ADD(heap->stats.large_remaps, 1);
   }

@@ -3,10 +3,20 @@
  * reads any header, so a foreign pointer is diagnosed, never dereferenced.
  * The 8 MiB bitmap is zero-initialised static storage: valid before any
  * initialisation (free() may come first), and only the words touched become
- * resident. */
+ * resident.
+ *
+ * The heap walk of the report (frag.c) finds every segment and large block
+ * through this map, while other threads keep allocating. It may read a
+ * header only while the mapping exists, hence the handshake with
+ * owner_map_release: a walker announces itself (owner_map_scanners) before
+ * it tests bits; whoever unmaps clears the bit first and then waits for
+ * walkers to finish. Both sides use sequentially consistent operations, so
+ * either the walker sees the bit clear or the unmapper sees the walker. */
 #include "internal.h"
 
 _Atomic uint64_t owner_map_bits[OWNER_MAP_SLOTS / 64];
+_Atomic uintptr_t owner_map_lo = OWNER_MAP_SLOTS, owner_map_hi;   /* slots ever set: [lo, hi] */
+_Atomic int owner_map_scanners;
 
 /* False when the slot lies beyond the map (an address the map cannot hold). */
 bool owner_map_set(const void *slot_base, bool owned) {
@@ -14,7 +24,22 @@ bool owner_map_set(const void *slot_base, bool owned) {
   UMA_ASSERT(((uintptr_t)slot_base & UMA_SEG_MASK) == 0);
   if (slot >= OWNER_MAP_SLOTS) return false;
   uint64_t bit = 1ULL << (slot & 63);
-  if (owned) atomic_fetch_or_explicit(&owner_map_bits[slot >> 6], bit, memory_order_release);
-  else atomic_fetch_and_explicit(&owner_map_bits[slot >> 6], ~bit, memory_order_release);
+  if (owned) {
+    atomic_fetch_or(&owner_map_bits[slot >> 6], bit);
+    uintptr_t lo = atomic_load_explicit(&owner_map_lo, memory_order_relaxed);
+    while (slot < lo && !atomic_compare_exchange_weak(&owner_map_lo, &lo, slot)) {}
+    uintptr_t hi = atomic_load_explicit(&owner_map_hi, memory_order_relaxed);
+    while (slot > hi && !atomic_compare_exchange_weak(&owner_map_hi, &hi, slot)) {}
+  } else {
+    atomic_fetch_and(&owner_map_bits[slot >> 6], ~bit);
+  }
   return true;
+}
+
+/* The mapping at slot_base is about to be unmapped or moved: no walker may
+ * be reading it after this returns. Walks take about a millisecond. */
+void owner_map_release(const void *slot_base) {
+  owner_map_set(slot_base, false);
+  atomic_thread_fence(memory_order_seq_cst);
+  while (atomic_load(&owner_map_scanners) != 0) os_yield();
 }

@@ -48,8 +48,9 @@ static void report_rules(int fd) {
   bool any = false;
   for (int r = 1; r <= route_count; r++) any |= route_table[r].track;
   if (!any) return;
-  uint64_t allocs[UMA_CLASS_COUNT], frees[UMA_CLASS_COUNT];
-  stats_class_counts(allocs, frees);
+  uma_totals_t t;
+  stats_totals(&t);
+  const uint64_t *allocs = t.allocs, *frees = t.frees;
   char text[256];
   for (int r = 1; r <= route_count; r++) {
     const uma_route_t *rt = &route_table[r];

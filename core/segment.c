@@ -10,8 +10,24 @@ static pthread_mutex_t seg_cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct { uma_segment_t *seg; uint64_t stamp_ms; } seg_cache[SEG_CACHE_MAX];
 static int seg_cache_count;   /* entries [0, count), oldest first */
 
+/* Page i's blocks: page 0 starts after the segment header. */
+static uint8_t *seg_page_start(uma_segment_t *seg, unsigned i) {
+  return (uint8_t *)seg + (i == 0 ? UMA_SEG_HEADER_SIZE : (size_t)i << seg->page_shift);
+}
+static uint8_t *seg_page_end(uma_segment_t *seg, unsigned i) {
+  return (uint8_t *)seg + ((size_t)(i + 1) << seg->page_shift);
+}
+static size_t seg_page_bytes(uma_segment_t *seg, unsigned i) {
+  return (size_t)(seg_page_end(seg, i) - seg_page_start(seg, i));
+}
+
+/* An empty segment leaves: its header and its dirty pages stop counting. */
 static void seg_unmap(uma_segment_t *seg) {
-  owner_map_set(seg, false);
+  size_t committed = UMA_SEG_HEADER_SIZE;
+  for (unsigned i = 0; i < seg->page_count; i++)
+    if ((seg->dirty_mask >> i) & 1) committed += seg_page_bytes(seg, i);
+  stats_commit(-(int64_t)committed);
+  owner_map_release(seg);
   os_unmap(seg, UMA_SEG_SIZE);
 }
 
@@ -43,6 +59,8 @@ static uma_segment_t *seg_acquire(uma_heap_t *heap, uint8_t kind) {
       os_unmap(seg, UMA_SEG_SIZE);
       return NULL;
     }
+    seg->dirty_mask = 0;   /* fresh: nothing resident but the header */
+    stats_commit(UMA_SEG_HEADER_SIZE);
   }
   memset(seg->pages, 0, sizeof seg->pages);
   for (unsigned i = 0; i < UMA_MAX_PAGES; i++) seg->pages[i].start = (uint8_t *)UINTPTR_MAX;
@@ -53,18 +71,11 @@ static uma_segment_t *seg_acquire(uma_heap_t *heap, uint8_t kind) {
   seg->used_pages = 0;
   seg->heap = heap;
   seg->free_mask = seg->page_count == 64 ? ~0ULL : (1ULL << seg->page_count) - 1;
-  seg->dirty_mask = fresh ? 0 : seg->free_mask;
+  /* A cached segment keeps its dirty mask: pages purged before it was
+   * cached are not resident. */
   seg->dirty_stamp_ms = os_now_ms();
   seg_list_push(heap, seg);
   return seg;
-}
-
-/* Page i's blocks: page 0 starts after the segment header. */
-static uint8_t *seg_page_start(uma_segment_t *seg, unsigned i) {
-  return (uint8_t *)seg + (i == 0 ? UMA_SEG_HEADER_SIZE : (size_t)i << seg->page_shift);
-}
-static uint8_t *seg_page_end(uma_segment_t *seg, unsigned i) {
-  return (uint8_t *)seg + ((size_t)(i + 1) << seg->page_shift);
 }
 
 uma_page_t *seg_page_alloc(uma_heap_t *heap, unsigned cls) {
@@ -77,6 +88,7 @@ uma_page_t *seg_page_alloc(uma_heap_t *heap, unsigned cls) {
   uint64_t pick = seg->free_mask & seg->dirty_mask;
   if (pick == 0) pick = seg->free_mask;
   unsigned i = (unsigned)__builtin_ctzll(pick);
+  if (!((seg->dirty_mask >> i) & 1)) stats_commit((int64_t)seg_page_bytes(seg, i));
   seg->free_mask &= ~(1ULL << i);
   seg->dirty_mask &= ~(1ULL << i);
   seg->used_pages++;
@@ -127,7 +139,8 @@ void seg_page_free(uma_heap_t *heap, uma_page_t *page) {
   seg->free_mask |= 1ULL << i;
   seg->used_pages--;
   if (uma_options[UMA_OPTION_PURGE_DELAY_MS] == 0) {
-    os_purge(seg_page_start(seg, i), (size_t)(seg_page_end(seg, i) - seg_page_start(seg, i)));
+    os_purge(seg_page_start(seg, i), seg_page_bytes(seg, i));
+    stats_commit(-(int64_t)seg_page_bytes(seg, i));
   } else {
     seg->dirty_mask |= 1ULL << i;
     seg->dirty_stamp_ms = os_now_ms();
@@ -154,6 +167,7 @@ void seg_purge(uma_segment_t *seg, uint64_t now_ms, uint64_t delay_ms) {
     while (last + 1 < seg->page_count && (mask >> (last + 1)) & 1) last++;
     uint8_t *start = seg_page_start(seg, first);
     os_purge(start, (size_t)(seg_page_end(seg, last) - start));
+    stats_commit(-(int64_t)(seg_page_end(seg, last) - start));
     for (unsigned i = first; i <= last; i++) mask &= ~(1ULL << i);
   }
   seg->dirty_mask = 0;

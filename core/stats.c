@@ -25,51 +25,65 @@ static uint64_t rd(const uint64_t *field) {
   return atomic_load_explicit((_Atomic uint64_t *)field, memory_order_relaxed);
 }
 
-/* Blocks handed out and freed per size class, summed over every heap. */
-void stats_class_counts(uint64_t allocs[UMA_CLASS_COUNT], uint64_t frees[UMA_CLASS_COUNT]) {
-  for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) {
-    allocs[c] = 0;
-    frees[c] = atomic_load_explicit(&orphan_free_count[c], memory_order_relaxed);
-  }
-  for (uma_heap_t *h = atomic_load_explicit(&heap_all, memory_order_acquire); h; h = h->all_next)
+/* Per class and for large blocks, summed over every heap and the orphan
+ * counters. */
+void stats_totals(uma_totals_t *t) {
+  memset(t, 0, sizeof *t);
+  for (unsigned c = 0; c < UMA_CLASS_COUNT; c++)
+    t->frees[c] = atomic_load_explicit(&orphan_free_count[c], memory_order_relaxed);
+  t->large_frees = atomic_load_explicit(&orphan_large_frees, memory_order_relaxed);
+  t->large_freed = atomic_load_explicit(&orphan_large_freed_bytes, memory_order_relaxed);
+  for (uma_heap_t *h = atomic_load_explicit(&heap_all, memory_order_acquire); h; h = h->all_next) {
     for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) {
-      allocs[c] += rd(&h->stats.alloc_count[c]);
-      frees[c] += rd(&h->stats.free_count[c]);
+      t->allocs[c] += rd(&h->stats.cls[c].allocs);
+      t->requested[c] += rd(&h->stats.cls[c].requested);
+      t->frees[c] += rd(&h->stats.free_count[c]);
     }
+    t->large_requested += rd(&h->stats.large_requested);
+    t->large_allocs += rd(&h->stats.large_allocs);
+    t->large_bytes += rd(&h->stats.large_bytes);
+    t->large_frees += rd(&h->stats.large_frees);
+    t->large_freed += rd(&h->stats.large_freed_bytes);
+    t->large_remaps += rd(&h->stats.large_remaps);
+  }
 }
 
-/* Sum every heap; frees by other threads may be counted before the matching
- * allocation is seen, so differences are clamped at zero. */
+/* Frees by other threads may be counted before the matching allocation is
+ * seen, so differences are clamped at zero. */
 static void stats_sum(uma_stats_t *out) {
-  uint64_t allocs[UMA_CLASS_COUNT], frees[UMA_CLASS_COUNT];
-  stats_class_counts(allocs, frees);
-  uint64_t large_allocs = 0, large_bytes = 0;
-  uint64_t large_frees = atomic_load_explicit(&orphan_large_frees, memory_order_relaxed);
-  uint64_t large_freed = atomic_load_explicit(&orphan_large_freed_bytes, memory_order_relaxed);
+  uma_totals_t t;
+  stats_totals(&t);
   memset(out, 0, sizeof *out);
-  for (uma_heap_t *h = atomic_load_explicit(&heap_all, memory_order_acquire); h; h = h->all_next) {
-    out->bytes_requested += rd(&h->stats.bytes_requested);
-    large_allocs += rd(&h->stats.large_allocs);
-    large_bytes += rd(&h->stats.large_bytes);
-    large_frees += rd(&h->stats.large_frees);
-    large_freed += rd(&h->stats.large_freed_bytes);
-    out->large_remaps += rd(&h->stats.large_remaps);
-  }
   for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) {
-    out->allocs += allocs[c];
-    out->frees += frees[c];
-    out->bytes_served += allocs[c] * sc_size(c);
-    if (allocs[c] > frees[c]) {
-      out->live_blocks += allocs[c] - frees[c];
-      out->live_bytes += (allocs[c] - frees[c]) * sc_size(c);
+    out->allocs += t.allocs[c];
+    out->frees += t.frees[c];
+    out->bytes_requested += t.requested[c];
+    out->bytes_served += t.allocs[c] * sc_size(c);
+    if (t.allocs[c] > t.frees[c]) {
+      out->live_blocks += t.allocs[c] - t.frees[c];
+      out->live_bytes += (t.allocs[c] - t.frees[c]) * sc_size(c);
     }
   }
-  out->allocs += large_allocs;
-  out->frees += large_frees;
-  out->bytes_served += large_bytes;
-  out->large_allocs = large_allocs;
-  if (large_allocs > large_frees) out->live_blocks += large_allocs - large_frees;
-  if (large_bytes > large_freed) out->live_bytes += large_bytes - large_freed;
+  out->allocs += t.large_allocs;
+  out->frees += t.large_frees;
+  out->bytes_requested += t.large_requested;
+  out->bytes_served += t.large_bytes;
+  out->large_allocs = t.large_allocs;
+  out->large_remaps = t.large_remaps;
+  if (t.large_allocs > t.large_frees) out->live_blocks += t.large_allocs - t.large_frees;
+  if (t.large_bytes > t.large_freed) out->live_bytes += t.large_bytes - t.large_freed;
+}
+
+/* ---- the footprint -------------------------------------------------------- */
+_Atomic uint64_t stats_committed, stats_peak_committed;
+
+void stats_commit(int64_t delta) {
+  uint64_t now = atomic_fetch_add_explicit(&stats_committed, (uint64_t)delta, memory_order_relaxed) + (uint64_t)delta;
+  if (delta <= 0) return;
+  uint64_t peak = atomic_load_explicit(&stats_peak_committed, memory_order_relaxed);
+  while (now > peak && !atomic_compare_exchange_weak_explicit(&stats_peak_committed, &peak, now,
+                                                              memory_order_relaxed, memory_order_relaxed)) {}
+  if (now > peak) frag_note_committed(now);
 }
 
 static void peak_update(uint64_t live) {
