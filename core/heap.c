@@ -180,6 +180,7 @@ void heap_init(void) {
 /* ---- fork: no lock may be held by a thread that will not exist in the
  * child. Heaps of other threads are simply never used again there. */
 void heap_fork_prepare(void) {
+  trace_fork_prepare();
   pthread_mutex_lock(&heap_lock);
   seg_fork_prepare();
   large_fork_prepare();
@@ -188,9 +189,13 @@ void heap_fork_parent(void) {
   large_fork_parent();
   seg_fork_parent();
   pthread_mutex_unlock(&heap_lock);
+  trace_fork_parent();
 }
 void heap_fork_child(void) {
   large_fork_child();
   seg_fork_child();
   pthread_mutex_init(&heap_lock, NULL);
+  frag_fork_child();
+  timeline_fork_child();
+  trace_fork_child();
 }

@@ -352,6 +352,32 @@ UMA_HIDDEN bool frag_scan(uma_frag_t *out);
 UMA_HIDDEN void frag_note_committed(uint64_t committed);
 UMA_HIDDEN void frag_fork_child(void);
 
+/* ---- timeline (timeline.c) ---------------------------------------------- */
+#define TIMELINE_MAX 1024
+typedef struct uma_sample_s {
+  uint64_t t_ms, live, requested_live, committed, mapped, resident;
+} uma_sample_t;
+UMA_HIDDEN extern uma_sample_t timeline_samples[TIMELINE_MAX];
+UMA_HIDDEN extern _Atomic uint32_t timeline_count;
+UMA_HIDDEN extern uint64_t timeline_interval_ms, timeline_start_ms;
+UMA_HIDDEN void timeline_start(uint64_t interval_ms);
+UMA_HIDDEN void timeline_tick(uint64_t now_ms);
+UMA_HIDDEN void timeline_final(void);
+UMA_HIDDEN void timeline_fork_child(void);
+UMA_HIDDEN uint64_t timeline_process_resident(void);
+
+/* ---- lifetime trace (trace.c) ------------------------------------------- */
+typedef struct uma_trace_rec_s { uint64_t size, t_alloc, t_free; } uma_trace_rec_t;   /* t_free 0: live */
+UMA_HIDDEN extern bool trace_on;
+UMA_HIDDEN extern uma_trace_rec_t *trace_recs;
+UMA_HIDDEN extern uint64_t trace_cap, trace_len, trace_dropped, trace_clock, trace_live, trace_peak_live;
+UMA_HIDDEN bool trace_start(uint64_t records);
+UMA_HIDDEN void trace_alloc(const void *p, size_t size);
+UMA_HIDDEN void trace_free(const void *p);
+UMA_HIDDEN void trace_fork_prepare(void);
+UMA_HIDDEN void trace_fork_parent(void);
+UMA_HIDDEN void trace_fork_child(void);
+
 /* ---- messages (fmt.c) -------------------------------------------------- */
 typedef struct uma_buf_s { char *p; size_t len, cap; } uma_buf_t;
 UMA_HIDDEN void buf_str(uma_buf_t *b, const char *s);

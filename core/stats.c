@@ -98,6 +98,7 @@ static void peak_update(uint64_t live) {
  * costs O(heaps × classes). */
 void stats_sample_peak(void) {
   uint64_t now = os_now_ms();
+  timeline_tick(now);
   if (atomic_exchange_explicit(&last_sample_ms, now, memory_order_relaxed) == now) return;
   uma_stats_t s;
   stats_sum(&s);

@@ -15,10 +15,41 @@
 /* The program's return address travels along: rules may match the caller. */
 #define RA __builtin_return_address(0)
 
-UMA_EXPORT void *malloc(size_t size) { return alloc_malloc(size, RA); }
-UMA_EXPORT void free(void *p) { alloc_free(p); }
-UMA_EXPORT void *calloc(size_t n, size_t size) { return alloc_calloc(n, size, RA); }
-UMA_EXPORT void *realloc(void *p, size_t size) { return alloc_realloc(p, size, RA); }
+/* With [report] trace on, every entry records its block (core/trace.c);
+ * otherwise the check is one predictable branch. A block leaves the trace
+ * before it is freed, so its address, reused at once by another thread,
+ * cannot meet its old record. */
+static void *traced(void *p, size_t size) {
+  if (uma_unlikely(trace_on)) trace_alloc(p, size);
+  return p;
+}
+
+static UMA_NOINLINE void *traced_realloc(void *p, size_t size, const void *ra) {
+  size_t old = p ? alloc_usable_size(p) : 0;
+  trace_free(p);
+  void *q = alloc_realloc(p, size, ra);
+  if (q) trace_alloc(q, size);
+  else if (p && size) trace_alloc(p, old);   /* failed: the old block lives on */
+  return q;
+}
+
+UMA_EXPORT void *malloc(size_t size) {
+  if (uma_unlikely(trace_on)) return traced(alloc_malloc(size, RA), size);
+  return alloc_malloc(size, RA);
+}
+static inline void traced_free(void *p) {
+  if (uma_unlikely(trace_on)) trace_free(p);
+  alloc_free(p);
+}
+UMA_EXPORT void free(void *p) { traced_free(p); }
+UMA_EXPORT void *calloc(size_t n, size_t size) {
+  if (uma_unlikely(trace_on)) return traced(alloc_calloc(n, size, RA), n * size);
+  return alloc_calloc(n, size, RA);
+}
+UMA_EXPORT void *realloc(void *p, size_t size) {
+  if (uma_unlikely(trace_on)) return traced_realloc(p, size, RA);
+  return alloc_realloc(p, size, RA);
+}
 UMA_EXPORT size_t malloc_usable_size(void *p) { return alloc_usable_size(p); }
 
 UMA_EXPORT void *reallocarray(void *p, size_t n, size_t size) {
@@ -27,6 +58,7 @@ UMA_EXPORT void *reallocarray(void *p, size_t n, size_t size) {
     errno = ENOMEM;
     return NULL;
   }
+  if (uma_unlikely(trace_on)) return traced_realloc(p, total, RA);
   return alloc_realloc(p, total, RA);
 }
 
@@ -38,12 +70,12 @@ UMA_EXPORT void *memalign(size_t alignment, size_t size) {
   }
   if (alignment == 0) alignment = 1;
   if (alignment & (alignment - 1)) alignment = (size_t)1 << (64 - __builtin_clzl(alignment));
-  return alloc_aligned(alignment, size, RA);
+  return traced(alloc_aligned(alignment, size, RA), size);
 }
 
 /* C11 asks for a power of two; glibc ≥ 2.38 returns EINVAL otherwise, and so do we. */
 UMA_EXPORT void *aligned_alloc(size_t alignment, size_t size) {
-  return alloc_aligned(alignment, size, RA);
+  return traced(alloc_aligned(alignment, size, RA), size);
 }
 
 UMA_EXPORT int posix_memalign(void **out, size_t alignment, size_t size) {
@@ -53,11 +85,11 @@ UMA_EXPORT int posix_memalign(void **out, size_t alignment, size_t size) {
   void *p = alloc_aligned(alignment, size, RA);
   errno = saved;
   if (p == NULL) return ENOMEM;
-  *out = p;
+  *out = traced(p, size);
   return 0;
 }
 
-UMA_EXPORT void *valloc(size_t size) { return alloc_aligned(UMA_OS_PAGE, size, RA); }
+UMA_EXPORT void *valloc(size_t size) { return traced(alloc_aligned(UMA_OS_PAGE, size, RA), size); }
 
 UMA_EXPORT void *pvalloc(size_t size) {
   size_t rounded = (size + UMA_OS_PAGE - 1) & ~(UMA_OS_PAGE - 1);
@@ -65,17 +97,17 @@ UMA_EXPORT void *pvalloc(size_t size) {
     errno = ENOMEM;
     return NULL;
   }
-  return alloc_aligned(UMA_OS_PAGE, rounded ? rounded : UMA_OS_PAGE, RA);
+  return traced(alloc_aligned(UMA_OS_PAGE, rounded ? rounded : UMA_OS_PAGE, RA), size);
 }
 
 /* C23: the size and alignment are hints we do not need (the block knows). */
-UMA_EXPORT void free_sized(void *p, size_t size) { (void)size; alloc_free(p); }
+UMA_EXPORT void free_sized(void *p, size_t size) { (void)size; traced_free(p); }
 UMA_EXPORT void free_aligned_sized(void *p, size_t alignment, size_t size) {
   (void)alignment;
   (void)size;
-  alloc_free(p);
+  traced_free(p);
 }
-UMA_EXPORT void cfree(void *p) { alloc_free(p); }
+UMA_EXPORT void cfree(void *p) { traced_free(p); }
 
 /* Returns 1 when memory went back to the OS, as glibc does; `pad` is ignored
  * because everything free is returned. */
