@@ -378,6 +378,43 @@ UMA_HIDDEN void trace_fork_prepare(void);
 UMA_HIDDEN void trace_fork_parent(void);
 UMA_HIDDEN void trace_fork_child(void);
 
+/* ---- JSON writer (json.c) ----------------------------------------------- */
+typedef struct uma_json_s {
+  int fd, depth;
+  size_t len;
+  bool need_comma[16];
+  char buf[8192];
+} uma_json_t;
+/* k is the member name inside an object, NULL inside an array. */
+UMA_HIDDEN void json_open(uma_json_t *j, const char *k, char bracket);   /* '{' or '[' */
+UMA_HIDDEN void json_close(uma_json_t *j, char bracket);
+UMA_HIDDEN void json_u64(uma_json_t *j, const char *k, uint64_t v);
+UMA_HIDDEN void json_i64(uma_json_t *j, const char *k, int64_t v);
+UMA_HIDDEN void json_ratio(uma_json_t *j, const char *k, uint64_t part, uint64_t whole);
+UMA_HIDDEN void json_str(uma_json_t *j, const char *k, const char *v);
+UMA_HIDDEN void json_bool(uma_json_t *j, const char *k, bool v);
+UMA_HIDDEN void json_null(uma_json_t *j, const char *k);
+UMA_HIDDEN void json_end(uma_json_t *j);
+
+/* ---- the report (report.c, report_json.c) -------------------------------- */
+UMA_HIDDEN void report_configure(bool on, uint64_t timeline_ms, uint64_t trace_records);
+UMA_HIDDEN extern uint64_t report_start_unix;
+/* Everything both reports print, gathered once at exit. */
+typedef struct uma_report_data_s {
+  uma_stats_t stats;
+  uma_totals_t totals;
+  uma_frag_t *exit_walk;      /* NULL when a walk was already running */
+  uma_frag_t *peak_walk;      /* NULL when none was taken */
+  uint64_t committed, peak_committed, process_resident, process_peak_rss, metadata;
+  uint64_t peak_live;         /* the report's L */
+  bool live_is_requested;     /* L from the trace (requested bytes) or the counters (block bytes) */
+  uint64_t heaps;
+  char command[64];
+} uma_report_data_t;
+UMA_HIDDEN void report_gather(uma_report_data_t *d);
+UMA_HIDDEN void report_write_json(int fd, const uma_report_data_t *d);
+UMA_HIDDEN void report_write_text(int fd, const uma_report_data_t *d);
+
 /* ---- messages (fmt.c) -------------------------------------------------- */
 typedef struct uma_buf_s { char *p; size_t len, cap; } uma_buf_t;
 UMA_HIDDEN void buf_str(uma_buf_t *b, const char *s);

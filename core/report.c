@@ -1,30 +1,56 @@
-/* report.c — the exit summary: one screen of totals written with raw
- * write(2), so it works at exit, after fork and inside a dying process.
- * The fragmentation report (issue: fragmentation) grows from these counters. */
+/* report.c — the fragmentation report: what is gathered at exit, and the
+ * text summary for people (report_json.c writes the same for tools). All of
+ * it runs on raw write(2) and static storage, so it works at exit, in a
+ * signal handler and after fork, and allocates nothing from the heap it
+ * describes. docs/REPORT-FORMAT.md defines every figure. */
 #include "internal.h"
 #include <fcntl.h>
 
-/* Reads a small /proc file into buf; returns its length, 0 on failure. */
-static size_t read_proc(const char *path, char *buf, size_t cap) {
-  int fd = os_open(path, O_RDONLY, 0);
-  if (fd < 0) return 0;
-  long n = os_read(fd, buf, cap - 1);
-  os_close(fd);
-  if (n <= 0) return 0;
-  buf[n] = 0;
-  return (size_t)n;
+uint64_t report_start_unix;
+
+/* Called by the policy at start-up: the timeline, the peak snapshots and
+ * the trace run only when a report will be written. */
+void report_configure(bool on, uint64_t timeline_ms, uint64_t trace_records) {
+  report_start_unix = os_unix_time();
+  frag_snapshots_on = on;
+  if (!on) return;
+  if (timeline_ms) timeline_start(timeline_ms);
+  if (trace_records && !trace_on && !trace_start(trace_records))
+    uma_write_err("uma-preload: cannot map memory for the allocation trace; tracing is off "
+                  "(lower [report] trace_max)\n");
 }
 
-static uint64_t resident_bytes(void) {
-  char text[128];
-  if (read_proc("/proc/self/statm", text, sizeof text) == 0) return 0;
-  const char *s = text;
-  while (*s && *s != ' ') s++;   /* skip the size field: the second is resident pages */
-  uint64_t pages = 0;
-  while (*s == ' ') s++;
-  while (*s >= '0' && *s <= '9') pages = pages * 10 + (uint64_t)(*s++ - '0');
-  return pages * UMA_OS_PAGE;
+void report_gather(uma_report_data_t *d) {
+  __builtin_memset(d, 0, sizeof *d);
+  timeline_final();
+  uma_stats_get(&d->stats);
+  stats_totals(&d->totals);
+  d->exit_walk = frag_scan(&frag_at_exit) ? &frag_at_exit : NULL;
+  d->peak_walk = frag_at_peak.valid ? &frag_at_peak : NULL;
+  d->committed = atomic_load_explicit(&stats_committed, memory_order_relaxed);
+  d->peak_committed = atomic_load_explicit(&stats_peak_committed, memory_order_relaxed);
+  d->process_resident = timeline_process_resident();
+  d->process_peak_rss = os_peak_rss();
+  d->heaps = d->stats.heaps_created;
+  d->metadata = d->heaps * sizeof(uma_heap_t);
+  if (d->exit_walk)
+    for (int p = 0; p < FRAG_POOLS; p++) d->metadata += d->exit_walk->pool[p].metadata;
+  if (trace_on) {
+    d->peak_live = trace_peak_live;
+    d->live_is_requested = true;
+  } else {
+    d->peak_live = d->stats.peak_live_bytes;
+  }
+  int fd = os_open("/proc/self/comm", O_RDONLY, 0);
+  if (fd >= 0) {
+    long n = os_read(fd, d->command, sizeof d->command - 1);
+    os_close(fd);
+    if (n > 0 && d->command[n - 1] == '\n') n--;
+    d->command[n > 0 ? n : 0] = 0;
+  }
 }
+
+/* ---- the text summary ------------------------------------------------------ */
 
 static void row(uma_buf_t *b, const char *label, uint64_t value, bool bytes) {
   buf_str(b, "  ");
@@ -35,22 +61,59 @@ static void row(uma_buf_t *b, const char *label, uint64_t value, bool bytes) {
 }
 
 static void percent(uma_buf_t *b, uint64_t part, uint64_t whole) {
-  uint64_t tenths = whole ? part * 1000 / whole : 0;
+  uint64_t tenths = whole ? (uint64_t)((double)part * 1000.0 / (double)whole + 0.5) : 0;
   buf_u64(b, tenths / 10);
   char frac[3] = { '.', (char)('0' + tenths % 10), 0 };
   buf_str(b, frac);
   buf_str(b, " %");
 }
 
+static void ratio2(uma_buf_t *b, uint64_t part, uint64_t whole) {
+  uint64_t hundredths = whole ? (uint64_t)((double)part * 100.0 / (double)whole + 0.5) : 0;
+  buf_u64(b, hundredths / 100);
+  char frac[4] = { '.', (char)('0' + hundredths / 10 % 10), (char)('0' + hundredths % 10), 0 };
+  buf_str(b, frac);
+}
+
+/* One line per pool and a total: in use, free, largest free extent,
+ * external fragmentation, the share of free space a 4 KiB request cannot
+ * use, resident. */
+static void write_pools(int fd, const uma_frag_t *w, const char *title) {
+  char text[2048];
+  uma_buf_t b = { text, 0, sizeof text };
+  buf_str(&b, "  ");
+  buf_str(&b, title);
+  buf_str(&b, "\n    pool      in use        free          largest free  ext. frag  unusable@4K  resident\n");
+  uma_frag_pool_t total = { 0 };
+  for (int p = 0; p <= FRAG_POOLS; p++) {
+    const uma_frag_pool_t *x = p < FRAG_POOLS ? &w->pool[p] : &total;
+    if (p < FRAG_POOLS) {
+      if (x->mappings == 0) continue;
+      total.live_bytes += x->live_bytes;
+      total.free_bytes += x->free_bytes;
+      total.usable[2] += x->usable[2];
+      total.resident += x->resident;
+      if (x->largest_free > total.largest_free) total.largest_free = x->largest_free;
+    }
+    buf_str(&b, "    ");
+    buf_str(&b, p < FRAG_POOLS ? frag_pool_names[p] : "total");
+    buf_pad(&b, 14); buf_bytes(&b, x->live_bytes);
+    buf_pad(&b, 28); buf_bytes(&b, x->free_bytes);
+    buf_pad(&b, 42); buf_bytes(&b, x->largest_free);
+    buf_pad(&b, 56); percent(&b, x->free_bytes - (x->free_bytes ? x->largest_free : 0), x->free_bytes);
+    buf_pad(&b, 67); percent(&b, x->free_bytes - x->usable[2], x->free_bytes);
+    buf_pad(&b, 80); buf_bytes(&b, x->resident);
+    buf_str(&b, "\n");
+  }
+  os_write(fd, text, b.len);
+}
+
 /* One line per tracked rule: pooled sizes counted per class, large blocks
  * by the rule's own counters. */
-static void report_rules(int fd) {
+static void write_rules(int fd, const uma_report_data_t *d) {
   bool any = false;
   for (int r = 1; r <= route_count; r++) any |= route_table[r].track;
   if (!any) return;
-  uma_totals_t t;
-  stats_totals(&t);
-  const uint64_t *allocs = t.allocs, *frees = t.frees;
   char text[256];
   for (int r = 1; r <= route_count; r++) {
     const uma_route_t *rt = &route_table[r];
@@ -58,11 +121,13 @@ static void report_rules(int fd) {
     uint64_t n = atomic_load_explicit(&rt->large_allocs, memory_order_relaxed);
     uint64_t served = atomic_load_explicit(&rt->large_bytes, memory_order_relaxed);
     uint64_t freed = atomic_load_explicit(&rt->large_freed_bytes, memory_order_relaxed);
+    uint64_t free_in_pages = 0;
     for (unsigned c = 0; c < UMA_CLASS_COUNT; c++)
       if (route_of_class[c] == r) {
-        n += allocs[c];
-        served += allocs[c] * sc_size(c);
-        freed += frees[c] * sc_size(c);
+        n += d->totals.allocs[c];
+        served += d->totals.allocs[c] * sc_size(c);
+        freed += d->totals.frees[c] * sc_size(c);
+        if (d->exit_walk) free_in_pages += d->exit_walk->class_free[c];
       }
     uma_buf_t b = { text, 0, sizeof text };
     buf_str(&b, "  rule '");
@@ -76,45 +141,62 @@ static void report_rules(int fd) {
     buf_bytes(&b, served);
     buf_str(&b, ", live ");
     buf_bytes(&b, served > freed ? served - freed : 0);
+    buf_str(&b, ", free in its pages ");
+    buf_bytes(&b, free_in_pages);
     buf_str(&b, "\n");
     os_write(fd, text, b.len);
   }
 }
 
-void uma_report_write(int fd) {
-  uma_stats_t s;
-  uma_stats_get(&s);
-  char comm[64];
-  size_t n = read_proc("/proc/self/comm", comm, sizeof comm);
-  if (n && comm[n - 1] == '\n') comm[n - 1] = 0;
-
-  char text[2048];
+void report_write_text(int fd, const uma_report_data_t *d) {
+  const uma_stats_t *s = &d->stats;
+  char text[3072];
   uma_buf_t b = { text, 0, sizeof text };
   buf_str(&b, "uma-preload: exit summary of pid ");
   buf_u64(&b, (uint64_t)os_getpid());
-  if (n) { buf_str(&b, " ("); buf_str(&b, comm); buf_str(&b, ")"); }
+  if (d->command[0]) { buf_str(&b, " ("); buf_str(&b, d->command); buf_str(&b, ")"); }
   buf_str(&b, "\n");
-  row(&b, "allocations", s.allocs, false);
-  buf_pad(&b, 44); buf_str(&b, "frees "); buf_count(&b, s.frees); buf_str(&b, "\n");
-  row(&b, "bytes requested", s.bytes_requested, true); buf_str(&b, "\n");
-  row(&b, "bytes served", s.bytes_served, true);
+  row(&b, "allocations", s->allocs, false);
+  buf_pad(&b, 44); buf_str(&b, "frees "); buf_count(&b, s->frees); buf_str(&b, "\n");
+  row(&b, "bytes requested", s->bytes_requested, true); buf_str(&b, "\n");
+  row(&b, "bytes served", s->bytes_served, true);
   buf_pad(&b, 44); buf_str(&b, "internal waste ");
-  percent(&b, s.bytes_served > s.bytes_requested ? s.bytes_served - s.bytes_requested : 0, s.bytes_served);
+  percent(&b, s->bytes_served > s->bytes_requested ? s->bytes_served - s->bytes_requested : 0, s->bytes_served);
   buf_str(&b, "\n");
-  row(&b, "peak live", s.peak_live_bytes, true);
-  buf_pad(&b, 44); buf_str(&b, "peak mapped "); buf_bytes(&b, s.peak_mapped_bytes); buf_str(&b, "\n");
-  row(&b, "live at exit", s.live_bytes, true);
-  buf_pad(&b, 44); buf_str(&b, "in "); buf_count(&b, s.live_blocks); buf_str(&b, " blocks\n");
-  row(&b, "mapped at exit", s.mapped_bytes, true);
-  buf_pad(&b, 44); buf_str(&b, "resident "); buf_bytes(&b, resident_bytes()); buf_str(&b, " (whole process)\n");
-  row(&b, "large blocks", s.large_allocs, false);
-  buf_pad(&b, 44); buf_str(&b, "grown by mremap "); buf_count(&b, s.large_remaps); buf_str(&b, "\n");
-  row(&b, "returned to the OS", s.purged_bytes, true);
+  row(&b, "peak footprint P", d->peak_committed, true);
+  buf_pad(&b, 44); buf_str(&b, "peak live L "); buf_bytes(&b, d->peak_live);
+  buf_str(&b, ", P/L "); ratio2(&b, d->peak_committed, d->peak_live);
+  buf_str(&b, d->live_is_requested ? " (L: requested bytes, traced)\n" : " (L: block bytes)\n");
+  row(&b, "live at exit", s->live_bytes, true);
+  buf_pad(&b, 44); buf_str(&b, "in "); buf_count(&b, s->live_blocks); buf_str(&b, " blocks\n");
+  row(&b, "committed at exit", d->committed, true);
+  buf_pad(&b, 44); buf_str(&b, "mapped "); buf_bytes(&b, s->mapped_bytes);
+  buf_str(&b, ", metadata "); buf_bytes(&b, d->metadata); buf_str(&b, "\n");
+  row(&b, "process resident", d->process_resident, true);
+  buf_pad(&b, 44); buf_str(&b, "peak RSS "); buf_bytes(&b, d->process_peak_rss); buf_str(&b, "\n");
+  row(&b, "large blocks", s->large_allocs, false);
+  buf_pad(&b, 44); buf_str(&b, "grown by mremap "); buf_count(&b, s->large_remaps); buf_str(&b, "\n");
+  row(&b, "returned to the OS", s->purged_bytes, true);
   buf_pad(&b, 44); buf_str(&b, "purge delay "); buf_count(&b, (uint64_t)uma_options[UMA_OPTION_PURGE_DELAY_MS]);
   buf_str(&b, " ms\n");
-  row(&b, "thread heaps", s.heaps_created, false);
-  buf_pad(&b, 44); buf_str(&b, "reused "); buf_count(&b, s.heaps_adopted);
-  buf_str(&b, ", waiting "); buf_count(&b, s.heaps_abandoned); buf_str(&b, "\n");
+  row(&b, "thread heaps", s->heaps_created, false);
+  buf_pad(&b, 44); buf_str(&b, "reused "); buf_count(&b, s->heaps_adopted);
+  buf_str(&b, ", waiting "); buf_count(&b, s->heaps_abandoned); buf_str(&b, "\n");
+  if (trace_on) {
+    row(&b, "trace", trace_len, false);
+    buf_str(&b, " records");
+    if (trace_dropped) { buf_str(&b, ", "); buf_count(&b, trace_dropped); buf_str(&b, " dropped (raise [report] trace_max)"); }
+    buf_str(&b, "\n");
+  }
   os_write(fd, text, b.len);
-  report_rules(fd);
+  if (d->exit_walk) write_pools(fd, d->exit_walk, "fragmentation at exit");
+  if (d->peak_walk) write_pools(fd, d->peak_walk, "fragmentation at the peak footprint");
+  write_rules(fd, d);
+}
+
+/* The public entry (and malloc_stats): the text summary to `fd`. */
+void uma_report_write(int fd) {
+  static uma_report_data_t d;   /* 6 KB: kept off the caller's stack */
+  report_gather(&d);
+  report_write_text(fd, &d);
 }

@@ -1,44 +1,131 @@
 /* init.c — the preload's start and end: the core and the policy before
- * main, and the exit summary where [report] destination asks for one:
- * "stderr", or a file path in which "%p" becomes the process id (each child
- * of a preloaded program reports too). */
+ * main; at exit (or on SIGTERM/SIGINT when [report] on_signal asks) the
+ * text summary to [report] destination and the JSON report to [report]
+ * json: "stderr", or a path template (%p pid, %h host, %r rank, %t start
+ * time, %% a percent sign), so each process of a job writes its own. */
 #include "../policy/policy.h"
 #include <fcntl.h>
+#include <signal.h>
+
+static void put_2(uma_buf_t *b, unsigned v) {
+  char two[3] = { (char)('0' + v / 10 % 10), (char)('0' + v % 10), 0 };
+  buf_str(b, two);
+}
+
+/* YYYYmmdd-HHMMSS in UTC (days to civil date: Howard Hinnant's method). */
+static void put_time(uma_buf_t *b, uint64_t unix_s) {
+  int64_t z = (int64_t)(unix_s / 86400) + 719468;
+  int64_t era = z / 146097, doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+  unsigned d = (unsigned)(doy - (153 * mp + 2) / 5 + 1), m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+  buf_u64(b, (uint64_t)(yoe + era * 400 + (m <= 2)));
+  put_2(b, m);
+  put_2(b, d);
+  buf_str(b, "-");
+  uint64_t s = unix_s % 86400;
+  put_2(b, (unsigned)(s / 3600));
+  put_2(b, (unsigned)(s / 60 % 60));
+  put_2(b, (unsigned)(s % 60));
+}
+
+static void expand(uma_buf_t *b, const char *tmpl) {
+  for (const char *s = tmpl; *s; s++) {
+    char c = s[0] == '%' ? s[1] : 0;
+    if (c == 'p') buf_u64(b, (uint64_t)os_getpid());
+    else if (c == 't') put_time(b, report_start_unix);
+    else if (c == '%') buf_str(b, "%");
+    else if (c == 'h') {
+      char host[72];
+      os_hostname(host, sizeof host);
+      buf_str(b, host[0] ? host : "localhost");
+    } else if (c == 'r') {
+      const char *rank = uma_env("RANK");
+      if (!rank) rank = uma_env("OMPI_COMM_WORLD_RANK");
+      if (!rank) rank = uma_env("PMI_RANK");
+      buf_str(b, rank ? rank : "0");
+    } else {
+      char one[2] = { *s, 0 };
+      buf_str(b, one);
+      continue;
+    }
+    s++;
+  }
+}
+
+/* The descriptor a destination names; *close_it when we opened it. */
+static int open_destination(const char *dest, const char *key, bool *close_it) {
+  *close_it = false;
+  if ((dest[0] == '-' && dest[1] == 0) ||
+      (dest[0] == 's' && dest[1] == 't' && dest[2] == 'd' && dest[3] == 'e' && dest[4] == 'r' &&
+       dest[5] == 'r' && dest[6] == 0))
+    return 2;
+  char path[4096];
+  uma_buf_t b = { path, 0, sizeof path };
+  expand(&b, dest);
+  int fd = os_open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd >= 0) {
+    *close_it = true;
+    return fd;
+  }
+  char msg[4400];
+  uma_buf_t m = { msg, 0, sizeof msg };
+  buf_str(&m, "uma-preload: cannot open '");
+  buf_str(&m, path);
+  buf_str(&m, "' for the report ([report] ");
+  buf_str(&m, key);
+  buf_str(&m, "); writing it to stderr instead (make the directory exist and be writable)\n");
+  uma_write_err(msg);
+  return 2;
+}
+
+static _Atomic bool reported;
+
+static void write_reports(void) {
+  const char *text = pol_report_destination(), *json = pol_report_json();
+  if ((text == NULL && json == NULL) || atomic_exchange(&reported, true)) return;
+  static uma_report_data_t d;
+  report_gather(&d);
+  bool close_it;
+  if (text) {
+    int fd = open_destination(text, "destination", &close_it);
+    report_write_text(fd, &d);
+    if (close_it) os_close(fd);
+  }
+  if (json) {
+    int fd = open_destination(json, "json", &close_it);
+    report_write_json(fd, &d);
+    if (close_it) os_close(fd);
+  }
+}
+
+/* SA_RESETHAND restored the default action; the signal, blocked while this
+ * runs, is delivered again on return and ends the program as it would have. */
+static void on_signal(int sig) {
+  write_reports();
+  raise(sig);
+}
+
+static void install_signal_handlers(void) {
+  static const int sigs[] = { SIGTERM, SIGINT };
+  for (unsigned i = 0; i < 2; i++) {
+    struct sigaction old, sa;
+    if (sigaction(sigs[i], NULL, &old) != 0 || old.sa_handler != SIG_DFL) continue;
+    __builtin_memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(sigs[i], &sa, NULL);
+  }
+}
 
 /* The policy file and the UMA_* environment (policy/load.c); a bad policy
  * stops the program here, before main, unless it says on_error = defaults. */
 __attribute__((constructor(101))) static void preload_start(void) {
   uma_ensure_init();
   pol_startup();
+  if (pol_report_on_signal()) install_signal_handlers();
 }
 
 /* Destructors with the lowest priority run last: after the program's own. */
-__attribute__((destructor(101))) static void preload_end(void) {
-  const char *dest = pol_report_destination();
-  if (dest == NULL || *dest == 0) return;
-  if ((dest[0] == 's' && dest[1] == 't' && dest[2] == 'd' && dest[3] == 'e' && dest[4] == 'r' &&
-       dest[5] == 'r' && dest[6] == 0) || (dest[0] == '-' && dest[1] == 0)) {
-    uma_report_write(2);
-    return;
-  }
-  char path[4096];
-  uma_buf_t b = { path, 0, sizeof path };
-  for (const char *s = dest; *s; s++) {
-    if (s[0] == '%' && s[1] == 'p') {
-      buf_u64(&b, (uint64_t)os_getpid());
-      s++;
-    } else {
-      char one[2] = { *s, 0 };
-      buf_str(&b, one);
-    }
-  }
-  int fd = os_open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) {
-    uma_write_err("uma-preload: cannot open the UMA_REPORT file for writing; "
-                  "the exit summary goes to stderr instead (set UMA_REPORT to a writable path)\n");
-    uma_report_write(2);
-    return;
-  }
-  uma_report_write(fd);
-  os_close(fd);
-}
+__attribute__((destructor(101))) static void preload_end(void) { write_reports(); }

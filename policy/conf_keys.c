@@ -14,7 +14,25 @@ const pol_key_t pol_keys[K_COUNT] = {
   [K_REPORT_DESTINATION] = { "report", "destination", POL_STRING, "off", 0, 0, NULL,
     "Where the exit summary goes: 'off', 'stderr', or a file path in which %p becomes "
     "the process id (each child of a preloaded program writes its own). UMA_REPORT is "
-    "a shorthand for this key." },
+    "a shorthand for this key. Also %h (host name), %r (rank: RANK, OMPI_COMM_WORLD_RANK "
+    "or PMI_RANK, else 0), %t (start time, UTC, YYYYmmdd-HHMMSS), %% (a percent sign)." },
+  [K_REPORT_JSON] = { "report", "json", POL_STRING, "off", 0, 0, NULL,
+    "Where the JSON report goes (docs/REPORT-FORMAT.md; tools/uma-report reads it): 'off', "
+    "'stderr', or a path template like destination's (%p %h %r %t %%)." },
+  [K_REPORT_TIMELINE] = { "report", "timeline", POL_DURATION, "100ms", 0, MS(3600), NULL,
+    "How often the report's timeline samples live, committed, mapped and resident bytes "
+    "(0 for no timeline). Samples are taken on allocation slow paths; 1024 are kept, and "
+    "when they fill, every other one is dropped and the interval doubles." },
+  [K_REPORT_TRACE] = { "report", "trace", POL_BOOL, "no", 0, 1, NULL,
+    "Record every allocation's size and lifetime, so the report has the exact peak of "
+    "live requested bytes and uma-report can compute what a perfect planner would need. "
+    "Slower: every malloc and free takes a lock." },
+  [K_REPORT_TRACE_MAX] = { "report", "trace_max", POL_SIZE, "1M", 1, 64 << 20, NULL,
+    "How many allocations the trace records at most (a count: 1M = 1,048,576; 24 bytes "
+    "each, plus a 16-byte table slot per record); later ones are counted as dropped." },
+  [K_REPORT_ON_SIGNAL] = { "report", "on_signal", POL_BOOL, "no", 0, 1, NULL,
+    "Also write the reports when SIGTERM or SIGINT ends the program (only where the "
+    "program left the signal's default action; the signal then ends it as before)." },
   [K_PURGE_DELAY] = { "purge", "delay", POL_DURATION, "1s", 0, MS(3600), NULL,
     "How long free memory stays resident before it goes back to the OS (pages by "
     "madvise(MADV_DONTNEED), empty segments and large blocks by munmap). Shorter returns "

@@ -13,6 +13,8 @@ void pol_config_defaults(pol_config_t *cfg) {
   cfg->on_error = 0;
   cfg->purge_delay_ms = 1000;
   cfg->large_cache_max = 128 << 20;
+  cfg->report_timeline_ms = 100;
+  cfg->report_trace_max = 1 << 20;
   strcpy(cfg->source_name, "built-in defaults");
 }
 
@@ -95,6 +97,30 @@ static int rule_add(pol_config_t *cfg, const char *name, size_t len, const char 
 
 /* Store one checked value. `rule` < 0 for plain sections. Returns false
  * (with a diagnostic) when the value is not valid for the key. */
+/* A report path template: 'off', 'stderr', or a path whose % escapes are
+ * ones the report knows (interpose/init.c expands them). */
+static bool set_path(pol_config_t *cfg, char *dst, const char *value, size_t len,
+                     const char *where, int line, int col) {
+  while (len && (value[len - 1] == ' ' || value[len - 1] == '\t')) len--;
+  while (len && (*value == ' ' || *value == '\t')) { value++; len--; }
+  if (len == 3 && memcmp(value, "off", 3) == 0) len = 0;
+  for (size_t i = 0; i < len; i++) {
+    if (value[i] != '%') continue;
+    char c = i + 1 < len ? value[i + 1] : 0;
+    if (c == 'p' || c == 'h' || c == 'r' || c == 't' || c == '%') {
+      i++;
+      continue;
+    }
+    pol_diag(cfg, true, where, line, col + (int)i,
+             "unknown escape in a report path: use %p (pid), %h (host), %r (rank), "
+             "%t (start time) or %% (a percent sign)");
+    return false;
+  }
+  memcpy(dst, value, len);
+  dst[len] = 0;
+  return true;
+}
+
 static bool store(pol_config_t *cfg, int section, int rule, pol_key_id_t k, const char *value, size_t len,
                   const char *where, int line, int col) {
   pol_value_t v;
@@ -121,12 +147,15 @@ static bool store(pol_config_t *cfg, int section, int rule, pol_key_id_t k, cons
     switch (k) {
     case K_GENERAL_ON_ERROR: cfg->on_error = v.num; break;
     case K_REPORT_DESTINATION:
-      while (len && (value[len - 1] == ' ' || value[len - 1] == '\t')) len--;
-      while (len && (*value == ' ' || *value == '\t')) { value++; len--; }
-      if (len == 3 && memcmp(value, "off", 3) == 0) len = 0;
-      memcpy(cfg->report_destination, value, len);
-      cfg->report_destination[len] = 0;
+    case K_REPORT_JSON:
+      if (!set_path(cfg, k == K_REPORT_JSON ? cfg->report_json : cfg->report_destination,
+                    value, len, where, line, col))
+        return false;
       break;
+    case K_REPORT_TIMELINE: cfg->report_timeline_ms = v.num; break;
+    case K_REPORT_TRACE: cfg->report_trace = v.num; break;
+    case K_REPORT_TRACE_MAX: cfg->report_trace_max = v.num; break;
+    case K_REPORT_ON_SIGNAL: cfg->report_on_signal = v.num; break;
     case K_PURGE_DELAY: cfg->purge_delay_ms = v.num; break;
     case K_LARGE_CACHE_MAX: cfg->large_cache_max = v.num; break;
     default: break;

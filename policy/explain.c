@@ -76,6 +76,11 @@ static void put_plain_value(uma_buf_t *b, const pol_config_t *cfg, pol_key_id_t 
   switch (k) {
   case K_GENERAL_ON_ERROR: put_choice(b, pol_keys[k].choices, cfg->on_error); break;
   case K_REPORT_DESTINATION: buf_str(b, cfg->report_destination[0] ? cfg->report_destination : "off"); break;
+  case K_REPORT_JSON: buf_str(b, cfg->report_json[0] ? cfg->report_json : "off"); break;
+  case K_REPORT_TIMELINE: put_duration(b, cfg->report_timeline_ms); break;
+  case K_REPORT_TRACE: buf_str(b, cfg->report_trace ? "yes" : "no"); break;
+  case K_REPORT_TRACE_MAX: buf_size(b, (uint64_t)cfg->report_trace_max); break;
+  case K_REPORT_ON_SIGNAL: buf_str(b, cfg->report_on_signal ? "yes" : "no"); break;
   case K_PURGE_DELAY: put_duration(b, cfg->purge_delay_ms); break;
   case K_LARGE_CACHE_MAX: buf_size(b, (uint64_t)cfg->large_cache_max); break;
   default: break;

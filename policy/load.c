@@ -129,7 +129,8 @@ void pol_load(pol_config_t *cfg, const char *path) {
 /* ---- applying ------------------------------------------------------------ */
 
 static uma_route_t apply_routes[UMA_ROUTE_MAX];
-static char report_destination[256];
+static char report_destination[256], report_json[256];
+static bool report_on_signal;
 
 void pol_apply(const pol_config_t *cfg) {
   uma_option_set(UMA_OPTION_PURGE_DELAY_MS, cfg->purge_delay_ms);
@@ -137,9 +138,16 @@ void pol_apply(const pol_config_t *cfg) {
   for (int i = 0; i < cfg->rule_count; i++) apply_routes[i] = cfg->rules[i].route;
   route_install(apply_routes, cfg->rule_count);
   memcpy(report_destination, cfg->report_destination, sizeof report_destination);
+  memcpy(report_json, cfg->report_json, sizeof report_json);
+  report_on_signal = cfg->report_on_signal != 0;
+  bool reporting = report_destination[0] || report_json[0];
+  report_configure(reporting, (uint64_t)cfg->report_timeline_ms,
+                   cfg->report_trace ? (uint64_t)cfg->report_trace_max : 0);
 }
 
 const char *pol_report_destination(void) { return report_destination[0] ? report_destination : NULL; }
+const char *pol_report_json(void) { return report_json[0] ? report_json : NULL; }
+bool pol_report_on_signal(void) { return report_on_signal; }
 
 void pol_write_diags(const pol_config_t *cfg, int fd) {
   for (int i = 0; i < cfg->diag_count; i++) {

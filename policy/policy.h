@@ -19,7 +19,8 @@ typedef enum pol_type_e {
 
 typedef enum pol_key_id_e {
   /* plain sections */
-  K_GENERAL_ON_ERROR, K_REPORT_DESTINATION, K_PURGE_DELAY, K_LARGE_CACHE_MAX,
+  K_GENERAL_ON_ERROR, K_REPORT_DESTINATION, K_REPORT_JSON, K_REPORT_TIMELINE, K_REPORT_TRACE,
+  K_REPORT_TRACE_MAX, K_REPORT_ON_SIGNAL, K_PURGE_DELAY, K_LARGE_CACHE_MAX,
   /* [rule NAME] sections */
   K_RULE_SOURCE, K_RULE_SIZE, K_RULE_ALIGNMENT, K_RULE_CALLER, K_RULE_POOL, K_RULE_NUMA,
   K_RULE_HUGEPAGES, K_RULE_PINNED, K_RULE_ALIAS, K_RULE_PURGE_DELAY, K_RULE_TRACK,
@@ -71,6 +72,9 @@ typedef struct pol_rule_s {
 typedef struct pol_config_s {
   int64_t on_error;                     /* 0 abort, 1 defaults */
   char report_destination[256];         /* "" = off */
+  char report_json[256];                /* "" = off */
+  int64_t report_timeline_ms;           /* 0 = off */
+  int64_t report_trace, report_trace_max, report_on_signal;
   int64_t purge_delay_ms;
   int64_t large_cache_max;
   char origin[K_FIRST_RULE_KEY][POL_ORIGIN_LEN];   /* "" = default */
@@ -113,6 +117,8 @@ void pol_write_diags(const pol_config_t *cfg, int fd);
 /* The preload's start-up: load, report problems, apply or stop (on_error). */
 void pol_startup(void);
 const char *pol_report_destination(void);
+const char *pol_report_json(void);
+bool pol_report_on_signal(void);
 
 /* ---- explaining (explain.c) ----------------------------------------------- */
 void pol_explain(const pol_config_t *cfg, unsigned source, size_t size, size_t align, const char *caller, int fd);

@@ -1,0 +1,255 @@
+/* report_json.c — the report as JSON for tools (tools/uma-report). The
+ * schema, with the meaning and unit of every member, is docs/REPORT-FORMAT.md;
+ * bump UMA_REPORT_VERSION when a member changes meaning or goes away. */
+#include "internal.h"
+
+#define UMA_REPORT_VERSION 1
+
+static void unusable(uma_json_t *j, const uma_frag_pool_t *x) {
+  json_open(j, "unusable_index", '[');
+  for (unsigned k = 0; k < FRAG_PROBES; k++) {
+    json_open(j, NULL, '{');
+    json_u64(j, "request", frag_probe_sizes[k]);
+    json_ratio(j, "index", x->free_bytes - x->usable[k], x->free_bytes);
+    json_close(j, '}');
+  }
+  json_close(j, ']');
+}
+
+static void pool(uma_json_t *j, const char *k, const uma_frag_pool_t *x, const char *name, const uma_totals_t *t, int p) {
+  json_open(j, k, '{');
+  json_str(j, "name", name);
+  if (t) {   /* cumulative requested and served bytes, by the classes of the pool */
+    uint64_t req = 0, served = 0;
+    if (p == FRAG_POOL_LARGE) {
+      req = t->large_requested;
+      served = t->large_bytes;
+    } else {
+      unsigned lo = p == FRAG_POOL_SMALL ? 0 : p == FRAG_POOL_MEDIUM ? UMA_SMALL_CLASSES : UMA_MEDIUM_CLASSES;
+      unsigned hi = p == FRAG_POOL_SMALL ? UMA_SMALL_CLASSES : p == FRAG_POOL_MEDIUM ? UMA_MEDIUM_CLASSES : UMA_CLASS_COUNT;
+      for (unsigned c = lo; c < hi; c++) {
+        req += t->requested[c];
+        served += t->allocs[c] * sc_size(c);
+      }
+    }
+    json_u64(j, "bytes_requested", req);
+    json_u64(j, "bytes_served", served);
+    json_ratio(j, "internal_fragmentation", served > req ? served - req : 0, served);
+  }
+  json_u64(j, "mappings", x->mappings);
+  json_u64(j, "mapped_bytes", x->mapped);
+  json_u64(j, "resident_bytes", x->resident);
+  json_u64(j, "metadata_bytes", x->metadata);
+  json_u64(j, "live_bytes", x->live_bytes);
+  json_u64(j, "free_bytes", x->free_bytes);
+  json_u64(j, "free_extents", x->free_extents);
+  json_u64(j, "largest_free", x->largest_free);
+  json_ratio(j, "external_fragmentation", x->free_bytes ? x->free_bytes - x->largest_free : 0, x->free_bytes);
+  unusable(j, x);
+  json_open(j, "holes", '[');   /* free extents by size: [2^b, 2^(b+1)) */
+  for (unsigned b = 0; b < FRAG_BUCKETS; b++) {
+    if (x->hist_count[b] == 0) continue;
+    json_open(j, NULL, '{');
+    json_u64(j, "size_from", 1ULL << b);
+    json_u64(j, "count", x->hist_count[b]);
+    json_u64(j, "bytes", x->hist_bytes[b]);
+    json_close(j, '}');
+  }
+  json_close(j, ']');
+  json_close(j, '}');
+}
+
+static void walk(uma_json_t *j, const char *k, const uma_frag_t *w, const uma_totals_t *t) {
+  json_open(j, k, '{');
+  json_u64(j, "t_ms", w->t_ms >= timeline_start_ms && timeline_start_ms ? w->t_ms - timeline_start_ms : 0);
+  json_u64(j, "committed_bytes", w->committed);
+  json_open(j, "pools", '[');
+  uma_frag_pool_t total;
+  __builtin_memset(&total, 0, sizeof total);
+  for (int p = 0; p < FRAG_POOLS; p++) {
+    const uma_frag_pool_t *x = &w->pool[p];
+    pool(j, NULL, x, frag_pool_names[p], t, p);
+    total.mappings += x->mappings;
+    total.mapped += x->mapped;
+    total.resident += x->resident;
+    total.metadata += x->metadata;
+    total.live_bytes += x->live_bytes;
+    total.free_bytes += x->free_bytes;
+    total.free_extents += x->free_extents;
+    if (x->largest_free > total.largest_free) total.largest_free = x->largest_free;
+    for (unsigned k2 = 0; k2 < FRAG_PROBES; k2++) total.usable[k2] += x->usable[k2];
+    for (unsigned b = 0; b < FRAG_BUCKETS; b++) {
+      total.hist_count[b] += x->hist_count[b];
+      total.hist_bytes[b] += x->hist_bytes[b];
+    }
+  }
+  json_close(j, ']');
+  pool(j, "total", &total, "total", NULL, 0);
+  json_close(j, '}');
+}
+
+static void classes(uma_json_t *j, const uma_report_data_t *d) {
+  json_open(j, "classes", '[');
+  for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) {
+    const uma_totals_t *t = &d->totals;
+    if (t->allocs[c] == 0) continue;
+    json_open(j, NULL, '{');
+    json_u64(j, "class", c);
+    json_u64(j, "size", sc_size(c));
+    json_str(j, "pool", frag_pool_names[c < UMA_SMALL_CLASSES ? 0 : c < UMA_MEDIUM_CLASSES ? 1 : 2]);
+    json_u64(j, "allocations", t->allocs[c]);
+    json_u64(j, "frees", t->frees[c]);
+    json_u64(j, "bytes_requested", t->requested[c]);
+    json_u64(j, "bytes_served", t->allocs[c] * sc_size(c));
+    json_u64(j, "live_bytes", d->exit_walk ? d->exit_walk->class_live[c] : 0);
+    json_u64(j, "free_bytes", d->exit_walk ? d->exit_walk->class_free[c] : 0);
+    json_close(j, '}');
+  }
+  json_close(j, ']');
+}
+
+static void rules(uma_json_t *j, const uma_report_data_t *d) {
+  json_open(j, "rules", '[');
+  for (int r = 1; r <= route_count; r++) {
+    const uma_route_t *rt = &route_table[r];
+    uint64_t n = atomic_load_explicit(&rt->large_allocs, memory_order_relaxed);
+    uint64_t served = atomic_load_explicit(&rt->large_bytes, memory_order_relaxed);
+    uint64_t freed = atomic_load_explicit(&rt->large_freed_bytes, memory_order_relaxed);
+    uint64_t requested = 0, free_in_pages = 0;
+    for (unsigned c = 0; c < UMA_CLASS_COUNT; c++)
+      if (route_of_class[c] == r) {
+        n += d->totals.allocs[c];
+        served += d->totals.allocs[c] * sc_size(c);
+        freed += d->totals.frees[c] * sc_size(c);
+        requested += d->totals.requested[c];
+        if (d->exit_walk) free_in_pages += d->exit_walk->class_free[c];
+      }
+    json_open(j, NULL, '{');
+    json_str(j, "name", rt->name);
+    json_u64(j, "line", (uint64_t)rt->line);
+    json_bool(j, "tracked", rt->track);
+    json_u64(j, "allocations", n);
+    json_u64(j, "pooled_bytes_requested", requested);
+    json_u64(j, "bytes_served", served);
+    json_u64(j, "live_bytes", served > freed ? served - freed : 0);
+    json_u64(j, "free_bytes_in_pages", free_in_pages);
+    json_close(j, '}');
+  }
+  json_close(j, ']');
+}
+
+static void timeline(uma_json_t *j) {
+  json_open(j, "timeline", '{');
+  json_u64(j, "interval_ms", timeline_interval_ms);
+  json_open(j, "columns", '[');
+  static const char *const cols[] = { "t_ms", "live_bytes", "requested_live_bytes", "committed_bytes",
+                                      "mapped_bytes", "resident_bytes" };
+  for (unsigned i = 0; i < 6; i++) json_str(j, NULL, cols[i]);
+  json_close(j, ']');
+  json_open(j, "samples", '[');
+  uint32_t n = atomic_load_explicit(&timeline_count, memory_order_acquire);
+  for (uint32_t i = 0; i < n; i++) {
+    const uma_sample_t *x = &timeline_samples[i];
+    json_open(j, NULL, '[');
+    json_u64(j, NULL, x->t_ms);
+    json_u64(j, NULL, x->live);
+    json_u64(j, NULL, x->requested_live);
+    json_u64(j, NULL, x->committed);
+    json_u64(j, NULL, x->mapped);
+    json_u64(j, NULL, x->resident);
+    json_close(j, ']');
+  }
+  json_close(j, ']');
+  json_close(j, '}');
+}
+
+static void trace(uma_json_t *j) {
+  if (!trace_on) {
+    json_null(j, "trace");
+    return;
+  }
+  json_open(j, "trace", '{');
+  json_str(j, "clock", "events");
+  json_u64(j, "clock_end", trace_clock);
+  json_u64(j, "records", trace_len);
+  json_u64(j, "dropped", trace_dropped);
+  json_u64(j, "peak_live_requested_bytes", trace_peak_live);
+  json_open(j, "columns", '[');
+  json_str(j, NULL, "size");
+  json_str(j, NULL, "alloc");
+  json_str(j, NULL, "free");
+  json_close(j, ']');
+  json_open(j, "data", '[');   /* flat: size, alloc, free (0: live at exit), … */
+  for (uint64_t i = 0; i < trace_len; i++) {
+    json_u64(j, NULL, trace_recs[i].size);
+    json_u64(j, NULL, trace_recs[i].t_alloc);
+    json_u64(j, NULL, trace_recs[i].t_free);
+  }
+  json_close(j, ']');
+  json_close(j, '}');
+}
+
+void report_write_json(int fd, const uma_report_data_t *d) {
+  static uma_json_t jw;
+  uma_json_t *j = &jw;
+  __builtin_memset(j, 0, offsetof(uma_json_t, buf));
+  j->fd = fd;
+  const uma_stats_t *s = &d->stats;
+  json_open(j, NULL, '{');
+  json_str(j, "format", "uma-preload-report");
+  json_u64(j, "version", UMA_REPORT_VERSION);
+  json_open(j, "process", '{');
+  json_u64(j, "pid", (uint64_t)os_getpid());
+  json_str(j, "command", d->command);
+  char host[72];
+  os_hostname(host, sizeof host);
+  json_str(j, "host", host);
+  const char *rank = uma_env("RANK");
+  if (!rank) rank = uma_env("OMPI_COMM_WORLD_RANK");
+  if (!rank) rank = uma_env("PMI_RANK");
+  if (rank) json_str(j, "rank", rank);
+  else json_null(j, "rank");
+  json_u64(j, "start_unix", report_start_unix);
+  json_u64(j, "duration_ms", timeline_start_ms ? os_now_ms() - timeline_start_ms : 0);
+  json_close(j, '}');
+
+  json_open(j, "totals", '{');
+  json_u64(j, "allocations", s->allocs);
+  json_u64(j, "frees", s->frees);
+  json_u64(j, "bytes_requested", s->bytes_requested);
+  json_u64(j, "bytes_served", s->bytes_served);
+  json_ratio(j, "internal_fragmentation", s->bytes_served > s->bytes_requested ? s->bytes_served - s->bytes_requested : 0,
+             s->bytes_served);
+  json_u64(j, "live_bytes", s->live_bytes);
+  json_u64(j, "live_blocks", s->live_blocks);
+  json_u64(j, "committed_bytes", d->committed);
+  json_u64(j, "mapped_bytes", s->mapped_bytes);
+  json_u64(j, "metadata_bytes", d->metadata);
+  json_u64(j, "purged_bytes", s->purged_bytes);
+  json_u64(j, "process_resident_bytes", d->process_resident);
+  json_u64(j, "large_allocations", s->large_allocs);
+  json_u64(j, "large_remaps", s->large_remaps);
+  json_u64(j, "thread_heaps", s->heaps_created);
+  json_u64(j, "purge_delay_ms", (uint64_t)uma_options[UMA_OPTION_PURGE_DELAY_MS]);
+  json_close(j, '}');
+
+  json_open(j, "peak", '{');
+  json_u64(j, "footprint_bytes", d->peak_committed);
+  json_u64(j, "live_bytes", d->peak_live);
+  json_str(j, "live_basis", d->live_is_requested ? "requested" : "served");
+  json_ratio(j, "footprint_over_live", d->peak_committed, d->peak_live);
+  json_u64(j, "process_peak_rss_bytes", d->process_peak_rss);
+  json_u64(j, "mapped_bytes", s->peak_mapped_bytes);
+  json_close(j, '}');
+
+  if (d->exit_walk) walk(j, "at_exit", d->exit_walk, &d->totals);
+  else json_null(j, "at_exit");
+  if (d->peak_walk) walk(j, "at_peak", d->peak_walk, NULL);
+  else json_null(j, "at_peak");
+  classes(j, d);
+  rules(j, d);
+  timeline(j);
+  trace(j);
+  json_close(j, '}');
+  json_end(j);
+}
