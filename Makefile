@@ -29,7 +29,7 @@ BENCH_PROGS   := $(BENCH_WORKLOADS:%=$(BUILD)/bench/%) $(BUILD)/bench/conf_start
 
 .PHONY: all demo test test-unit test-preload test-fuzz fuzz test-python-full deps-build deps-test deps-bench install bench bench-quick bench-loop clean
 
-all: $(BUILD)/libumapreload.so $(BUILD)/libumacore.a $(BUILD)/uma-conf
+all: $(BUILD)/libumapreload.so $(BUILD)/libumacore.a $(BUILD)/uma-conf $(BUILD)/uma-report
 
 $(BUILD)/%.o: %.c $(wildcard core/*.h policy/*.h include/*.h)
 	@mkdir -p $(dir $@)
@@ -44,6 +44,11 @@ $(BUILD)/policy/embedded_conf.o: $(BUILD)/policy/embedded_conf.c
 
 $(BUILD)/uma-conf: tools/uma-conf.c $(BUILD)/libumacore.a
 	$(CC) $(UMA_CFLAGS) $< $(BUILD)/libumacore.a -ldl -o $@
+
+# Reads the JSON reports (jansson: Debian's libjansson-dev).
+$(BUILD)/uma-report: tools/uma-report.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra $< -ljansson -o $@
 
 $(BUILD)/libumacore.a: $(CORE_OBJ)
 	rm -f $@
@@ -152,8 +157,9 @@ install: all
 	sed 's|@LIBDIR@|$(PREFIX)/lib|' tools/uma-run > $(DESTDIR)$(PREFIX)/bin/uma-run
 	chmod 0755 $(DESTDIR)$(PREFIX)/bin/uma-run
 	install -m 0755 $(BUILD)/uma-conf $(DESTDIR)$(PREFIX)/bin/uma-conf
+	install -m 0755 $(BUILD)/uma-report $(DESTDIR)$(PREFIX)/bin/uma-report
 	install -m 0644 uma-preload.conf $(DESTDIR)$(SYSCONFDIR)/uma-preload.conf
-	install -m 0644 README.md docs/ARCHITECTURE.md docs/BENCH.md $(DESTDIR)$(PREFIX)/share/doc/uma-preload/
+	install -m 0644 README.md docs/ARCHITECTURE.md docs/BENCH.md docs/REPORT-FORMAT.md $(DESTDIR)$(PREFIX)/share/doc/uma-preload/
 
 clean:
 	rm -rf $(BUILD)

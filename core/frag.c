@@ -15,7 +15,7 @@
  * skew a figure but never fault. */
 #include "internal.h"
 
-const uint64_t frag_probe_sizes[FRAG_PROBES] = { 64, 1024, 16384, 262144, 4194304 };
+const uint64_t frag_probe_sizes[FRAG_PROBES] = { 64, 4096, 65536, 1048576, 16777216 };
 const char *const frag_pool_names[FRAG_POOLS] = { "small", "medium", "big", "large" };
 
 uma_frag_t frag_at_peak, frag_at_exit;

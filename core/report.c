@@ -91,7 +91,7 @@ static void write_pools(int fd, const uma_frag_t *w, const char *title) {
       if (x->mappings == 0) continue;
       total.live_bytes += x->live_bytes;
       total.free_bytes += x->free_bytes;
-      total.usable[2] += x->usable[2];
+      total.usable[1] += x->usable[1];
       total.resident += x->resident;
       if (x->largest_free > total.largest_free) total.largest_free = x->largest_free;
     }
@@ -101,7 +101,7 @@ static void write_pools(int fd, const uma_frag_t *w, const char *title) {
     buf_pad(&b, 28); buf_bytes(&b, x->free_bytes);
     buf_pad(&b, 42); buf_bytes(&b, x->largest_free);
     buf_pad(&b, 56); percent(&b, x->free_bytes - (x->free_bytes ? x->largest_free : 0), x->free_bytes);
-    buf_pad(&b, 67); percent(&b, x->free_bytes - x->usable[2], x->free_bytes);
+    buf_pad(&b, 67); percent(&b, x->free_bytes - x->usable[1], x->free_bytes);
     buf_pad(&b, 80); buf_bytes(&b, x->resident);
     buf_str(&b, "\n");
   }

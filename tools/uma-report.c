@@ -1,0 +1,472 @@
+/* uma-report — reads the JSON reports uma-preload writes at exit
+ * (docs/REPORT-FORMAT.md) and prints a summary, or writes one
+ * self-contained HTML file with SVG pictures: the timeline, the size-class
+ * histogram with its internal waste, the holes at the peak, fragmentation
+ * per pool (and per NUMA node and per GPU where a report has them). Several
+ * reports — the processes of one job — become one view, a row per process.
+ *
+ * With a trace in the report it also packs the trace offline: buffers by
+ * decreasing size, each at the best-fitting gap among the buffers whose
+ * lifetimes overlap its own. That is the footprint Q a planner that knew
+ * the whole run would reach, next to the peak P and the live bytes L.
+ *
+ *   uma-report [--html OUT.html] [--pack-max N] REPORT.json...
+ *
+ * JSON is parsed with jansson (Debian's libjansson). */
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PACK_MAX_DEFAULT 20000
+
+typedef struct report_s {
+  const char *path;
+  json_t *root;
+  uint64_t pack_q, pack_l;       /* from the trace; 0 without one */
+  uint64_t pack_records, pack_total;
+  int has_trace;
+} report_t;
+
+static void die(const char *fmt, const char *a, const char *b) {
+  fprintf(stderr, "uma-preload: uma-report: ");
+  fprintf(stderr, fmt, a, b);
+  fputc('\n', stderr);
+  exit(2);
+}
+
+static uint64_t u64(json_t *obj, const char *key) {
+  json_t *v = json_object_get(obj, key);
+  return json_is_integer(v) ? (uint64_t)json_integer_value(v) : 0;
+}
+
+static double num(json_t *obj, const char *key) {
+  json_t *v = json_object_get(obj, key);
+  return json_is_number(v) ? json_number_value(v) : 0.0;
+}
+
+static const char *str(json_t *obj, const char *key) {
+  json_t *v = json_object_get(obj, key);
+  return json_is_string(v) ? json_string_value(v) : "";
+}
+
+static void human(char *out, size_t cap, double v) {
+  static const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+  int u = 0;
+  while (v >= 1024 && u < 4) { v /= 1024; u++; }
+  snprintf(out, cap, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+}
+
+/* ---- offline packing of the trace ---------------------------------------- */
+
+typedef struct buf_s { uint64_t size, t0, t1, off; } buf_t;
+
+static int by_size_desc(const void *a, const void *b) {
+  const buf_t *x = a, *y = b;
+  if (x->size != y->size) return x->size < y->size ? 1 : -1;
+  return x->t0 < y->t0 ? -1 : x->t0 > y->t0;
+}
+
+typedef struct event_s { uint64_t t; int64_t delta; } event_t;
+
+static int by_time(const void *a, const void *b) {
+  const event_t *x = a, *y = b;
+  if (x->t != y->t) return x->t < y->t ? -1 : 1;
+  return x->delta < y->delta ? -1 : x->delta > y->delta;   /* frees first at a tie */
+}
+
+/* The peak of live bytes over the buffers [0, n). */
+static uint64_t peak_live(const buf_t *bufs, size_t n) {
+  event_t *ev = malloc(2 * n * sizeof *ev + 1);
+  if (!ev) die("out of memory for %s%s", "the trace", "");
+  for (size_t i = 0; i < n; i++) {
+    ev[2 * i] = (event_t){ bufs[i].t0, (int64_t)bufs[i].size };
+    ev[2 * i + 1] = (event_t){ bufs[i].t1, -(int64_t)bufs[i].size };
+  }
+  qsort(ev, 2 * n, sizeof *ev, by_time);
+  int64_t live = 0, peak = 0;
+  for (size_t i = 0; i < 2 * n; i++) {
+    live += ev[i].delta;
+    if (live > peak) peak = live;
+  }
+  free(ev);
+  return (uint64_t)peak;
+}
+
+/* Greedy by size with best fit; O(n²) in the worst case, hence --pack-max:
+ * beyond it the largest buffers are packed and the rest are added at their
+ * own peak of live bytes (so Q stays an upper bound of the planner's). */
+static void pack(report_t *r, size_t pack_max) {
+  json_t *trace = json_object_get(r->root, "trace");
+  json_t *data = json_object_get(trace, "data");
+  if (!json_is_array(data)) return;
+  size_t n = json_array_size(data) / 3;
+  uint64_t end = u64(trace, "clock_end") + 1;
+  buf_t *bufs = malloc(n * sizeof *bufs + 1);
+  if (!bufs) die("out of memory for %s%s", "the trace", "");
+  for (size_t i = 0; i < n; i++) {
+    bufs[i].size = (uint64_t)json_integer_value(json_array_get(data, 3 * i));
+    bufs[i].t0 = (uint64_t)json_integer_value(json_array_get(data, 3 * i + 1));
+    uint64_t t1 = (uint64_t)json_integer_value(json_array_get(data, 3 * i + 2));
+    bufs[i].t1 = t1 ? t1 : end;
+  }
+  r->has_trace = 1;
+  r->pack_total = n;
+  r->pack_l = peak_live(bufs, n);
+  qsort(bufs, n, sizeof *bufs, by_size_desc);
+  size_t m = n < pack_max ? n : pack_max;
+  size_t *placed = malloc(m * sizeof *placed + 1);   /* indices, by offset */
+  size_t np = 0;
+  uint64_t q = 0;
+  for (size_t i = 0; i < m; i++) {
+    buf_t *b = &bufs[i];
+    uint64_t prev_end = 0, best = UINT64_MAX, best_gap = UINT64_MAX;
+    for (size_t k = 0; k < np; k++) {
+      const buf_t *p = &bufs[placed[k]];
+      if (p->t1 <= b->t0 || b->t1 <= p->t0) continue;   /* lifetimes apart */
+      if (p->off > prev_end) {
+        uint64_t gap = p->off - prev_end;
+        if (gap >= b->size && gap < best_gap) { best_gap = gap; best = prev_end; }
+      }
+      if (p->off + p->size > prev_end) prev_end = p->off + p->size;
+    }
+    b->off = best != UINT64_MAX ? best : prev_end;
+    if (b->off + b->size > q) q = b->off + b->size;
+    size_t at = np;
+    while (at > 0 && bufs[placed[at - 1]].off > b->off) at--;
+    memmove(&placed[at + 1], &placed[at], (np - at) * sizeof *placed);
+    placed[at] = i;
+    np++;
+  }
+  if (m < n) q += peak_live(bufs + m, n - m);
+  r->pack_q = q;
+  r->pack_records = m;
+  free(placed);
+  free(bufs);
+}
+
+/* ---- the text summary ------------------------------------------------------ */
+
+static void print_pools(json_t *walk, const char *title) {
+  if (!json_is_object(walk)) return;
+  printf("  %s\n    %-8s %12s %12s %12s %9s %12s\n", title, "pool", "in use", "free", "largest", "ext.frag",
+         "unusable@4K");
+  json_t *pools = json_object_get(walk, "pools");
+  size_t i;
+  json_t *p;
+  json_array_foreach(pools, i, p) {
+    if (u64(p, "mappings") == 0) continue;
+    char a[32], b[32], c[32];
+    human(a, sizeof a, (double)u64(p, "live_bytes"));
+    human(b, sizeof b, (double)u64(p, "free_bytes"));
+    human(c, sizeof c, (double)u64(p, "largest_free"));
+    double unusable = 0;
+    json_t *ui = json_object_get(p, "unusable_index"), *x;
+    size_t k;
+    json_array_foreach(ui, k, x) if (u64(x, "request") == 4096) unusable = num(x, "index");
+    printf("    %-8s %12s %12s %12s %8.1f%% %11.1f%%\n", str(p, "name"), a, b, c,
+           100 * num(p, "external_fragmentation"), 100 * unusable);
+  }
+}
+
+static void print_summary(const report_t *r) {
+  json_t *proc = json_object_get(r->root, "process"), *peak = json_object_get(r->root, "peak");
+  char p[32], l[32], q[32];
+  human(p, sizeof p, (double)u64(peak, "footprint_bytes"));
+  uint64_t live = r->has_trace ? r->pack_l : u64(peak, "live_bytes");
+  human(l, sizeof l, (double)live);
+  printf("%s: pid %llu (%s)\n", r->path, (unsigned long long)u64(proc, "pid"), str(proc, "command"));
+  printf("  your peak was %s; the live data needed %s (%s bytes); P/L %.2f\n", p, l,
+         r->has_trace ? "requested" : str(peak, "live_basis"),
+         live ? (double)u64(peak, "footprint_bytes") / (double)live : 0.0);
+  if (r->has_trace) {
+    human(q, sizeof q, (double)r->pack_q);
+    printf("  a perfect planner would need %s (Q/L %.2f; %llu of %llu traced allocations packed%s)\n", q,
+           live ? (double)r->pack_q / (double)live : 0.0, (unsigned long long)r->pack_records,
+           (unsigned long long)r->pack_total, r->pack_records < r->pack_total ? ", the rest at their peak" : "");
+  }
+  print_pools(json_object_get(r->root, "at_exit"), "fragmentation at exit");
+  print_pools(json_object_get(r->root, "at_peak"), "fragmentation at the peak footprint");
+}
+
+/* ---- HTML and SVG ------------------------------------------------------------ */
+
+static const char *colors[] = { "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b" };
+
+static void svg_open(FILE *f, const char *title, int w, int h) {
+  fprintf(f, "<figure><figcaption>%s</figcaption>\n<svg class=\"pic\" width=\"%d\" height=\"%d\" "
+             "viewBox=\"0 0 %d %d\" xmlns=\"http://www.w3.org/2000/svg\" font-size=\"11\" font-family=\"sans-serif\">\n"
+             "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#fff\" stroke=\"#ccc\"/>\n",
+          title, w, h, w, h, w, h);
+}
+
+static void svg_close(FILE *f) { fprintf(f, "</svg></figure>\n"); }
+
+static void legend(FILE *f, int x, int y, const char *color, const char *text) {
+  fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"10\" fill=\"%s\"/><text x=\"%d\" y=\"%d\">%s</text>\n",
+          x, y, color, x + 14, y + 9, text);
+}
+
+static void axis_label(FILE *f, int x, int y, double v, const char *anchor) {
+  char t[32];
+  human(t, sizeof t, v);
+  fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"%s\">%s</text>\n", x, y, anchor, t);
+}
+
+/* Live, requested, committed and resident bytes over time. */
+static void svg_timeline(FILE *f, json_t *root) {
+  json_t *tl = json_object_get(root, "timeline");
+  json_t *samples = json_object_get(tl, "samples");
+  size_t n = json_array_size(samples);
+  svg_open(f, "Timeline: bytes over the run", 640, 260);
+  if (n == 0) {
+    fprintf(f, "<text x=\"20\" y=\"130\">no samples ([report] timeline = 0, or too short a run)</text>\n");
+    svg_close(f);
+    return;
+  }
+  double tmax = 1, ymax = 1;
+  for (size_t i = 0; i < n; i++) {
+    json_t *s = json_array_get(samples, i);
+    double t = (double)json_integer_value(json_array_get(s, 0));
+    if (t > tmax) tmax = t;
+    for (int c = 1; c <= 5; c++) {
+      double v = (double)json_integer_value(json_array_get(s, (size_t)c));
+      if (c != 4 && v > ymax) ymax = v;   /* mapped can dwarf the rest: left out of the scale */
+    }
+  }
+  const int x0 = 70, y0 = 220, w = 540, h = 190;
+  fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#000\"/>\n", x0, y0, x0 + w, y0);
+  fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#000\"/>\n", x0, y0, x0, y0 - h);
+  axis_label(f, x0 - 4, y0 - h + 4, ymax, "end");
+  axis_label(f, x0 - 4, y0, 0, "end");
+  fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%.0f ms</text>\n", x0 + w, y0 + 14, tmax);
+  static const int cols[] = { 1, 2, 3, 5 };
+  static const char *names[] = { "live (block bytes)", "live (requested, est.)", "committed", "resident (process)" };
+  for (int k = 0; k < 4; k++) {
+    fprintf(f, "<polyline fill=\"none\" stroke-width=\"2\" stroke=\"%s\" points=\"", colors[k]);
+    for (size_t i = 0; i < n; i++) {
+      json_t *s = json_array_get(samples, i);
+      double t = (double)json_integer_value(json_array_get(s, 0));
+      double v = (double)json_integer_value(json_array_get(s, (size_t)cols[k]));
+      fprintf(f, "%.1f,%.1f ", x0 + w * t / tmax, y0 - h * (v > ymax ? ymax : v) / ymax);
+    }
+    fprintf(f, "\"/>\n");
+    legend(f, x0 + 10 + k * 135, 8, colors[k], names[k]);
+  }
+  svg_close(f);
+}
+
+/* Per size class: bytes requested and bytes served (the difference is the
+ * internal waste), on a log scale of bytes. */
+static void svg_classes(FILE *f, json_t *root) {
+  json_t *classes = json_object_get(root, "classes");
+  size_t n = json_array_size(classes);
+  svg_open(f, "Size classes: bytes served, and the part requested (the rest is internal waste)", 640, 260);
+  if (n == 0) {
+    fprintf(f, "<text x=\"20\" y=\"130\">no pooled allocations</text>\n");
+    svg_close(f);
+    return;
+  }
+  double vmax = 1;
+  for (size_t i = 0; i < n; i++) {
+    double v = (double)u64(json_array_get(classes, i), "bytes_served");
+    if (v > vmax) vmax = v;
+  }
+  const int x0 = 70, y0 = 220, w = 540, h = 180;
+  double bw = (double)w / (double)n;
+  fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#000\"/>\n", x0, y0, x0 + w, y0);
+  axis_label(f, x0 - 4, y0 - h + 4, vmax, "end");
+  for (size_t i = 0; i < n; i++) {
+    json_t *c = json_array_get(classes, i);
+    double served = (double)u64(c, "bytes_served"), req = (double)u64(c, "bytes_requested");
+    double hs = h * served / vmax, hr = h * req / vmax;
+    if (hs < 1 && served > 0) hs = 1;
+    double x = x0 + bw * (double)i;
+    fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>%llu B: served %.0f, requested %.0f</title></rect>\n",
+            x, y0 - hs, bw * 0.9, hs, colors[1], (unsigned long long)u64(c, "size"), served, req);
+    fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/>\n", x, y0 - hr, bw * 0.9, hr,
+            colors[0]);
+    if (n <= 40 || i % (n / 20 + 1) == 0)
+      fprintf(f, "<text x=\"%.1f\" y=\"%d\" font-size=\"9\" text-anchor=\"middle\">%llu</text>\n", x + bw / 2, y0 + 12,
+              (unsigned long long)u64(c, "size"));
+  }
+  legend(f, x0 + 10, 8, colors[0], "requested");
+  legend(f, x0 + 120, 8, colors[1], "served (waste on top)");
+  svg_close(f);
+}
+
+/* Free extents at the peak by size (power-of-two buckets), per pool. */
+static void svg_holes(FILE *f, json_t *root) {
+  json_t *walk = json_object_get(root, "at_peak");
+  const char *when = "at the peak footprint";
+  if (!json_is_object(walk)) { walk = json_object_get(root, "at_exit"); when = "at exit (no peak snapshot)"; }
+  char title[128];
+  snprintf(title, sizeof title, "Holes %s: free bytes by extent size", when);
+  svg_open(f, title, 640, 260);
+  json_t *pools = json_object_get(walk, "pools");
+  double vmax = 1;
+  size_t i, k;
+  json_t *p, *hole;
+  json_array_foreach(pools, i, p) json_array_foreach(json_object_get(p, "holes"), k, hole) {
+    double v = (double)u64(hole, "bytes");
+    if (v > vmax) vmax = v;
+  }
+  const int x0 = 70, y0 = 220, w = 540, h = 180, buckets = 33;   /* 1 B … 4 GiB */
+  double bw = (double)w / buckets;
+  fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#000\"/>\n", x0, y0, x0 + w, y0);
+  axis_label(f, x0 - 4, y0 - h + 4, vmax, "end");
+  for (int b = 4; b < buckets; b += 4) {
+    char t[32];
+    human(t, sizeof t, (double)(1ULL << b));
+    fprintf(f, "<text x=\"%.1f\" y=\"%d\" font-size=\"9\" text-anchor=\"middle\">%s</text>\n", x0 + bw * b + bw / 2, y0 + 12, t);
+  }
+  int npools = (int)json_array_size(pools);
+  json_array_foreach(pools, i, p) {
+    legend(f, x0 + 10 + (int)i * 90, 8, colors[i % 6], str(p, "name"));
+    json_array_foreach(json_object_get(p, "holes"), k, hole) {
+      uint64_t from = u64(hole, "size_from");
+      int b = from ? 63 - __builtin_clzll(from) : 0;
+      if (b >= buckets) b = buckets - 1;
+      double hv = h * (double)u64(hole, "bytes") / vmax;
+      if (hv < 1) hv = 1;
+      double sub = bw / (npools ? npools : 1);
+      fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>%s: %llu extents from %llu B, %llu B</title></rect>\n",
+              x0 + bw * b + sub * (double)i, y0 - hv, sub, hv, colors[i % 6], str(p, "name"),
+              (unsigned long long)u64(hole, "count"), (unsigned long long)from, (unsigned long long)u64(hole, "bytes"));
+    }
+  }
+  svg_close(f);
+}
+
+/* Per pool (and per NUMA node / GPU when present): external fragmentation
+ * and the unusable index for 4 KiB requests, as bars in percent. */
+static void svg_frag_bars(FILE *f, const char *title, json_t *items) {
+  size_t n = json_array_size(items);
+  svg_open(f, title, 640, 200);
+  const int x0 = 70, y0 = 170, w = 540, h = 140;
+  fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#000\"/>\n", x0, y0, x0 + w, y0);
+  fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">100 %%</text>\n", x0 - 4, y0 - h + 4);
+  double gw = n ? (double)w / (double)n : w;
+  size_t i;
+  json_t *p;
+  json_array_foreach(items, i, p) {
+    double ext = num(p, "external_fragmentation"), unusable = 0;
+    size_t k;
+    json_t *x;
+    json_array_foreach(json_object_get(p, "unusable_index"), k, x) if (u64(x, "request") == 4096) unusable = num(x, "index");
+    double bx = x0 + gw * (double)i + gw * 0.1, bw = gw * 0.35;
+    fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/>\n", bx, y0 - h * ext, bw,
+            h * ext + 0.5, colors[0]);
+    fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/>\n", bx + bw, y0 - h * unusable,
+            bw, h * unusable + 0.5, colors[3]);
+    const char *name = str(p, "name");
+    char label[64];
+    if (!*name) snprintf(label, sizeof label, "#%zu", i);
+    fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", bx + bw, y0 + 14, *name ? name : label);
+  }
+  legend(f, x0 + 10, 8, colors[0], "external fragmentation");
+  legend(f, x0 + 180, 8, colors[3], "unusable for 4 KiB requests");
+  svg_close(f);
+}
+
+static void html_escape(FILE *f, const char *s) {
+  for (; *s; s++) {
+    if (*s == '<') fputs("&lt;", f);
+    else if (*s == '>') fputs("&gt;", f);
+    else if (*s == '&') fputs("&amp;", f);
+    else fputc(*s, f);
+  }
+}
+
+static void write_html(const char *out, report_t *reports, int n) {
+  FILE *f = fopen(out, "w");
+  if (!f) die("cannot write '%s'%s: check the directory exists and is writable", out, "");
+  fprintf(f, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>uma-preload report</title>\n"
+             "<style>body{font-family:sans-serif;margin:20px}table{border-collapse:collapse}"
+             "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#eee}"
+             ".row{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0}figcaption{font-size:13px;margin:4px 0}</style>\n"
+             "</head><body>\n<h1>uma-preload report</h1>\n");
+  fprintf(f, "<table><tr><th>process</th><th>command</th><th>peak P</th><th>live L</th><th>P/L</th>"
+             "<th>planner Q</th><th>internal waste</th><th>free at exit</th><th>peak RSS</th></tr>\n");
+  for (int i = 0; i < n; i++) {
+    json_t *root = reports[i].root, *proc = json_object_get(root, "process"), *peak = json_object_get(root, "peak");
+    json_t *tot = json_object_get(root, "totals");
+    json_t *exit_total = json_object_get(json_object_get(root, "at_exit"), "total");
+    uint64_t live = reports[i].has_trace ? reports[i].pack_l : u64(peak, "live_bytes");
+    char p[32], l[32], q[32] = "—", fr[32], rss[32];
+    human(p, sizeof p, (double)u64(peak, "footprint_bytes"));
+    human(l, sizeof l, (double)live);
+    if (reports[i].has_trace) human(q, sizeof q, (double)reports[i].pack_q);
+    human(fr, sizeof fr, (double)u64(exit_total, "free_bytes"));
+    human(rss, sizeof rss, (double)u64(peak, "process_peak_rss_bytes"));
+    fprintf(f, "<tr><td>%llu</td><td>", (unsigned long long)u64(proc, "pid"));
+    html_escape(f, str(proc, "command"));
+    fprintf(f, "</td><td>%s</td><td>%s</td><td>%.2f</td><td>%s</td><td>%.1f %%</td><td>%s</td><td>%s</td></tr>\n", p, l,
+            live ? (double)u64(peak, "footprint_bytes") / (double)live : 0.0, q, 100 * num(tot, "internal_fragmentation"),
+            fr, rss);
+  }
+  fprintf(f, "</table>\n");
+  for (int i = 0; i < n; i++) {
+    json_t *root = reports[i].root, *proc = json_object_get(root, "process");
+    fprintf(f, "<h2>pid %llu: ", (unsigned long long)u64(proc, "pid"));
+    html_escape(f, str(proc, "command"));
+    fprintf(f, " <small>(");
+    html_escape(f, reports[i].path);
+    fprintf(f, ")</small></h2>\n<div class=\"row\">\n");
+    svg_timeline(f, root);
+    svg_classes(f, root);
+    svg_holes(f, root);
+    json_t *walk = json_object_get(root, "at_peak");
+    if (!json_is_object(walk)) walk = json_object_get(root, "at_exit");
+    svg_frag_bars(f, "Fragmentation per pool (at the peak)", json_object_get(walk, "pools"));
+    if (json_array_size(json_object_get(root, "numa")))
+      svg_frag_bars(f, "Fragmentation per NUMA node", json_object_get(root, "numa"));
+    if (json_array_size(json_object_get(root, "gpus")))
+      svg_frag_bars(f, "Fragmentation per GPU", json_object_get(root, "gpus"));
+    fprintf(f, "</div>\n");
+  }
+  /* Marks a complete render: the test reads the title back from Chromium. */
+  fprintf(f, "<script>\nvar pics = document.querySelectorAll('svg.pic');\nvar drawn = 0;\n"
+             "pics.forEach(function (s) { if (s.querySelectorAll('rect,polyline').length > 1) drawn++; });\n"
+             "document.title = 'uma-report: ' + drawn + ' of ' + pics.length + ' pictures drawn';\n</script>\n"
+             "</body></html>\n");
+  if (fclose(f) != 0) die("cannot write '%s'%s", out, "");
+}
+
+int main(int argc, char **argv) {
+  const char *html = NULL;
+  size_t pack_max = PACK_MAX_DEFAULT;
+  report_t *reports = calloc((size_t)argc, sizeof *reports);
+  int n = 0;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--html") == 0 && i + 1 < argc) html = argv[++i];
+    else if (strcmp(argv[i], "--pack-max") == 0 && i + 1 < argc) pack_max = (size_t)strtoull(argv[++i], NULL, 10);
+    else if (strcmp(argv[i], "--help") == 0 || argv[i][0] == '-') {
+      fprintf(stderr, "usage: uma-report [--html OUT.html] [--pack-max N] REPORT.json...\n");
+      return strcmp(argv[i], "--help") == 0 ? 0 : 2;
+    } else reports[n++].path = argv[i];
+  }
+  if (n == 0) die("no report given%s%s (usage: uma-report [--html OUT.html] REPORT.json...)", "", "");
+  for (int i = 0; i < n; i++) {
+    json_error_t err;
+    reports[i].root = json_load_file(reports[i].path, 0, &err);
+    if (!reports[i].root) {
+      char where[256];
+      snprintf(where, sizeof where, "%s:%d:%d", reports[i].path, err.line, err.column);
+      die("%s: not valid JSON: %s", where, err.text);
+    }
+    if (strcmp(str(reports[i].root, "format"), "uma-preload-report") != 0)
+      die("%s: not a uma-preload report (no \"format\": \"uma-preload-report\")%s", reports[i].path, "");
+    if (u64(reports[i].root, "version") != 1)
+      die("%s: report version not understood by this uma-report (expected 1)%s", reports[i].path, "");
+    pack(&reports[i], pack_max);
+  }
+  if (html) {
+    write_html(html, reports, n);
+    printf("uma-report: wrote %s (%d report%s)\n", html, n, n == 1 ? "" : "s");
+  } else {
+    for (int i = 0; i < n; i++) print_summary(&reports[i]);
+  }
+  return 0;
+}
