@@ -29,6 +29,17 @@ static void *heap_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, 
     return p;
   }
   unsigned cls = align <= UMA_ALIGN_MIN ? sc_of(size) : class_for_alignment(size, align);
+  if (cls >= UMA_MEDIUM_CLASSES) {
+    /* The coalescing pool aligns to 16; larger alignments get a mapping. */
+    void *p = align <= UMA_ALIGN_MIN ? tlsf_alloc(size, zero) : large_alloc(heap, size, align, zero, route);
+    if (p && align <= UMA_ALIGN_MIN) {
+      STAT_ADD(heap->stats.cls[cls].allocs, 1);
+      STAT_ADD(heap->stats.cls[cls].requested, size);
+    } else if (p) {
+      STAT_ADD(heap->stats.large_requested, size);
+    }
+    return p;
+  }
   uma_page_t *page = heap->alloc_page[cls];
   if (page->free == NULL) {
     page = page_malloc_slow(heap, cls);
@@ -122,6 +133,10 @@ static UMA_NOINLINE void free_remote(uma_segment_t *seg, uma_page_t *page, uma_b
 }
 
 static UMA_NOINLINE void free_large(uma_large_t *lg, void *p, const char *func) {
+  if (((uma_segment_t *)lg)->kind == SEG_KIND_BIG) {
+    tlsf_free(lg, p, func);
+    return;
+  }
   if (uma_unlikely(p != (uint8_t *)lg + lg->user_offset))
     uma_invalid_pointer(func, p, "points inside a large block, not at its start");
   if (uma_unlikely(lg->is_free)) uma_invalid_pointer(func, p, "was already freed (double free)");
@@ -144,7 +159,7 @@ static inline __attribute__((always_inline)) void free_checked(void *p, const ch
   void *s = seg_of(p);
   if (uma_unlikely(!owner_map_test(s))) uma_invalid_pointer(func, p, "was not allocated here");
   uma_segment_t *seg = s;
-  if (uma_unlikely(seg->kind == SEG_KIND_LARGE)) {
+  if (uma_unlikely(seg->kind >= SEG_KIND_BIG)) {   /* the coalescing pool or a mapping */
     free_large(s, p, func);
     return;
   }
@@ -189,6 +204,7 @@ static size_t usable_checked(const void *p, const char *func) {
       uma_invalid_pointer(func, p, "is not a live large block");
     return large_usable(lg);
   }
+  if (((uma_segment_t *)s)->kind == SEG_KIND_BIG) return tlsf_usable(s, p, func);
   return checked_page(s, p, func)->block_size;
 }
 
@@ -204,6 +220,7 @@ bool alloc_owns(const void *p) {
     uma_large_t *lg = s;
     return p == (uint8_t *)lg + lg->user_offset;
   }
+  if (((uma_segment_t *)s)->kind == SEG_KIND_BIG) return tlsf_owns(s, p);
   uma_page_t *page = seg_page_of(s, p);
   return page->block_size != 0 && (const uint8_t *)p >= page->start &&
          ((size_t)((const uint8_t *)p - page->start) % page->block_size) == 0;
@@ -250,6 +267,9 @@ void *alloc_realloc(void *p, size_t size, const void *ra) {
       if (q == NULL) errno = ENOMEM;
       return q;
     }
+  } else if (((uma_segment_t *)s)->kind == SEG_KIND_BIG) {
+    old_usable = tlsf_usable(s, p, "realloc");
+    if (size <= old_usable && size >= old_usable / 2 && size > UMA_BLOCK_MAX / 8) return p;
   } else {
     uma_page_t *page = checked_page(s, p, "realloc");
     old_usable = page->block_size;

@@ -16,7 +16,7 @@
 #include "internal.h"
 
 const uint64_t frag_probe_sizes[FRAG_PROBES] = { 64, 4096, 65536, 1048576, 16777216 };
-const char *const frag_pool_names[FRAG_POOLS] = { "small", "medium", "big", "large" };
+const char *const frag_pool_names[FRAG_POOLS] = { "small", "medium", "coalescing", "large" };
 
 uma_frag_t frag_at_peak, frag_at_exit;
 bool frag_snapshots_on;                  /* the report wants the peak snapshot */
@@ -38,8 +38,7 @@ static void add_extents(uma_frag_pool_t *pool, uint64_t size, uint64_t n) {
 
 static void walk_segment(uma_frag_t *out, uma_segment_t *seg) {
   uint8_t kind = seg->kind;
-  uint8_t shift = kind == SEG_KIND_SMALL ? UMA_SMALL_PAGE_SHIFT
-                : kind == SEG_KIND_MEDIUM ? UMA_MEDIUM_PAGE_SHIFT : UMA_BIG_PAGE_SHIFT;
+  uint8_t shift = kind == SEG_KIND_SMALL ? UMA_SMALL_PAGE_SHIFT : UMA_MEDIUM_PAGE_SHIFT;
   uma_frag_pool_t *pool = &out->pool[kind - SEG_KIND_SMALL];
   unsigned count = (unsigned)(UMA_SEG_SIZE >> shift);
   uint64_t free_mask = seg->free_mask;
@@ -102,7 +101,8 @@ bool frag_scan(uma_frag_t *out) {
     void *base = (void *)(slot << UMA_SEG_SHIFT);
     uint8_t kind = *(volatile uint8_t *)base;
     if (kind == SEG_KIND_LARGE) walk_large(out, base);
-    else if (kind >= SEG_KIND_SMALL && kind <= SEG_KIND_BIG) walk_segment(out, base);
+    else if (kind == SEG_KIND_BIG) tlsf_walk(&out->pool[FRAG_POOL_COALESCING], base, add_extents);
+    else if (kind == SEG_KIND_SMALL || kind == SEG_KIND_MEDIUM) walk_segment(out, base);
   }
   atomic_fetch_sub(&owner_map_scanners, 1);
   out->t_ms = os_now_ms();

@@ -106,10 +106,11 @@ void heap_purge_tick(uma_heap_t *heap, bool force) {
     uma_page_t *page = heap->queue[c].first;
     if (idle && page != NULL && page->used == 0) page_retire_if_empty(heap, page);
   }
-  for (int kind = SEG_KIND_SMALL; kind <= SEG_KIND_BIG; kind++)
+  for (int kind = SEG_KIND_SMALL; kind <= SEG_KIND_MEDIUM; kind++)
     for (uma_segment_t *seg = heap->segs_with_free[kind]; seg; seg = seg->next)
       seg_purge(seg, now, force ? 0 : delay);
   seg_cache_purge(now, force);
+  tlsf_purge(now, force);
   large_cache_purge(now, force);
 }
 
@@ -156,6 +157,7 @@ void uma_collect(bool force) {
   uint64_t now = os_now_ms();
   seg_cache_purge(now, force);
   large_cache_purge(now, force);
+  tlsf_purge(now, force);
 }
 
 /* ---- thread exit and start-up ------------------------------------------- */
@@ -184,14 +186,17 @@ void heap_fork_prepare(void) {
   pthread_mutex_lock(&heap_lock);
   seg_fork_prepare();
   large_fork_prepare();
+  tlsf_fork_prepare();
 }
 void heap_fork_parent(void) {
+  tlsf_fork_parent();
   large_fork_parent();
   seg_fork_parent();
   pthread_mutex_unlock(&heap_lock);
   trace_fork_parent();
 }
 void heap_fork_child(void) {
+  tlsf_fork_child();
   large_fork_child();
   seg_fork_child();
   pthread_mutex_init(&heap_lock, NULL);

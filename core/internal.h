@@ -32,14 +32,13 @@
 #define UMA_SEG_HEADER_SIZE  (16 * 1024UL)           /* page 0's blocks start here */
 #define UMA_SMALL_PAGE_SHIFT 16                      /* 64 KiB pages, 64 per segment */
 #define UMA_MEDIUM_PAGE_SHIFT 19                     /* 512 KiB pages, 8 per segment */
-#define UMA_BIG_PAGE_SHIFT   22                      /* one page: the whole segment */
 #define UMA_MAX_PAGES        (UMA_SEG_SIZE >> UMA_SMALL_PAGE_SHIFT)
 
 #define UMA_ALIGN_MIN        16UL                    /* every block is 16-byte aligned */
 #define UMA_BLOCK_MAX        (512 * 1024UL)          /* largest class; above is "large" */
 #define UMA_CLASS_COUNT      104                     /* classes 0..103: 16 B .. 512 KiB */
 #define UMA_SMALL_CLASSES    56                      /* 0..55 (≤ 8 KiB) on 64 KiB pages */
-#define UMA_MEDIUM_CLASSES   80                      /* 56..79 (≤ 64 KiB) on 512 KiB pages, the rest on 4 MiB */
+#define UMA_MEDIUM_CLASSES   80                      /* 56..79 (≤ 64 KiB) on 512 KiB pages; the rest: the coalescing pool */
 
 /* ---- size classes (size_class.c) --------------------------------------- */
 /* 16-byte steps up to 128 B, then 8 classes per doubling: waste ≤ 12.5 %.
@@ -89,6 +88,7 @@ typedef struct __attribute__((aligned(128))) uma_page_s {
   struct uma_page_s *delayed_next;   /* heap's delayed stack link */
 } uma_page_t;
 
+/* BIG: a segment of the coalescing pool (tlsf.c). free() tests kind >= BIG once for both. */
 enum { SEG_KIND_SMALL = 1, SEG_KIND_MEDIUM = 2, SEG_KIND_BIG = 3, SEG_KIND_LARGE = 4 };
 
 struct uma_heap_s;
@@ -224,6 +224,25 @@ UMA_HIDDEN void large_fork_prepare(void);
 UMA_HIDDEN void large_fork_parent(void);
 UMA_HIDDEN void large_fork_child(void);
 
+/* ---- the coalescing pool, 64 KiB < size ≤ 512 KiB (tlsf.c) ------------ */
+/* Segments of kind SEG_KIND_BIG. Counters are written under the pool's lock. */
+typedef struct tlsf_counters_s {
+  uint64_t allocs, bytes, requested, frees, freed_bytes, segments;
+} tlsf_counters_t;
+#define TLSF_GRANULARITY_MAX 4
+typedef struct tlsf_granularity_s { size_t upto, step; } tlsf_granularity_t;   /* upto 0: unused */
+UMA_HIDDEN extern tlsf_counters_t tlsf_counters;
+UMA_HIDDEN extern tlsf_granularity_t tlsf_granularity[TLSF_GRANULARITY_MAX];
+UMA_HIDDEN extern bool tlsf_first_fit;
+UMA_HIDDEN void *tlsf_alloc(size_t size, bool zero);
+UMA_HIDDEN void tlsf_free(void *seg, void *p, const char *func);
+UMA_HIDDEN size_t tlsf_usable(void *seg, const void *p, const char *func);
+UMA_HIDDEN bool tlsf_owns(void *seg, const void *p);
+UMA_HIDDEN void tlsf_purge(uint64_t now_ms, bool force);
+UMA_HIDDEN void tlsf_fork_prepare(void);
+UMA_HIDDEN void tlsf_fork_parent(void);
+UMA_HIDDEN void tlsf_fork_child(void);
+
 /* ---- routing (route.c): rules compiled by policy/ into plain data ------- */
 #define UMA_ROUTE_MAX 255
 enum { UMA_SOURCE_MALLOC = 1, UMA_SOURCE_MMAP = 2, UMA_SOURCE_CUDA_DEVICE = 4, UMA_SOURCE_CUDA_HOST = 8 };
@@ -313,6 +332,7 @@ UMA_HIDDEN void stats_sample_peak(void);
 typedef struct uma_totals_s {
   uint64_t allocs[UMA_CLASS_COUNT], frees[UMA_CLASS_COUNT], requested[UMA_CLASS_COUNT];
   uint64_t large_allocs, large_bytes, large_frees, large_freed, large_requested, large_remaps;
+  tlsf_counters_t tlsf;
 } uma_totals_t;
 UMA_HIDDEN void stats_totals(uma_totals_t *t);
 UMA_HIDDEN void stats_orphan_free(unsigned cls, size_t large_bytes);
@@ -325,19 +345,21 @@ UMA_HIDDEN extern _Atomic uint64_t stats_committed, stats_peak_committed;
 UMA_HIDDEN void stats_commit(int64_t delta);
 
 /* ---- fragmentation walk (frag.c) --------------------------------------- */
-enum { FRAG_POOL_SMALL, FRAG_POOL_MEDIUM, FRAG_POOL_BIG, FRAG_POOL_LARGE, FRAG_POOLS };
+enum { FRAG_POOL_SMALL, FRAG_POOL_MEDIUM, FRAG_POOL_COALESCING, FRAG_POOL_LARGE, FRAG_POOLS };
 #define FRAG_BUCKETS 48      /* free extents by size: bucket b holds [2^b, 2^(b+1)) bytes */
 #define FRAG_PROBES 5        /* request sizes of the unusable-free-space index */
 UMA_HIDDEN extern const uint64_t frag_probe_sizes[FRAG_PROBES];
 UMA_HIDDEN extern const char *const frag_pool_names[FRAG_POOLS];
+typedef struct uma_frag_pool_s uma_frag_pool_t;
 
-typedef struct uma_frag_pool_s {
+struct uma_frag_pool_s {
   uint64_t mappings, mapped, resident, metadata;
   uint64_t live_bytes;                      /* bytes of blocks in use (thread caches included) */
   uint64_t free_bytes, free_extents, largest_free;
   uint64_t usable[FRAG_PROBES];             /* free bytes a request of probe size j could use */
   uint64_t hist_count[FRAG_BUCKETS], hist_bytes[FRAG_BUCKETS];
-} uma_frag_pool_t;
+};
+UMA_HIDDEN void tlsf_walk(uma_frag_pool_t *pool, void *seg, void (*add_extents)(uma_frag_pool_t *, uint64_t, uint64_t));
 
 typedef struct uma_frag_s {
   bool valid;

@@ -24,9 +24,12 @@ static void pool(uma_json_t *j, const char *k, const uma_frag_pool_t *x, const c
     if (p == FRAG_POOL_LARGE) {
       req = t->large_requested;
       served = t->large_bytes;
+    } else if (p == FRAG_POOL_COALESCING) {
+      req = t->tlsf.requested;
+      served = t->tlsf.bytes;
     } else {
-      unsigned lo = p == FRAG_POOL_SMALL ? 0 : p == FRAG_POOL_MEDIUM ? UMA_SMALL_CLASSES : UMA_MEDIUM_CLASSES;
-      unsigned hi = p == FRAG_POOL_SMALL ? UMA_SMALL_CLASSES : p == FRAG_POOL_MEDIUM ? UMA_MEDIUM_CLASSES : UMA_CLASS_COUNT;
+      unsigned lo = p == FRAG_POOL_SMALL ? 0 : UMA_SMALL_CLASSES;
+      unsigned hi = p == FRAG_POOL_SMALL ? UMA_SMALL_CLASSES : UMA_MEDIUM_CLASSES;
       for (unsigned c = lo; c < hi; c++) {
         req += t->requested[c];
         served += t->allocs[c] * sc_size(c);
@@ -100,7 +103,8 @@ static void classes(uma_json_t *j, const uma_report_data_t *d) {
     json_u64(j, "allocations", t->allocs[c]);
     json_u64(j, "frees", t->frees[c]);
     json_u64(j, "bytes_requested", t->requested[c]);
-    json_u64(j, "bytes_served", t->allocs[c] * sc_size(c));
+    /* The coalescing pool serves the request rounded to its granularity, not the class size. */
+    json_u64(j, "bytes_served", c < UMA_MEDIUM_CLASSES ? t->allocs[c] * sc_size(c) : t->requested[c]);
     json_u64(j, "live_bytes", d->exit_walk ? d->exit_walk->class_live[c] : 0);
     json_u64(j, "free_bytes", d->exit_walk ? d->exit_walk->class_free[c] : 0);
     json_close(j, '}');

@@ -65,8 +65,7 @@ static uma_segment_t *seg_acquire(uma_heap_t *heap, uint8_t kind) {
   memset(seg->pages, 0, sizeof seg->pages);
   for (unsigned i = 0; i < UMA_MAX_PAGES; i++) seg->pages[i].start = (uint8_t *)UINTPTR_MAX;
   seg->kind = kind;
-  seg->page_shift = kind == SEG_KIND_SMALL ? UMA_SMALL_PAGE_SHIFT
-                  : kind == SEG_KIND_MEDIUM ? UMA_MEDIUM_PAGE_SHIFT : UMA_BIG_PAGE_SHIFT;
+  seg->page_shift = kind == SEG_KIND_SMALL ? UMA_SMALL_PAGE_SHIFT : UMA_MEDIUM_PAGE_SHIFT;
   seg->page_count = (uint16_t)(UMA_SEG_SIZE >> seg->page_shift);
   seg->used_pages = 0;
   seg->heap = heap;
@@ -79,8 +78,7 @@ static uma_segment_t *seg_acquire(uma_heap_t *heap, uint8_t kind) {
 }
 
 uma_page_t *seg_page_alloc(uma_heap_t *heap, unsigned cls) {
-  uint8_t kind = cls < UMA_SMALL_CLASSES ? SEG_KIND_SMALL
-               : cls < UMA_MEDIUM_CLASSES ? SEG_KIND_MEDIUM : SEG_KIND_BIG;
+  uint8_t kind = cls < UMA_SMALL_CLASSES ? SEG_KIND_SMALL : SEG_KIND_MEDIUM;
   uma_segment_t *seg = heap->segs_with_free[kind];
   if (seg == NULL) seg = seg_acquire(heap, kind);
   if (seg == NULL) return NULL;

@@ -46,6 +46,9 @@ void stats_totals(uma_totals_t *t) {
     t->large_freed += rd(&h->stats.large_freed_bytes);
     t->large_remaps += rd(&h->stats.large_remaps);
   }
+  const uint64_t *src = (const uint64_t *)&tlsf_counters;
+  uint64_t *dst = (uint64_t *)&t->tlsf;
+  for (size_t i = 0; i < sizeof t->tlsf / sizeof(uint64_t); i++) dst[i] = rd(&src[i]);
 }
 
 /* Frees by other threads may be counted before the matching allocation is
@@ -58,12 +61,17 @@ static void stats_sum(uma_stats_t *out) {
     out->allocs += t.allocs[c];
     out->frees += t.frees[c];
     out->bytes_requested += t.requested[c];
+    if (c >= UMA_MEDIUM_CLASSES) continue;   /* served by the coalescing pool: counted below */
     out->bytes_served += t.allocs[c] * sc_size(c);
     if (t.allocs[c] > t.frees[c]) {
       out->live_blocks += t.allocs[c] - t.frees[c];
       out->live_bytes += (t.allocs[c] - t.frees[c]) * sc_size(c);
     }
   }
+  out->frees += t.tlsf.frees;
+  out->bytes_served += t.tlsf.bytes;
+  if (t.tlsf.allocs > t.tlsf.frees) out->live_blocks += t.tlsf.allocs - t.tlsf.frees;
+  if (t.tlsf.bytes > t.tlsf.freed_bytes) out->live_bytes += t.tlsf.bytes - t.tlsf.freed_bytes;
   out->allocs += t.large_allocs;
   out->frees += t.large_frees;
   out->bytes_requested += t.large_requested;

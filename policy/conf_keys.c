@@ -42,6 +42,15 @@ const pol_key_t pol_keys[K_COUNT] = {
     "the purge delay; a single block above half of this is unmapped at once. Accepts a "
     "share of RAM, e.g. 2%." },
 
+  [K_COALESCING_GRANULARITY] = { "coalescing", "granularity", POL_GRANULARITY, "128K:1K, 512K:4K", 0, 0, NULL,
+    "How the coalescing pool (requests above 64K up to 512K) rounds a block, per range: "
+    "'UPTO:STEP, ...' in increasing order, the last UPTO 512K; STEP a power of two from 256 "
+    "to 64K. Finer steps waste less inside blocks; coarser ones leave fewer odd-sized holes." },
+  [K_COALESCING_FIT] = { "coalescing", "fit", POL_ENUM, "best", 0, 0, "best|first",
+    "Which free block the coalescing pool takes: 'best' (the smallest that fits, so large "
+    "free extents stay whole) or 'first' (the first found that fits; there to measure the "
+    "difference)." },
+
   [K_RULE_SOURCE] = { "rule", "source", POL_SOURCES, "malloc", 0, 0, "malloc|mmap|cuda-device|cuda-host",
     "Which requests the rule sees: a list of malloc (the malloc family), mmap (anonymous "
     "mmap by the program), cuda-device (cudaMalloc and the driver's allocations), "
@@ -134,6 +143,7 @@ const char *pol_type_name(pol_type_t type) {
   case POL_SOURCES: return "a list of sources";
   case POL_GLOB: return "a file-name pattern (*, ?, [...]; up to 63 characters)";
   case POL_PLACEMENT: return "a NUMA placement";
+  case POL_GRANULARITY: return "a list of UPTO:STEP sizes (e.g. 128K:1K, 512K:4K)";
   }
   return "a value";
 }

@@ -5,7 +5,7 @@
 #include "policy.h"
 #include <string.h>
 
-static const char *plain_sections[] = { "general", "report", "purge", "large" };
+static const char *plain_sections[] = { "general", "report", "purge", "large", "coalescing" };
 #define PLAIN_SECTIONS (sizeof plain_sections / sizeof plain_sections[0])
 
 void pol_config_defaults(pol_config_t *cfg) {
@@ -14,6 +14,8 @@ void pol_config_defaults(pol_config_t *cfg) {
   cfg->purge_delay_ms = 1000;
   cfg->large_cache_max = 128 << 20;
   cfg->report_timeline_ms = 100;
+  cfg->coalescing_granularity[0] = (tlsf_granularity_t){ 128 << 10, 1024 };
+  cfg->coalescing_granularity[1] = (tlsf_granularity_t){ UMA_BLOCK_MAX, 4096 };
   cfg->report_trace_max = 1 << 20;
   strcpy(cfg->source_name, "built-in defaults");
 }
@@ -158,6 +160,10 @@ static bool store(pol_config_t *cfg, int section, int rule, pol_key_id_t k, cons
     case K_REPORT_ON_SIGNAL: cfg->report_on_signal = v.num; break;
     case K_PURGE_DELAY: cfg->purge_delay_ms = v.num; break;
     case K_LARGE_CACHE_MAX: cfg->large_cache_max = v.num; break;
+    case K_COALESCING_GRANULARITY:
+      memcpy(cfg->coalescing_granularity, v.steps, sizeof v.steps);
+      break;
+    case K_COALESCING_FIT: cfg->coalescing_fit = v.num; break;
     default: break;
     }
     strcpy(cfg->origin[k], origin);

@@ -184,6 +184,30 @@ static bool parse_placement(const char *s, size_t len) {
   return false;
 }
 
+/* "128K:1K, 512K:4K": increasing UPTO, the last 512K; each STEP a power of
+ * two in [256, 64K]. */
+static bool parse_granularity(const char *s, size_t len, tlsf_granularity_t *steps) {
+  int n = 0;
+  size_t i = 0;
+  while (i < len) {
+    while (i < len && (is_space(s[i]) || s[i] == ',')) i++;
+    size_t st = i;
+    while (i < len && s[i] != ',') i++;
+    const char *item = s + st, *colon = memchr(item, ':', i - st);
+    if (i == st) break;
+    if (colon == NULL || n == TLSF_GRANULARITY_MAX) return false;
+    uint64_t upto, step;
+    if (!parse_size(item, (size_t)(colon - item), &upto) ||
+        !parse_size(colon + 1, (size_t)(s + i - colon - 1), &step))
+      return false;
+    if (step < 256 || step > 65536 || (step & (step - 1)) || upto > UMA_BLOCK_MAX ||
+        (n > 0 && upto <= steps[n - 1].upto))
+      return false;
+    steps[n++] = (tlsf_granularity_t){ upto, step };
+  }
+  return n > 0 && steps[n - 1].upto == UMA_BLOCK_MAX;
+}
+
 bool pol_value_parse(pol_key_id_t k, const char *s, size_t len, pol_value_t *out, const char **expected) {
   const pol_key_t *key = &pol_keys[k];
   memset(out, 0, sizeof *out);
@@ -240,6 +264,8 @@ bool pol_value_parse(pol_key_id_t k, const char *s, size_t len, pol_value_t *out
     if (len >= sizeof out->text || !parse_placement(s, len)) return false;
     memcpy(out->text, s, len);
     return true;
+  case POL_GRANULARITY:
+    return parse_granularity(s, len, out->steps);
   }
   return false;
 }

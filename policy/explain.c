@@ -83,6 +83,15 @@ static void put_plain_value(uma_buf_t *b, const pol_config_t *cfg, pol_key_id_t 
   case K_REPORT_ON_SIGNAL: buf_str(b, cfg->report_on_signal ? "yes" : "no"); break;
   case K_PURGE_DELAY: put_duration(b, cfg->purge_delay_ms); break;
   case K_LARGE_CACHE_MAX: buf_size(b, (uint64_t)cfg->large_cache_max); break;
+  case K_COALESCING_GRANULARITY:
+    for (int i = 0; i < TLSF_GRANULARITY_MAX && cfg->coalescing_granularity[i].upto; i++) {
+      if (i) buf_str(b, ", ");
+      buf_size(b, cfg->coalescing_granularity[i].upto);
+      buf_str(b, ":");
+      buf_size(b, cfg->coalescing_granularity[i].step);
+    }
+    break;
+  case K_COALESCING_FIT: put_choice(b, pol_keys[k].choices, cfg->coalescing_fit); break;
   default: break;
   }
 }
@@ -188,13 +197,19 @@ void pol_explain(const pol_config_t *cfg, unsigned source, size_t size, size_t a
     if (r->pool != UMA_POOL_LARGE) buf_str(&b, " (above 512K or aligned above 4K)");
   } else {
     unsigned c = align <= UMA_ALIGN_MIN ? sc_of(size) : sc_of(size < align ? align : size);
-    buf_str(&b, "size class ");
-    buf_u64(&b, c);
-    buf_str(&b, " (");
-    buf_size(&b, sc_size(c));
-    buf_str(&b, " blocks on ");
-    buf_str(&b, c < UMA_SMALL_CLASSES ? "64K" : c < UMA_MEDIUM_CLASSES ? "512K" : "4M");
-    buf_str(&b, " pages, thread-cached)");
+    if (c >= UMA_MEDIUM_CLASSES && align <= UMA_ALIGN_MIN) {
+      buf_str(&b, "the coalescing pool (best fit in shared 4M segments; see [coalescing])");
+    } else if (c >= UMA_MEDIUM_CLASSES) {
+      buf_str(&b, "a whole mapping of its own (aligned above 16 in the coalescing range)");
+    } else {
+      buf_str(&b, "size class ");
+      buf_u64(&b, c);
+      buf_str(&b, " (");
+      buf_size(&b, sc_size(c));
+      buf_str(&b, " blocks on ");
+      buf_str(&b, c < UMA_SMALL_CLASSES ? "64K" : "512K");
+      buf_str(&b, " pages, thread-cached)");
+    }
   }
   buf_str(&b, "\n  hugepages    ");
   put_rule_value(&b, r, K_RULE_HUGEPAGES);

@@ -135,6 +135,8 @@ static bool report_on_signal;
 void pol_apply(const pol_config_t *cfg) {
   uma_option_set(UMA_OPTION_PURGE_DELAY_MS, cfg->purge_delay_ms);
   uma_option_set(UMA_OPTION_LARGE_CACHE_MAX, cfg->large_cache_max);
+  memcpy(tlsf_granularity, cfg->coalescing_granularity, sizeof tlsf_granularity);
+  tlsf_first_fit = cfg->coalescing_fit == 1;
   for (int i = 0; i < cfg->rule_count; i++) apply_routes[i] = cfg->rules[i].route;
   route_install(apply_routes, cfg->rule_count);
   memcpy(report_destination, cfg->report_destination, sizeof report_destination);

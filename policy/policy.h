@@ -14,13 +14,14 @@
 /* ---- the key table (conf_keys.c): one row per key ----------------------- */
 typedef enum pol_type_e {
   POL_BOOL, POL_SIZE, POL_DURATION, POL_ENUM, POL_STRING,
-  POL_SIZE_RANGE, POL_SOURCES, POL_GLOB, POL_PLACEMENT,
+  POL_SIZE_RANGE, POL_SOURCES, POL_GLOB, POL_PLACEMENT, POL_GRANULARITY,
 } pol_type_t;
 
 typedef enum pol_key_id_e {
   /* plain sections */
   K_GENERAL_ON_ERROR, K_REPORT_DESTINATION, K_REPORT_JSON, K_REPORT_TIMELINE, K_REPORT_TRACE,
   K_REPORT_TRACE_MAX, K_REPORT_ON_SIGNAL, K_PURGE_DELAY, K_LARGE_CACHE_MAX,
+  K_COALESCING_GRANULARITY, K_COALESCING_FIT,
   /* [rule NAME] sections */
   K_RULE_SOURCE, K_RULE_SIZE, K_RULE_ALIGNMENT, K_RULE_CALLER, K_RULE_POOL, K_RULE_NUMA,
   K_RULE_HUGEPAGES, K_RULE_PINNED, K_RULE_ALIAS, K_RULE_PURGE_DELAY, K_RULE_TRACK,
@@ -29,7 +30,7 @@ typedef enum pol_key_id_e {
 #define K_FIRST_RULE_KEY K_RULE_SOURCE
 
 typedef struct pol_key_s {
-  const char *section;     /* "general", "report", "purge", "large", or "rule" */
+  const char *section;     /* "general", "report", "purge", "large", "coalescing", or "rule" */
   const char *name;
   pol_type_t type;
   const char *def;         /* the default, written as in the file */
@@ -50,6 +51,7 @@ typedef struct pol_value_s {
   int64_t num;             /* bool, size, duration (ms), enum index, source mask */
   size_t lo, hi;           /* size ranges */
   char text[64];           /* strings, globs, placements */
+  tlsf_granularity_t steps[TLSF_GRANULARITY_MAX];   /* granularity lists */
 } pol_value_t;
 bool pol_value_parse(pol_key_id_t k, const char *text, size_t len, pol_value_t *out, const char **expected);
 uint64_t pol_ram_bytes(void);
@@ -77,6 +79,8 @@ typedef struct pol_config_s {
   int64_t report_trace, report_trace_max, report_on_signal;
   int64_t purge_delay_ms;
   int64_t large_cache_max;
+  tlsf_granularity_t coalescing_granularity[TLSF_GRANULARITY_MAX];
+  int64_t coalescing_fit;               /* 0 best, 1 first */
   char origin[K_FIRST_RULE_KEY][POL_ORIGIN_LEN];   /* "" = default */
   int rule_count;
   char source_name[256];                /* the file it was read from, or "built-in defaults" */

@@ -71,18 +71,18 @@ Test(purge, an_emptied_current_page_decays_too) {
   uma_option_set(UMA_OPTION_PURGE_DELAY_MS, 1);
   static void *keep[4][5000];
   refill_small(keep[0]);             /* the small segment exists before */
-  char *p = uma_malloc(300 << 10);   /* a big class: one page is a whole 4 MiB segment */
-  memset(p, 1, 300 << 10);
+  char *p = uma_malloc(60 << 10);    /* a medium class: its page is 512 KiB */
+  memset(p, 1, 60 << 10);
   uma_free(p);                       /* the class's current page is now empty, and kept */
-  cr_assert_geq(resident_pages(p, 300 << 10), 70);
+  cr_assert_geq(resident_pages(p, 60 << 10), 14);
   pass_ms(20);
   refill_small(keep[1]);             /* a tick sees the class idle since the last one: not yet */
-  cr_assert_geq(resident_pages(p, 300 << 10), 70, "a class allocated from since the last tick keeps its page");
+  cr_assert_geq(resident_pages(p, 60 << 10), 14, "a class allocated from since the last tick keeps its page");
   pass_ms(20);
   refill_small(keep[2]);             /* idle for a whole tick: the page goes back, its segment to the cache */
   pass_ms(20);
   refill_small(keep[3]);             /* the next tick: the cached segment goes back to the OS */
-  cr_assert_eq(resident_pages(p, 300 << 10), 0);
+  cr_assert_eq(resident_pages(p, 60 << 10), 0);
   for (int k = 0; k < 4; k++)
     for (int i = 0; i < 5000; i++) uma_free(keep[k][i]);
 }

@@ -1,0 +1,352 @@
+/* tlsf.c — the coalescing pool: requests above 64 KiB up to 512 KiB, served
+ * from 4 MiB segments shared by every thread, with good-fit placement and
+ * immediate coalescing (Two-Level Segregated Fit: free blocks in bins of 8
+ * per power of two, found with two bitmap searches).
+ *
+ * Why not size classes here: a class per size wastes up to 12.5 % inside
+ * each block and keeps a page per class; one 300 KiB block kept its own
+ * 4 MiB page. Here a block is the request rounded to the granularity
+ * ([coalescing] granularity, 1 KiB up to 128 KiB and 4 KiB above by default),
+ * and free neighbours merge at once, so free space stays in few, large
+ * extents. The pool is global under one lock: requests this big touch
+ * 64 KiB or more each, which dwarfs an uncontended lock, and one pool
+ * fragments less than one per thread.
+ *
+ * Placement, when several free blocks could serve a request: best fit
+ * within the request's own bin (up to 8 candidates looked at), else the
+ * first block of the smallest bin whose blocks all fit — the large extents
+ * stay whole for the requests that need them. `[coalescing] fit = first`
+ * takes the first block that fits instead (kept to measure the difference).
+ *
+ * Free blocks decay like pages: after the purge delay their whole pages go
+ * back to the OS and the rest of the block is zeroed, so a purged block
+ * reads as zero (calloc skips the memset) and is not committed. An empty
+ * segment is unmapped once it has been free for the delay. */
+#include "internal.h"
+#include <string.h>
+
+#define SEG_HEADER    UMA_OS_PAGE          /* the segment header; blocks follow */
+#define BLOCK_HEADER  16                   /* size word + previous block: payload stays 16-aligned */
+#define MIN_BLOCK     256
+#define SL_BITS       3                    /* 8 bins per power of two */
+#define FL_MIN        8                    /* bins start at 256 B */
+#define FL_COUNT      (UMA_SEG_SHIFT - FL_MIN + 1)
+#define BEST_FIT_SCAN 8
+
+enum { B_FREE = 1, B_PREV_FREE = 2, B_PURGED = 4, B_FLAGS = 7 };
+
+typedef struct tlsf_block_s {
+  size_t word;                             /* block bytes (header included) | B_* */
+  struct tlsf_block_s *prev_phys;          /* while B_PREV_FREE; else in a used block, its cookie */
+  /* free blocks only, inside what would be the payload: */
+  struct tlsf_block_s *next_free, *prev_free;
+  uint64_t freed_ms;
+} tlsf_block_t;
+
+typedef struct tlsf_seg_s {
+  uint8_t kind;                            /* SEG_KIND_BIG, first like every header */
+} tlsf_seg_t;
+
+static pthread_mutex_t tlsf_lock = PTHREAD_MUTEX_INITIALIZER;
+static tlsf_block_t *bins[FL_COUNT][1 << SL_BITS];
+static uint32_t fl_bitmap;
+static uint8_t sl_bitmap[FL_COUNT];
+static uint64_t dirty_free_blocks;         /* free blocks not yet purged */
+
+tlsf_counters_t tlsf_counters;
+tlsf_granularity_t tlsf_granularity[TLSF_GRANULARITY_MAX] = {
+  { 128 * 1024, 1024 }, { UMA_BLOCK_MAX, 4096 },
+};
+bool tlsf_first_fit;
+
+static size_t bsize(const tlsf_block_t *b) { return b->word & ~(size_t)B_FLAGS; }
+static tlsf_block_t *next_phys(const tlsf_block_t *b) { return (tlsf_block_t *)((uint8_t *)b + bsize(b)); }
+static bool is_last(const tlsf_block_t *b) {
+  return ((uintptr_t)b + bsize(b)) == ((uintptr_t)seg_of(b) + UMA_SEG_SIZE);
+}
+
+/* ---- bins --------------------------------------------------------------- */
+
+static void mapping(size_t size, unsigned *fl, unsigned *sl) {
+  unsigned f = 63u - (unsigned)__builtin_clzll(size);
+  *sl = (unsigned)(size >> (f - SL_BITS)) & ((1u << SL_BITS) - 1);
+  *fl = f - FL_MIN;
+}
+
+static void bin_insert(tlsf_block_t *b) {
+  unsigned fl, sl;
+  mapping(bsize(b), &fl, &sl);
+  b->prev_free = NULL;
+  b->next_free = bins[fl][sl];
+  if (b->next_free) b->next_free->prev_free = b;
+  bins[fl][sl] = b;
+  fl_bitmap |= 1u << fl;
+  sl_bitmap[fl] |= (uint8_t)(1u << sl);
+  if (!(b->word & B_PURGED)) dirty_free_blocks++;
+}
+
+static void bin_remove(tlsf_block_t *b) {
+  unsigned fl, sl;
+  mapping(bsize(b), &fl, &sl);
+  if (b->prev_free) b->prev_free->next_free = b->next_free;
+  else bins[fl][sl] = b->next_free;
+  if (b->next_free) b->next_free->prev_free = b->prev_free;
+  if (bins[fl][sl] == NULL) {
+    sl_bitmap[fl] &= (uint8_t)~(1u << sl);
+    if (sl_bitmap[fl] == 0) fl_bitmap &= ~(1u << fl);
+  }
+  if (!(b->word & B_PURGED)) dirty_free_blocks--;
+}
+
+/* The first block of the first non-empty bin at or above (fl, sl). */
+static tlsf_block_t *bin_first_from(unsigned fl, unsigned sl) {
+  uint32_t sl_map = fl < FL_COUNT ? sl_bitmap[fl] & (~0u << sl) : 0;
+  if (sl_map == 0) {
+    uint32_t fl_map = fl + 1 < FL_COUNT ? fl_bitmap & (~0u << (fl + 1)) : 0;
+    if (fl_map == 0) return NULL;
+    fl = (unsigned)__builtin_ctz(fl_map);
+    sl_map = sl_bitmap[fl];
+  }
+  return bins[fl][__builtin_ctz(sl_map)];
+}
+
+static tlsf_block_t *find(size_t need) {
+  unsigned fl, sl;
+  mapping(need, &fl, &sl);
+  tlsf_block_t *best = NULL;
+  int looked = 0;
+  for (tlsf_block_t *b = bins[fl][sl]; b && looked < BEST_FIT_SCAN; b = b->next_free, looked++)
+    if (bsize(b) >= need && (best == NULL || bsize(b) < bsize(best))) {
+      best = b;
+      if (tlsf_first_fit || bsize(b) == need) break;
+    }
+  if (best) return best;
+  /* Round up to the next bin: every block there fits. */
+  size_t up = need + ((size_t)1 << (63u - (unsigned)__builtin_clzll(need) - SL_BITS)) - 1;
+  mapping(up, &fl, &sl);
+  return bin_first_from(fl, sl);
+}
+
+/* ---- segments ------------------------------------------------------------ */
+
+static tlsf_block_t *seg_new(void) {
+  tlsf_seg_t *seg = os_map_aligned(UMA_SEG_SIZE, UMA_SEG_SIZE);
+  if (seg == NULL) return NULL;
+  if (!owner_map_set(seg, true)) {
+    os_unmap(seg, UMA_SEG_SIZE);
+    return NULL;
+  }
+  seg->kind = SEG_KIND_BIG;
+  stats_commit(SEG_HEADER);
+  tlsf_block_t *b = (tlsf_block_t *)((uint8_t *)seg + SEG_HEADER);
+  b->word = (UMA_SEG_SIZE - SEG_HEADER) | B_FREE | B_PURGED;   /* fresh pages read as zero */
+  b->prev_phys = NULL;
+  tlsf_counters.segments++;
+  return b;
+}
+
+/* A used block whose neighbour before it is in use carries this in
+ * prev_phys, so free() can tell a block start from a pointer into data. */
+static struct tlsf_block_s *cookie(const tlsf_block_t *b) {
+  return (struct tlsf_block_s *)((uintptr_t)b ^ uma_secret);
+}
+
+static bool spans_segment(const tlsf_block_t *b) { return bsize(b) == UMA_SEG_SIZE - SEG_HEADER; }
+
+/* ---- allocation ------------------------------------------------------------ */
+
+static size_t block_size_for(size_t size) {
+  size_t g = 4096;
+  for (int i = 0; i < TLSF_GRANULARITY_MAX; i++)
+    if (tlsf_granularity[i].upto && size <= tlsf_granularity[i].upto) {
+      g = tlsf_granularity[i].step;
+      break;
+    }
+  size_t need = (size + BLOCK_HEADER + g - 1) / g * g;
+  return need < MIN_BLOCK ? MIN_BLOCK : need;
+}
+
+void *tlsf_alloc(size_t size, bool zero) {
+  size_t need = block_size_for(size);
+  pthread_mutex_lock(&tlsf_lock);
+  tlsf_block_t *b = find(need);
+  if (b) bin_remove(b);
+  else if ((b = seg_new()) == NULL) {
+    pthread_mutex_unlock(&tlsf_lock);
+    return NULL;
+  }
+  bool purged = b->word & B_PURGED;
+  size_t have = bsize(b);
+  if (have - need >= MIN_BLOCK) {   /* split: the rest stays free, with the same zero state */
+    tlsf_block_t *rest = (tlsf_block_t *)((uint8_t *)b + need);
+    rest->word = (have - need) | B_FREE | (b->word & B_PURGED);
+    rest->prev_phys = b;
+    rest->freed_ms = b->freed_ms;
+    if (!is_last(b)) next_phys(b)->prev_phys = rest;
+    b->word = need | (b->word & B_FLAGS);
+    bin_insert(rest);
+  } else if (!is_last(b)) {
+    tlsf_block_t *n = next_phys(b);
+    n->word &= ~(size_t)B_PREV_FREE;
+    n->prev_phys = cookie(n);
+  }
+  b->word &= ~(size_t)(B_FREE | B_PURGED);
+  if (!(b->word & B_PREV_FREE)) b->prev_phys = cookie(b);
+  if (purged) stats_commit((int64_t)bsize(b));
+  tlsf_counters.allocs++;
+  tlsf_counters.bytes += bsize(b) - BLOCK_HEADER;
+  tlsf_counters.requested += size;
+  pthread_mutex_unlock(&tlsf_lock);
+  uint8_t *p = (uint8_t *)b + BLOCK_HEADER;
+  /* A purged block is zero but for the free-list fields inside its payload. */
+  if (zero) memset(p, 0, purged ? sizeof(tlsf_block_t) - BLOCK_HEADER : size);
+  return p;
+}
+
+/* ---- free ------------------------------------------------------------------ */
+
+static tlsf_block_t *checked_block(void *seg, const void *p, const char *func) {
+  uintptr_t a = (uintptr_t)p, s = (uintptr_t)seg;
+  tlsf_block_t *b = (tlsf_block_t *)(a - BLOCK_HEADER);
+  if ((a & 15) != 0 || a < s + SEG_HEADER + BLOCK_HEADER || a >= s + UMA_SEG_SIZE ||
+      bsize(b) < MIN_BLOCK || (uintptr_t)b + bsize(b) > s + UMA_SEG_SIZE)
+    uma_invalid_pointer(func, p, "is not the start of a block allocated here");
+  if (b->word & B_FREE) uma_invalid_pointer(func, p, "was already freed (double free)");
+  bool linked = (b->word & B_PREV_FREE)
+    ? (uintptr_t)b->prev_phys >= s + SEG_HEADER && (uintptr_t)b->prev_phys < (uintptr_t)b &&
+      (uintptr_t)b->prev_phys + bsize(b->prev_phys) == (uintptr_t)b
+    : b->prev_phys == cookie(b);
+  if (!linked) uma_invalid_pointer(func, p, "is not the start of a block allocated here");
+  return b;
+}
+
+/* A merged block is purged only if both parts were; otherwise the purged
+ * part counts as committed again (an upper bound until the next purge). */
+static void absorb(tlsf_block_t *into, tlsf_block_t *other) {
+  bool both = (into->word & B_PURGED) && (other->word & B_PURGED);
+  if (both) {
+    memset(other, 0, sizeof *other);   /* keeps "reads as zero" true for the merged block */
+  } else {
+    if (into->word & B_PURGED) stats_commit((int64_t)bsize(into));
+    if (other->word & B_PURGED) stats_commit((int64_t)bsize(other));
+    into->word &= ~(size_t)B_PURGED;
+  }
+}
+
+void tlsf_free(void *seg, void *p, const char *func) {
+  pthread_mutex_lock(&tlsf_lock);
+  tlsf_block_t *b = checked_block(seg, p, func);
+  size_t size = bsize(b);
+  tlsf_counters.frees++;
+  tlsf_counters.freed_bytes += size - BLOCK_HEADER;
+  b->word |= B_FREE;
+  b->freed_ms = os_now_ms();
+  if (!is_last(b) && (next_phys(b)->word & B_FREE)) {
+    tlsf_block_t *n = next_phys(b);
+    bin_remove(n);
+    absorb(b, n);
+    b->word = (bsize(b) + bsize(n)) | (b->word & B_FLAGS);
+  }
+  if (b->word & B_PREV_FREE) {
+    tlsf_block_t *prev = b->prev_phys;
+    bin_remove(prev);
+    absorb(prev, b);
+    prev->word = (bsize(prev) + bsize(b)) | (prev->word & B_FLAGS);
+    prev->freed_ms = b->freed_ms;
+    b = prev;
+  }
+  if (!is_last(b)) {
+    tlsf_block_t *n = next_phys(b);
+    n->word |= B_PREV_FREE;
+    n->prev_phys = b;
+  }
+  bin_insert(b);
+  pthread_mutex_unlock(&tlsf_lock);
+}
+
+size_t tlsf_usable(void *seg, const void *p, const char *func) {
+  return bsize(checked_block(seg, p, func)) - BLOCK_HEADER;
+}
+
+bool tlsf_owns(void *seg, const void *p) {
+  uintptr_t a = (uintptr_t)p, s = (uintptr_t)seg;
+  if ((a & 15) != 0 || a < s + SEG_HEADER + BLOCK_HEADER) return false;
+  /* Only a walk of the segment proves a block starts here. */
+  bool found = false;
+  pthread_mutex_lock(&tlsf_lock);
+  for (tlsf_block_t *b = (tlsf_block_t *)(s + SEG_HEADER);; b = next_phys(b)) {
+    if ((uintptr_t)b + BLOCK_HEADER == a) { found = !(b->word & B_FREE); break; }
+    if ((uintptr_t)b > a || is_last(b)) break;
+  }
+  pthread_mutex_unlock(&tlsf_lock);
+  return found;
+}
+
+/* ---- decay ------------------------------------------------------------------ */
+
+/* Whole pages to the OS, the partial pages at either end zeroed. */
+static void purge_block(tlsf_block_t *b) {
+  uint8_t *start = (uint8_t *)b + sizeof *b, *end = (uint8_t *)b + bsize(b);
+  uint8_t *lo = (uint8_t *)(((uintptr_t)start + UMA_OS_PAGE - 1) & ~(UMA_OS_PAGE - 1));
+  uint8_t *hi = (uint8_t *)((uintptr_t)end & ~(UMA_OS_PAGE - 1));
+  if (lo < hi) {
+    memset(start, 0, (size_t)(lo - start));
+    os_purge(lo, (size_t)(hi - lo));
+    memset(hi, 0, (size_t)(end - hi));
+  } else {
+    memset(start, 0, (size_t)(end - start));
+  }
+  b->word |= B_PURGED;
+  dirty_free_blocks--;
+  stats_commit(-(int64_t)bsize(b));
+}
+
+void tlsf_purge(uint64_t now_ms, bool force) {
+  uint64_t delay = (uint64_t)uma_options[UMA_OPTION_PURGE_DELAY_MS];
+  pthread_mutex_lock(&tlsf_lock);
+  if (dirty_free_blocks == 0 && tlsf_counters.segments == 0) {
+    pthread_mutex_unlock(&tlsf_lock);
+    return;
+  }
+  for (unsigned fl = 0; fl < FL_COUNT; fl++)
+    for (unsigned sl = 0; sl < (1u << SL_BITS); sl++) {
+      tlsf_block_t *next;
+      for (tlsf_block_t *b = bins[fl][sl]; b; b = next) {
+        next = b->next_free;
+        if (!force && now_ms - b->freed_ms < delay) continue;
+        if (spans_segment(b)) {   /* an empty segment: back to the OS */
+          bin_remove(b);
+          if (!(b->word & B_PURGED)) stats_commit(-(int64_t)bsize(b));
+          stats_commit(-(int64_t)SEG_HEADER);
+          tlsf_counters.segments--;
+          void *seg = seg_of(b);
+          owner_map_release(seg);
+          os_unmap(seg, UMA_SEG_SIZE);
+        } else if (!(b->word & B_PURGED)) {
+          purge_block(b);
+        }
+      }
+    }
+  pthread_mutex_unlock(&tlsf_lock);
+}
+
+/* ---- the report's walk (no lock: racy reads, clamped) ------------------------ */
+
+void tlsf_walk(uma_frag_pool_t *pool, void *seg, void (*add_extents)(uma_frag_pool_t *, uint64_t, uint64_t)) {
+  uintptr_t s = (uintptr_t)seg, end = s + UMA_SEG_SIZE;
+  pool->mappings++;
+  pool->mapped += UMA_SEG_SIZE;
+  pool->metadata += SEG_HEADER;
+  pool->resident += os_resident(seg, UMA_SEG_SIZE);
+  for (uintptr_t a = s + SEG_HEADER; a < end;) {
+    size_t word = *(volatile size_t *)a, size = word & ~(size_t)B_FLAGS;
+    if (size < MIN_BLOCK || a + size > end) break;   /* being rewritten: stop here */
+    if (word & B_FREE) add_extents(pool, size - BLOCK_HEADER, 1);
+    else pool->live_bytes += size - BLOCK_HEADER;
+    a += size;
+  }
+}
+
+void tlsf_fork_prepare(void) { pthread_mutex_lock(&tlsf_lock); }
+void tlsf_fork_parent(void) { pthread_mutex_unlock(&tlsf_lock); }
+void tlsf_fork_child(void) { pthread_mutex_init(&tlsf_lock, NULL); }
