@@ -29,12 +29,13 @@ static void *heap_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, 
     return p;
   }
   unsigned cls = align <= UMA_ALIGN_MIN ? sc_of(size) : class_for_alignment(size, align);
-  if (cls >= UMA_MEDIUM_CLASSES) {
+  if (cls >= tlsf_first_class) {
     /* The coalescing pool aligns to 16; larger alignments get a mapping. */
     void *p = align <= UMA_ALIGN_MIN ? tlsf_alloc(size, zero) : large_alloc(heap, size, align, zero, route);
     if (p && align <= UMA_ALIGN_MIN) {
       STAT_ADD(heap->stats.cls[cls].allocs, 1);
       STAT_ADD(heap->stats.cls[cls].requested, size);
+      stats_sample_peak();
     } else if (p) {
       STAT_ADD(heap->stats.large_requested, size);
     }

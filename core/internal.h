@@ -234,6 +234,8 @@ typedef struct tlsf_granularity_s { size_t upto, step; } tlsf_granularity_t;   /
 UMA_HIDDEN extern tlsf_counters_t tlsf_counters;
 UMA_HIDDEN extern tlsf_granularity_t tlsf_granularity[TLSF_GRANULARITY_MAX];
 UMA_HIDDEN extern bool tlsf_first_fit;
+UMA_HIDDEN extern unsigned tlsf_first_class;   /* classes from here on: the coalescing pool */
+UMA_HIDDEN void tlsf_set_above(size_t above);
 UMA_HIDDEN void *tlsf_alloc(size_t size, bool zero);
 UMA_HIDDEN void tlsf_free(void *seg, void *p, const char *func);
 UMA_HIDDEN size_t tlsf_usable(void *seg, const void *p, const char *func);

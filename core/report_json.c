@@ -30,6 +30,7 @@ static void pool(uma_json_t *j, const char *k, const uma_frag_pool_t *x, const c
     } else {
       unsigned lo = p == FRAG_POOL_SMALL ? 0 : UMA_SMALL_CLASSES;
       unsigned hi = p == FRAG_POOL_SMALL ? UMA_SMALL_CLASSES : UMA_MEDIUM_CLASSES;
+      if (hi > tlsf_first_class) hi = tlsf_first_class;
       for (unsigned c = lo; c < hi; c++) {
         req += t->requested[c];
         served += t->allocs[c] * sc_size(c);
@@ -99,12 +100,12 @@ static void classes(uma_json_t *j, const uma_report_data_t *d) {
     json_open(j, NULL, '{');
     json_u64(j, "class", c);
     json_u64(j, "size", sc_size(c));
-    json_str(j, "pool", frag_pool_names[c < UMA_SMALL_CLASSES ? 0 : c < UMA_MEDIUM_CLASSES ? 1 : 2]);
+    json_str(j, "pool", frag_pool_names[c >= tlsf_first_class ? 2 : c < UMA_SMALL_CLASSES ? 0 : 1]);
     json_u64(j, "allocations", t->allocs[c]);
     json_u64(j, "frees", t->frees[c]);
     json_u64(j, "bytes_requested", t->requested[c]);
     /* The coalescing pool serves the request rounded to its granularity, not the class size. */
-    json_u64(j, "bytes_served", c < UMA_MEDIUM_CLASSES ? t->allocs[c] * sc_size(c) : t->requested[c]);
+    json_u64(j, "bytes_served", c < tlsf_first_class ? t->allocs[c] * sc_size(c) : t->requested[c]);
     json_u64(j, "live_bytes", d->exit_walk ? d->exit_walk->class_live[c] : 0);
     json_u64(j, "free_bytes", d->exit_walk ? d->exit_walk->class_free[c] : 0);
     json_close(j, '}');

@@ -61,7 +61,7 @@ static void stats_sum(uma_stats_t *out) {
     out->allocs += t.allocs[c];
     out->frees += t.frees[c];
     out->bytes_requested += t.requested[c];
-    if (c >= UMA_MEDIUM_CLASSES) continue;   /* served by the coalescing pool: counted below */
+    if (c >= tlsf_first_class) continue;   /* served by the coalescing pool: counted below */
     out->bytes_served += t.allocs[c] * sc_size(c);
     if (t.allocs[c] > t.frees[c]) {
       out->live_blocks += t.allocs[c] - t.frees[c];

@@ -42,9 +42,13 @@ const pol_key_t pol_keys[K_COUNT] = {
     "the purge delay; a single block above half of this is unmapped at once. Accepts a "
     "share of RAM, e.g. 2%." },
 
+  [K_COALESCING_ABOVE] = { "coalescing", "above", POL_SIZE, "64K", 0, 512 << 10, NULL,
+    "Requests whose size class is above this go to the coalescing pool (up to 512K): best "
+    "fit, neighbours merged, blocks rounded to the granularity below instead of to a size "
+    "class. Lower it (e.g. 256) to trade the size classes' speed for less waste." },
   [K_COALESCING_GRANULARITY] = { "coalescing", "granularity", POL_GRANULARITY, "128K:1K, 512K:4K", 0, 0, NULL,
     "How the coalescing pool (requests above 64K up to 512K) rounds a block, per range: "
-    "'UPTO:STEP, ...' in increasing order, the last UPTO 512K; STEP a power of two from 256 "
+    "'UPTO:STEP, ...' in increasing order, the last UPTO 512K; STEP a power of two from 16 "
     "to 64K. Finer steps waste less inside blocks; coarser ones leave fewer odd-sized holes." },
   [K_COALESCING_FIT] = { "coalescing", "fit", POL_ENUM, "best", 0, 0, "best|first",
     "Which free block the coalescing pool takes: 'best' (the smallest that fits, so large "

@@ -14,6 +14,7 @@ void pol_config_defaults(pol_config_t *cfg) {
   cfg->purge_delay_ms = 1000;
   cfg->large_cache_max = 128 << 20;
   cfg->report_timeline_ms = 100;
+  cfg->coalescing_above = 64 << 10;
   cfg->coalescing_granularity[0] = (tlsf_granularity_t){ 128 << 10, 1024 };
   cfg->coalescing_granularity[1] = (tlsf_granularity_t){ UMA_BLOCK_MAX, 4096 };
   cfg->report_trace_max = 1 << 20;
@@ -164,6 +165,7 @@ static bool store(pol_config_t *cfg, int section, int rule, pol_key_id_t k, cons
       memcpy(cfg->coalescing_granularity, v.steps, sizeof v.steps);
       break;
     case K_COALESCING_FIT: cfg->coalescing_fit = v.num; break;
+    case K_COALESCING_ABOVE: cfg->coalescing_above = v.num; break;
     default: break;
     }
     strcpy(cfg->origin[k], origin);

@@ -185,7 +185,7 @@ static bool parse_placement(const char *s, size_t len) {
 }
 
 /* "128K:1K, 512K:4K": increasing UPTO, the last 512K; each STEP a power of
- * two in [256, 64K]. */
+ * two in [16, 64K]. */
 static bool parse_granularity(const char *s, size_t len, tlsf_granularity_t *steps) {
   int n = 0;
   size_t i = 0;
@@ -200,7 +200,7 @@ static bool parse_granularity(const char *s, size_t len, tlsf_granularity_t *ste
     if (!parse_size(item, (size_t)(colon - item), &upto) ||
         !parse_size(colon + 1, (size_t)(s + i - colon - 1), &step))
       return false;
-    if (step < 256 || step > 65536 || (step & (step - 1)) || upto > UMA_BLOCK_MAX ||
+    if (step < 16 || step > 65536 || (step & (step - 1)) || upto > UMA_BLOCK_MAX ||
         (n > 0 && upto <= steps[n - 1].upto))
       return false;
     steps[n++] = (tlsf_granularity_t){ upto, step };

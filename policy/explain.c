@@ -91,6 +91,7 @@ static void put_plain_value(uma_buf_t *b, const pol_config_t *cfg, pol_key_id_t 
       buf_size(b, cfg->coalescing_granularity[i].step);
     }
     break;
+  case K_COALESCING_ABOVE: buf_size(b, (uint64_t)cfg->coalescing_above); break;
   case K_COALESCING_FIT: put_choice(b, pol_keys[k].choices, cfg->coalescing_fit); break;
   default: break;
   }
@@ -197,9 +198,9 @@ void pol_explain(const pol_config_t *cfg, unsigned source, size_t size, size_t a
     if (r->pool != UMA_POOL_LARGE) buf_str(&b, " (above 512K or aligned above 4K)");
   } else {
     unsigned c = align <= UMA_ALIGN_MIN ? sc_of(size) : sc_of(size < align ? align : size);
-    if (c >= UMA_MEDIUM_CLASSES && align <= UMA_ALIGN_MIN) {
+    if (c >= tlsf_first_class && align <= UMA_ALIGN_MIN) {
       buf_str(&b, "the coalescing pool (best fit in shared 4M segments; see [coalescing])");
-    } else if (c >= UMA_MEDIUM_CLASSES) {
+    } else if (c >= tlsf_first_class) {
       buf_str(&b, "a whole mapping of its own (aligned above 16 in the coalescing range)");
     } else {
       buf_str(&b, "size class ");

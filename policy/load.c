@@ -137,6 +137,7 @@ void pol_apply(const pol_config_t *cfg) {
   uma_option_set(UMA_OPTION_LARGE_CACHE_MAX, cfg->large_cache_max);
   memcpy(tlsf_granularity, cfg->coalescing_granularity, sizeof tlsf_granularity);
   tlsf_first_fit = cfg->coalescing_fit == 1;
+  tlsf_set_above((size_t)cfg->coalescing_above);
   for (int i = 0; i < cfg->rule_count; i++) apply_routes[i] = cfg->rules[i].route;
   route_install(apply_routes, cfg->rule_count);
   memcpy(report_destination, cfg->report_destination, sizeof report_destination);

@@ -93,3 +93,27 @@ Test(tlsf, interior_free_aborts, .signal = SIGABRT) {
   char *p = uma_malloc(100 * K);
   uma_free(p + 4096);
 }
+
+Test(tlsf, above_moves_small_requests_to_the_pool) {
+  tlsf_set_above(128);
+  tlsf_granularity_t saved[TLSF_GRANULARITY_MAX];
+  memcpy(saved, tlsf_granularity, sizeof saved);
+  memset(tlsf_granularity, 0, sizeof saved);
+  tlsf_granularity[0] = (tlsf_granularity_t){ UMA_BLOCK_MAX, 16 };
+  static char *p[1000];
+  for (int i = 0; i < 1000; i++) {
+    p[i] = uma_malloc(200 + (size_t)i);
+    cr_assert_eq(((uma_segment_t *)seg_of(p[i]))->kind, SEG_KIND_BIG, "served by the coalescing pool");
+    cr_assert_lt(uma_usable_size(p[i]), 200 + (size_t)i + 64, "rounded to 16, not to a size class");
+    memset(p[i], i, 200 + (size_t)i);
+  }
+  char *small = uma_malloc(100);
+  cr_assert_neq(((uma_segment_t *)seg_of(small))->kind, SEG_KIND_BIG, "128 bytes and below keep their classes");
+  for (int i = 0; i < 1000; i++) {
+    cr_assert_eq(p[i][199], (char)i);
+    uma_free(p[i]);
+  }
+  uma_free(small);
+  tlsf_set_above(64 * K);
+  memcpy(tlsf_granularity, saved, sizeof saved);
+}

@@ -53,6 +53,7 @@ def workloads(build, threads, scale):
         ("glibc-thread", b("glibc_simple"), r"^glibc_simple: OK"),
         ("malloc-large", b("malloc_large"), r"^malloc_large: OK"),
         ("frag", b("frag"), r"^frag: OK"),
+        ("frag-medium", b("frag_medium"), r"^frag_medium: OK"),
         ("python3", [PYTHON, os.path.join(HERE, "py_objects.py"), str(scale)], r"^py_objects: OK \d+"),
         ("sqlite3", ["sqlite3", ":memory:"], r"^sqlite_index: OK\|1000000\|1000000"),
     ]
