@@ -179,6 +179,7 @@ static void trace(uma_json_t *j) {
   json_u64(j, "records", trace_len);
   json_u64(j, "dropped", trace_dropped);
   json_u64(j, "peak_live_requested_bytes", trace_peak_live);
+  json_u64(j, "untracked", trace_untracked);   /* > 0: the peak is a lower bound */
   json_open(j, "columns", '[');
   json_str(j, NULL, "size");
   json_str(j, NULL, "alloc");

@@ -7,11 +7,19 @@ allocator, and ns per malloc+free pair by size.
 
     tools/bench/suite.py --build build [--rounds 3] [--threads N] [--scale 1]
                          [--quick] [--markdown FILE] [--svg FILE]
+                         [--variant NAME=VAR=VALUE[,VAR=VALUE…]]… [--no-pl]
+
+--variant adds uma-preload under extra UMA_* settings as one more column
+(e.g. uma+report=UMA_REPORT_JSON=/dev/null to measure the report's cost).
+Unless --no-pl, each workload also runs once traced under uma-preload to get
+L, the peak of live requested bytes, and the tables show P/L: each
+allocator's peak RSS over L (uma-preload's own peak footprint too).
 
 --markdown replaces the text between the suite markers in FILE (docs/BENCH.md)
 with the tables, the command, the machine, the date and the commit.
 """
 import argparse
+import json
 import datetime
 import math
 import os
@@ -59,11 +67,12 @@ def workloads(build, threads, scale):
     ]
 
 
-def run_one(cmd, preload, stdin_file=None):
+def run_one(cmd, preload, stdin_file=None, extra_env=None):
     """(seconds, peak RSS KiB, output) of one verified run."""
     with tempfile.NamedTemporaryFile("r") as tf:
         env = dict(os.environ, LD_PRELOAD=preload, PYTHONMALLOC="malloc")
         env.pop("UMA_REPORT", None)
+        env.update(extra_env or {})
         stdin = open(stdin_file) if stdin_file else subprocess.DEVNULL
         p = subprocess.run(["/usr/bin/time", "-f", "%e %M", "-o", tf.name, *cmd], env=env, stdin=stdin,
                            capture_output=True, text=True, timeout=600)
@@ -103,11 +112,11 @@ def svg_chart(names, allocs, time_ratio, rss_ratio, path):
                 v = data[row][a]
                 h = min(v, vmax) / vmax * chart_h
                 out.append(f'<rect x="{x + ai * bar:.1f}" y="{y0 + chart_h - h:.1f}" width="{bar - 1}" height="{h:.1f}" '
-                           f'fill="{colors[a]}"><title>{row} {a}: {v:.2f}x</title></rect>')
+                           f'fill="{colors.get(a, "#9467bd")}"><title>{row} {a}: {v:.2f}x</title></rect>')
             out.append(f'<text transform="translate({x + 2:.1f},{y0 + chart_h + 8}) rotate(50)" font-size="10">{row}</text>')
     lx = left
     for a in allocs:
-        out.append(f'<rect x="{lx}" y="8" width="10" height="10" fill="{colors[a]}"/><text x="{lx + 14}" y="17">{a}</text>')
+        out.append(f'<rect x="{lx}" y="8" width="10" height="10" fill="{colors.get(a, "#9467bd")}"/><text x="{lx + 14}" y="17">{a}</text>')
         lx += 95
     out.append("</svg>")
     with open(path, "w") as f:
@@ -124,11 +133,18 @@ def main():
     ap.add_argument("--only", default="", help="comma-separated workload names")
     ap.add_argument("--markdown", help="update the suite section of this file (docs/BENCH.md)")
     ap.add_argument("--svg", help="write the ratio chart here")
+    ap.add_argument("--variant", action="append", default=[], help="NAME=VAR=VALUE[,VAR=VALUE...]: uma-preload with settings")
+    ap.add_argument("--no-pl", action="store_true", help="skip the traced runs that measure L")
     args = ap.parse_args()
     if args.quick:
         args.scale = 0.15
     build = os.path.abspath(args.build)
     allocs = allocators(build)
+    envs = {a: {} for a in allocs}
+    for v in args.variant:
+        name, _, settings = v.partition("=")
+        allocs[name] = allocs["uma-preload"]
+        envs[name] = dict(kv.split("=", 1) for kv in settings.split(","))
     for name, path in allocs.items():
         if path and not os.path.exists(path):
             sys.exit(f"uma-preload: bench: {name} library {path} is missing (make deps-bench installs it)")
@@ -143,7 +159,7 @@ def main():
     for r in range(args.rounds):
         for name, cmd, ok in works:
             for a, preload in allocs.items():   # interleaved: every allocator once per workload per round
-                t, m, rc, out = run_one(cmd, preload, sql if name == "sqlite3" else None)
+                t, m, rc, out = run_one(cmd, preload, sql if name == "sqlite3" else None, envs[a])
                 if rc != 0 or not re.search(ok, out, re.M):
                     failures.append(f"{name} under {a} (round {r + 1}): exit {rc}: {out.strip()[-300:]}")
                     continue
@@ -154,6 +170,21 @@ def main():
     if failures:
         print("\n".join("FAILED: " + f for f in failures), file=sys.stderr)
         sys.exit(1)
+
+    live = {}   # workload -> (L, uma-preload's own peak footprint P), from one traced run
+    if not args.no_pl:
+        for name, cmd, ok in works:
+            with tempfile.TemporaryDirectory() as rd:
+                env = {"UMA_REPORT_TRACE": "yes", "UMA_REPORT_TRACE_MAX": "1", "UMA_REPORT_TIMELINE": "0",
+                       "UMA_REPORT_JSON": os.path.join(rd, "r.%p.json")}
+                _, _, rc, out = run_one(cmd, allocs["uma-preload"], sql if name == "sqlite3" else None, env)
+                if rc != 0 or not re.search(ok, out, re.M):
+                    sys.exit(f"uma-preload: bench: traced run of {name} failed: {out.strip()[-300:]}")
+                # /usr/bin/time reports too: the workload is the process that allocated most
+                reps = [json.load(open(os.path.join(rd, f))) for f in os.listdir(rd)]
+                rep = max(reps, key=lambda r: r["totals"]["allocations"])
+                live[name] = (rep["trace"]["peak_live_requested_bytes"], rep["peak"]["footprint_bytes"])
+            print(f"traced {name:14s} L={live[name][0] / 2**20:.1f} MiB", file=sys.stderr)
 
     med_t = {w: {a: statistics.median(v) for a, v in d.items()} for w, d in times.items()}
     med_m = {w: {a: statistics.median(v) for a, v in d.items()} for w, d in rss.items()}
@@ -167,7 +198,7 @@ def main():
     for r in range(args.rounds):
         for a, preload in allocs.items():
             p = subprocess.run([os.path.join(build, "bench", "latency"), "--scale", str(min(1.0, args.scale))],
-                               env=dict(os.environ, LD_PRELOAD=preload), capture_output=True, text=True)
+                               env=dict(os.environ, LD_PRELOAD=preload, **envs[a]), capture_output=True, text=True)
             for line in p.stdout.splitlines():
                 _, size, tight, shuffled = line.split()
                 samples.setdefault(int(size), {}).setdefault(a, []).append((float(tight), float(shuffled)))
@@ -190,6 +221,16 @@ def main():
             absval = "" if w == "geomean" else (f"{med[w]['mimalloc']:.2f} s" if unit == "s" else f"{med[w]['mimalloc'] / 1000:.0f} MB")
             cells = " | ".join(f"**{table[w][a]:.2f}**" if a == "uma-preload" else f"{table[w][a]:.2f}" for a in allocs)
             lines.append(f"| {w} | {cells} | {absval} |")
+        lines.append("")
+    if live:
+        lines += ["**P/L**: peak RSS over L, the peak of live requested bytes (from a traced uma-preload run); "
+                  "the last column is uma-preload's own peak footprint (committed bytes) over L. "
+                  "RSS includes the program itself (code, stacks, interpreter), so small heaps read high.", "",
+                  "| workload | L | " + " | ".join(allocs) + " | uma-preload P/L (heap) |", "|---|---|" + "---|" * (len(allocs) + 1)]
+        for w in names:
+            L, P = live[w]
+            cells = " | ".join(f"{med_m[w][a] * 1024 / L:.2f}" if L else "—" for a in allocs)
+            lines.append(f"| {w} | {L / 2**20:.1f} MiB | {cells} | {P / L:.2f} |" if L else f"| {w} | 0 | {cells} | — |")
         lines.append("")
     lines += [f"**malloc+free pair latency**, ns, one thread (tight / shuffled), median of {args.rounds} interleaved rounds", "",
               "| size | " + " | ".join(allocs) + " |", "|---|" + "---|" * len(allocs)]
