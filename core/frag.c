@@ -36,7 +36,7 @@ static void add_extents(uma_frag_pool_t *pool, uint64_t size, uint64_t n) {
     pool->usable[j] += n * (size / frag_probe_sizes[j] * frag_probe_sizes[j]);
 }
 
-static void walk_segment(uma_frag_t *out, uma_segment_t *seg) {
+static void walk_segment(uma_frag_t *out, uma_segment_t *seg, bool resident) {
   uint8_t kind = seg->kind;
   uint8_t shift = kind == SEG_KIND_SMALL ? UMA_SMALL_PAGE_SHIFT : UMA_MEDIUM_PAGE_SHIFT;
   uma_frag_pool_t *pool = &out->pool[kind - SEG_KIND_SMALL];
@@ -45,7 +45,7 @@ static void walk_segment(uma_frag_t *out, uma_segment_t *seg) {
   pool->mappings++;
   pool->mapped += UMA_SEG_SIZE;
   pool->metadata += UMA_SEG_HEADER_SIZE;
-  pool->resident += os_resident(seg, UMA_SEG_SIZE);
+  if (resident) pool->resident += os_resident(seg, UMA_SEG_SIZE);
   uint64_t run = 0;
   for (unsigned i = 0; i < count; i++) {
     size_t page_bytes = ((size_t)1 << shift) - (i == 0 ? UMA_SEG_HEADER_SIZE : 0);
@@ -72,20 +72,22 @@ static void walk_segment(uma_frag_t *out, uma_segment_t *seg) {
   add_extents(pool, run, 1);
 }
 
-static void walk_large(uma_frag_t *out, uma_large_t *lg) {
+static void walk_large(uma_frag_t *out, uma_large_t *lg, bool resident) {
   uma_frag_pool_t *pool = &out->pool[FRAG_POOL_LARGE];
   size_t map = lg->map_size, offset = lg->user_offset;
   if (map > ((size_t)1 << 46) || offset >= map) return;   /* being rewritten */
   pool->mappings++;
   pool->mapped += map;
   pool->metadata += offset;
-  pool->resident += os_resident(lg, map);
+  if (resident) pool->resident += os_resident(lg, map);
   if (lg->is_free) add_extents(pool, map - offset, 1);
   else pool->live_bytes += map - offset;
 }
 
-/* False when another walk is running (the caller keeps its old figures). */
-bool frag_scan(uma_frag_t *out) {
+/* False when another walk is running (the caller keeps its old figures).
+ * `resident` asks mincore per mapping: a few microseconds each, so the
+ * walks at the peak leave it out (resident_known says which). */
+bool frag_scan(uma_frag_t *out, bool resident) {
   if (atomic_exchange(&frag_busy, true)) return false;
   __builtin_memset(out, 0, sizeof *out);
   atomic_fetch_add(&owner_map_scanners, 1);
@@ -100,14 +102,15 @@ bool frag_scan(uma_frag_t *out) {
     if (!((word >> (slot & 63)) & 1)) continue;
     void *base = (void *)(slot << UMA_SEG_SHIFT);
     uint8_t kind = *(volatile uint8_t *)base;
-    if (kind == SEG_KIND_LARGE) walk_large(out, base);
-    else if (kind == SEG_KIND_BIG) tlsf_walk(&out->pool[FRAG_POOL_COALESCING], base, add_extents);
-    else if (kind == SEG_KIND_SMALL || kind == SEG_KIND_MEDIUM) walk_segment(out, base);
+    if (kind == SEG_KIND_LARGE) walk_large(out, base, resident);
+    else if (kind == SEG_KIND_BIG) tlsf_walk(&out->pool[FRAG_POOL_COALESCING], base, add_extents, resident);
+    else if (kind == SEG_KIND_SMALL || kind == SEG_KIND_MEDIUM) walk_segment(out, base, resident);
   }
   atomic_fetch_sub(&owner_map_scanners, 1);
   out->t_ms = os_now_ms();
   out->committed = atomic_load_explicit(&stats_committed, memory_order_relaxed);
   out->valid = true;
+  out->resident_known = resident;
   atomic_store(&frag_busy, false);
   return true;
 }
@@ -120,7 +123,7 @@ void frag_note_committed(uint64_t committed) {
   if (committed < due || !frag_snapshots_on) return;
   uint64_t step = committed / 32 > (1u << 20) ? committed / 32 : (1u << 20);
   if (!atomic_compare_exchange_strong(&frag_next_snapshot, &due, committed + step)) return;
-  frag_scan(&frag_at_peak);
+  frag_scan(&frag_at_peak, false);
 }
 
 void frag_fork_child(void) {

@@ -361,10 +361,11 @@ struct uma_frag_pool_s {
   uint64_t usable[FRAG_PROBES];             /* free bytes a request of probe size j could use */
   uint64_t hist_count[FRAG_BUCKETS], hist_bytes[FRAG_BUCKETS];
 };
-UMA_HIDDEN void tlsf_walk(uma_frag_pool_t *pool, void *seg, void (*add_extents)(uma_frag_pool_t *, uint64_t, uint64_t));
+UMA_HIDDEN void tlsf_walk(uma_frag_pool_t *pool, void *seg, void (*add_extents)(uma_frag_pool_t *, uint64_t, uint64_t),
+                          bool resident);
 
 typedef struct uma_frag_s {
-  bool valid;
+  bool valid, resident_known;
   uint64_t t_ms, committed;
   uma_frag_pool_t pool[FRAG_POOLS];
   uint64_t class_live[UMA_CLASS_COUNT], class_free[UMA_CLASS_COUNT];
@@ -372,7 +373,7 @@ typedef struct uma_frag_s {
 
 UMA_HIDDEN extern uma_frag_t frag_at_peak, frag_at_exit;
 UMA_HIDDEN extern bool frag_snapshots_on;
-UMA_HIDDEN bool frag_scan(uma_frag_t *out);
+UMA_HIDDEN bool frag_scan(uma_frag_t *out, bool resident);
 UMA_HIDDEN void frag_note_committed(uint64_t committed);
 UMA_HIDDEN void frag_fork_child(void);
 

@@ -9,9 +9,13 @@ static void flush(uma_json_t *j) {
 }
 
 static void raw(uma_json_t *j, const char *s, size_t n) {
-  for (size_t i = 0; i < n; i++) {
+  while (n) {
     if (j->len == sizeof j->buf) flush(j);
-    j->buf[j->len++] = s[i];
+    size_t room = sizeof j->buf - j->len, k = n < room ? n : room;
+    __builtin_memcpy(j->buf + j->len, s, k);
+    j->len += k;
+    s += k;
+    n -= k;
   }
 }
 
@@ -62,9 +66,12 @@ void json_close(uma_json_t *j, char bracket) {
 void json_u64(uma_json_t *j, const char *k, uint64_t v) {
   key(j, k);
   char text[24];
-  uma_buf_t b = { text, 0, sizeof text };
-  buf_u64(&b, v);
-  raw(j, text, b.len);
+  int n = 24;
+  do {
+    text[--n] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  raw(j, text + n, (size_t)(24 - n));
 }
 
 void json_i64(uma_json_t *j, const char *k, int64_t v) {

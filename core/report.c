@@ -25,7 +25,7 @@ void report_gather(uma_report_data_t *d) {
   timeline_final();
   uma_stats_get(&d->stats);
   stats_totals(&d->totals);
-  d->exit_walk = frag_scan(&frag_at_exit) ? &frag_at_exit : NULL;
+  d->exit_walk = frag_scan(&frag_at_exit, true) ? &frag_at_exit : NULL;
   d->peak_walk = frag_at_peak.valid ? &frag_at_peak : NULL;
   d->committed = atomic_load_explicit(&stats_committed, memory_order_relaxed);
   d->peak_committed = atomic_load_explicit(&stats_peak_committed, memory_order_relaxed);
@@ -102,7 +102,9 @@ static void write_pools(int fd, const uma_frag_t *w, const char *title) {
     buf_pad(&b, 42); buf_bytes(&b, x->largest_free);
     buf_pad(&b, 56); percent(&b, x->free_bytes - (x->free_bytes ? x->largest_free : 0), x->free_bytes);
     buf_pad(&b, 67); percent(&b, x->free_bytes - x->usable[1], x->free_bytes);
-    buf_pad(&b, 80); buf_bytes(&b, x->resident);
+    buf_pad(&b, 80);
+    if (w->resident_known) buf_bytes(&b, x->resident);
+    else buf_str(&b, "-");
     buf_str(&b, "\n");
   }
   os_write(fd, text, b.len);

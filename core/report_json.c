@@ -16,7 +16,8 @@ static void unusable(uma_json_t *j, const uma_frag_pool_t *x) {
   json_close(j, ']');
 }
 
-static void pool(uma_json_t *j, const char *k, const uma_frag_pool_t *x, const char *name, const uma_totals_t *t, int p) {
+static void pool(uma_json_t *j, const char *k, const uma_frag_pool_t *x, const char *name, const uma_totals_t *t, int p,
+                 bool resident_known) {
   json_open(j, k, '{');
   json_str(j, "name", name);
   if (t) {   /* cumulative requested and served bytes, by the classes of the pool */
@@ -42,7 +43,8 @@ static void pool(uma_json_t *j, const char *k, const uma_frag_pool_t *x, const c
   }
   json_u64(j, "mappings", x->mappings);
   json_u64(j, "mapped_bytes", x->mapped);
-  json_u64(j, "resident_bytes", x->resident);
+  if (resident_known) json_u64(j, "resident_bytes", x->resident);
+  else json_null(j, "resident_bytes");   /* the walks at the peak skip mincore */
   json_u64(j, "metadata_bytes", x->metadata);
   json_u64(j, "live_bytes", x->live_bytes);
   json_u64(j, "free_bytes", x->free_bytes);
@@ -72,7 +74,7 @@ static void walk(uma_json_t *j, const char *k, const uma_frag_t *w, const uma_to
   __builtin_memset(&total, 0, sizeof total);
   for (int p = 0; p < FRAG_POOLS; p++) {
     const uma_frag_pool_t *x = &w->pool[p];
-    pool(j, NULL, x, frag_pool_names[p], t, p);
+    pool(j, NULL, x, frag_pool_names[p], t, p, w->resident_known);
     total.mappings += x->mappings;
     total.mapped += x->mapped;
     total.resident += x->resident;
@@ -88,7 +90,7 @@ static void walk(uma_json_t *j, const char *k, const uma_frag_t *w, const uma_to
     }
   }
   json_close(j, ']');
-  pool(j, "total", &total, "total", NULL, 0);
+  pool(j, "total", &total, "total", NULL, 0, w->resident_known);
   json_close(j, '}');
 }
 

@@ -344,12 +344,13 @@ void tlsf_purge(uint64_t now_ms, bool force) {
 
 /* ---- the report's walk (no lock: racy reads, clamped) ------------------------ */
 
-void tlsf_walk(uma_frag_pool_t *pool, void *seg, void (*add_extents)(uma_frag_pool_t *, uint64_t, uint64_t)) {
+void tlsf_walk(uma_frag_pool_t *pool, void *seg, void (*add_extents)(uma_frag_pool_t *, uint64_t, uint64_t),
+               bool resident) {
   uintptr_t s = (uintptr_t)seg, end = s + UMA_SEG_SIZE;
   pool->mappings++;
   pool->mapped += UMA_SEG_SIZE;
   pool->metadata += SEG_HEADER;
-  pool->resident += os_resident(seg, UMA_SEG_SIZE);
+  if (resident) pool->resident += os_resident(seg, UMA_SEG_SIZE);
   for (uintptr_t a = s + SEG_HEADER; a < end;) {
     size_t word = *(volatile size_t *)a, size = word & ~(size_t)B_FLAGS;
     if (size < MIN_BLOCK || a + size > end) break;   /* being rewritten: stop here */

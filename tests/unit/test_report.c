@@ -14,7 +14,7 @@ Test(report, walk_counts_the_free_blocks_of_a_class) {
   for (int i = 0; i < N; i++) p[i] = uma_malloc(1000);
   for (int i = 0; i < N; i += 2) uma_free(p[i]);
   static uma_frag_t w;
-  cr_assert(frag_scan(&w));
+  cr_assert(frag_scan(&w, true));
   const uma_frag_pool_t *small = &w.pool[FRAG_POOL_SMALL];
   size_t bs = sc_size(cls);
   /* N/2 freed, 15 of them held by the thread cache (counted as in use). */

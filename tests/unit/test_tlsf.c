@@ -17,7 +17,7 @@ Test(tlsf, freed_neighbours_merge_into_one_extent) {
   uma_free(c);
   uma_free(b);   /* joins both neighbours */
   static uma_frag_t w;
-  cr_assert(frag_scan(&w));
+  cr_assert(frag_scan(&w, true));
   const uma_frag_pool_t *pool = &w.pool[FRAG_POOL_COALESCING];
   cr_assert_eq(pool->mappings, 1);
   cr_assert_eq(pool->free_extents, 1, "one free extent, not %llu", (unsigned long long)pool->free_extents);
