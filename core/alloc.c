@@ -36,6 +36,7 @@ static void *heap_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, 
       STAT_ADD(heap->stats.cls[cls].allocs, 1);
       STAT_ADD(heap->stats.cls[cls].requested, size);
       stats_sample_peak();
+      heap_purge_tick(heap, false);   /* a program using only this pool must still decay */
     } else if (p) {
       STAT_ADD(heap->stats.large_requested, size);
     }
@@ -270,7 +271,7 @@ void *alloc_realloc(void *p, size_t size, const void *ra) {
     }
   } else if (((uma_segment_t *)s)->kind == SEG_KIND_BIG) {
     old_usable = tlsf_usable(s, p, "realloc");
-    if (size <= old_usable && size >= old_usable / 2 && size > UMA_BLOCK_MAX / 8) return p;
+    if (size <= old_usable && size >= old_usable / 2 && sc_of(size) >= tlsf_first_class) return p;
   } else {
     uma_page_t *page = checked_page(s, p, "realloc");
     old_usable = page->block_size;
