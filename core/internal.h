@@ -421,6 +421,35 @@ UMA_HIDDEN void json_bool(uma_json_t *j, const char *k, bool v);
 UMA_HIDDEN void json_null(uma_json_t *j, const char *k);
 UMA_HIDDEN void json_end(uma_json_t *j);
 
+/* ---- the GPU device pool (device_pool.c) --------------------------------- */
+#define DEV_MAX 16
+typedef struct dev_stats_s {
+  uint64_t reserved, peak_reserved;        /* bytes held from cudaMalloc */
+  uint64_t allocated, peak_allocated;      /* in blocks handed out */
+  uint64_t requested;                      /* cumulative bytes asked for */
+  uint64_t cached, pending;                /* free: ready now / waiting for a fence */
+  uint64_t allocs, frees, hits, segments_mapped, segments_released, fences, oom_retries;
+  uint64_t passthrough_allocs, passthrough_bytes;   /* served by CUDA directly (async, pitch) */
+} dev_stats_t;
+/* The CUDA calls the pool makes; 0 or a CUDA error code. */
+typedef struct dev_backend_s {
+  int (*map)(int device, size_t size, uintptr_t *out);   /* cudaMalloc */
+  void (*unmap)(int device, uintptr_t addr);             /* cudaFree */
+  void (*fence)(int device);                             /* wait for all work issued so far */
+  void (*clear_error)(void);                             /* cudaGetLastError */
+} dev_backend_t;
+UMA_HIDDEN extern size_t dev_round;
+UMA_HIDDEN extern uint64_t dev_max_reserved, dev_release_threshold;
+UMA_HIDDEN extern bool dev_enabled;
+UMA_HIDDEN void dev_pool_init(const dev_backend_t *be);
+UMA_HIDDEN int dev_alloc(int device, size_t size, uintptr_t *out);
+UMA_HIDDEN bool dev_free(int device, uintptr_t addr);
+UMA_HIDDEN int dev_owner(uintptr_t addr);
+UMA_HIDDEN uint64_t dev_idle_bytes(int device);
+UMA_HIDDEN void dev_forget(int device);
+UMA_HIDDEN void dev_count_passthrough(int device, size_t bytes);
+UMA_HIDDEN bool dev_summary(int device, dev_stats_t *st, uma_frag_pool_t *extents);
+
 /* ---- the report (report.c, report_json.c) -------------------------------- */
 UMA_HIDDEN void report_configure(bool on, uint64_t timeline_ms, uint64_t trace_records);
 UMA_HIDDEN extern uint64_t report_start_unix;
@@ -435,6 +464,8 @@ typedef struct uma_report_data_s {
   bool live_is_requested;     /* L from the trace (requested bytes) or the counters (block bytes) */
   uint64_t heaps;
   char command[64];
+  int gpu_count;                /* devices whose pool was used */
+  struct { int device; bool busy; dev_stats_t st; uma_frag_pool_t free; } gpus[DEV_MAX];
 } uma_report_data_t;
 UMA_HIDDEN void report_gather(uma_report_data_t *d);
 UMA_HIDDEN void report_write_json(int fd, const uma_report_data_t *d);

@@ -41,6 +41,13 @@ void report_gather(uma_report_data_t *d) {
   } else {
     d->peak_live = d->stats.peak_live_bytes;
   }
+  for (int dev = 0; dev < DEV_MAX; dev++) {
+    typeof(d->gpus[0]) *g = &d->gpus[d->gpu_count];
+    if (dev_summary(dev, &g->st, &g->free)) {
+      g->device = dev;
+      d->gpu_count++;
+    }
+  }
   int fd = os_open("/proc/self/comm", O_RDONLY, 0);
   if (fd >= 0) {
     long n = os_read(fd, d->command, sizeof d->command - 1);
@@ -107,6 +114,29 @@ static void write_pools(int fd, const uma_frag_t *w, const char *title) {
     else buf_str(&b, "-");
     buf_str(&b, "\n");
   }
+  os_write(fd, text, b.len);
+}
+
+/* Two lines per GPU whose device pool was used. */
+static void write_gpu(int fd, const typeof(((uma_report_data_t *)0)->gpus[0]) *g) {
+  char text[512];
+  uma_buf_t b = { text, 0, sizeof text };
+  buf_str(&b, "  gpu");
+  buf_u64(&b, (uint64_t)g->device);
+  buf_str(&b, " device pool");
+  buf_pad(&b, 24);
+  buf_str(&b, "reserved "); buf_bytes(&b, g->st.reserved);
+  buf_str(&b, " (peak "); buf_bytes(&b, g->st.peak_reserved);
+  buf_str(&b, "), in use "); buf_bytes(&b, g->st.allocated);
+  buf_str(&b, " (peak "); buf_bytes(&b, g->st.peak_allocated);
+  buf_str(&b, ")\n");
+  buf_pad(&b, 24);
+  buf_count(&b, g->st.allocs); buf_str(&b, " cudaMalloc, "); buf_count(&b, g->st.hits);
+  buf_str(&b, " from cache, "); buf_count(&b, g->st.segments_mapped); buf_str(&b, " segments, ");
+  buf_count(&b, g->st.fences); buf_str(&b, " fences; largest free "); buf_bytes(&b, g->free.largest_free);
+  buf_str(&b, " of "); buf_bytes(&b, g->free.free_bytes);
+  if (g->st.passthrough_allocs) { buf_str(&b, "; "); buf_count(&b, g->st.passthrough_allocs); buf_str(&b, " passed to CUDA"); }
+  buf_str(&b, "\n");
   os_write(fd, text, b.len);
 }
 
@@ -191,6 +221,7 @@ void report_write_text(int fd, const uma_report_data_t *d) {
     buf_str(&b, "\n");
   }
   os_write(fd, text, b.len);
+  for (int i = 0; i < d->gpu_count; i++) write_gpu(fd, &d->gpus[i]);
   if (d->exit_walk) write_pools(fd, d->exit_walk, "fragmentation at exit");
   if (d->peak_walk) write_pools(fd, d->peak_walk, "fragmentation at the peak footprint");
   write_rules(fd, d);

@@ -16,6 +16,19 @@ static void unusable(uma_json_t *j, const uma_frag_pool_t *x) {
   json_close(j, ']');
 }
 
+static void holes(uma_json_t *j, const uma_frag_pool_t *x) {
+  json_open(j, "holes", '[');
+  for (unsigned b = 0; b < FRAG_BUCKETS; b++) {
+    if (x->hist_count[b] == 0) continue;
+    json_open(j, NULL, '{');
+    json_u64(j, "size_from", 1ULL << b);
+    json_u64(j, "count", x->hist_count[b]);
+    json_u64(j, "bytes", x->hist_bytes[b]);
+    json_close(j, '}');
+  }
+  json_close(j, ']');
+}
+
 static void pool(uma_json_t *j, const char *k, const uma_frag_pool_t *x, const char *name, const uma_totals_t *t, int p,
                  bool resident_known) {
   json_open(j, k, '{');
@@ -52,16 +65,7 @@ static void pool(uma_json_t *j, const char *k, const uma_frag_pool_t *x, const c
   json_u64(j, "largest_free", x->largest_free);
   json_ratio(j, "external_fragmentation", x->free_bytes ? x->free_bytes - x->largest_free : 0, x->free_bytes);
   unusable(j, x);
-  json_open(j, "holes", '[');   /* free extents by size: [2^b, 2^(b+1)) */
-  for (unsigned b = 0; b < FRAG_BUCKETS; b++) {
-    if (x->hist_count[b] == 0) continue;
-    json_open(j, NULL, '{');
-    json_u64(j, "size_from", 1ULL << b);
-    json_u64(j, "count", x->hist_count[b]);
-    json_u64(j, "bytes", x->hist_bytes[b]);
-    json_close(j, '}');
-  }
-  json_close(j, ']');
+  holes(j, x);   /* free extents by size: [2^b, 2^(b+1)) */
   json_close(j, '}');
 }
 
@@ -197,6 +201,47 @@ static void trace(uma_json_t *j) {
   json_close(j, '}');
 }
 
+/* Per GPU: the device pool's counters and its free extents (free blocks,
+ * ready or waiting for a fence, in cudaMalloc'd segments). */
+static void gpus(uma_json_t *j, const uma_report_data_t *d) {
+  json_open(j, "gpus", '[');
+  for (int i = 0; i < d->gpu_count; i++) {
+    const dev_stats_t *st = &d->gpus[i].st;
+    const uma_frag_pool_t *x = &d->gpus[i].free;
+    char name[8] = "gpu";
+    name[3] = (char)('0' + d->gpus[i].device / 10 % 10);
+    name[4] = (char)('0' + d->gpus[i].device % 10);
+    if (name[3] == '0') { name[3] = name[4]; name[4] = 0; }
+    json_open(j, NULL, '{');
+    json_str(j, "name", name);
+    json_u64(j, "device", (uint64_t)d->gpus[i].device);
+    json_u64(j, "reserved_bytes", st->reserved);
+    json_u64(j, "peak_reserved_bytes", st->peak_reserved);
+    json_u64(j, "allocated_bytes", st->allocated);
+    json_u64(j, "peak_allocated_bytes", st->peak_allocated);
+    json_u64(j, "bytes_requested", st->requested);
+    json_u64(j, "cached_bytes", st->cached);
+    json_u64(j, "pending_bytes", st->pending);
+    json_u64(j, "allocations", st->allocs);
+    json_u64(j, "frees", st->frees);
+    json_u64(j, "pool_hits", st->hits);
+    json_u64(j, "segments_mapped", st->segments_mapped);
+    json_u64(j, "segments_released", st->segments_released);
+    json_u64(j, "fences", st->fences);
+    json_u64(j, "oom_retries", st->oom_retries);
+    json_u64(j, "passthrough_allocations", st->passthrough_allocs);
+    json_u64(j, "passthrough_bytes", st->passthrough_bytes);
+    json_u64(j, "free_bytes", x->free_bytes);
+    json_u64(j, "free_extents", x->free_extents);
+    json_u64(j, "largest_free", x->largest_free);
+    json_ratio(j, "external_fragmentation", x->free_bytes ? x->free_bytes - x->largest_free : 0, x->free_bytes);
+    unusable(j, x);
+    holes(j, x);
+    json_close(j, '}');
+  }
+  json_close(j, ']');
+}
+
 void report_write_json(int fd, const uma_report_data_t *d) {
   static uma_json_t jw;
   uma_json_t *j = &jw;
@@ -256,6 +301,7 @@ void report_write_json(int fd, const uma_report_data_t *d) {
   else json_null(j, "at_peak");
   classes(j, d);
   rules(j, d);
+  gpus(j, d);
   timeline(j);
   trace(j);
   json_close(j, '}');

@@ -55,6 +55,21 @@ const pol_key_t pol_keys[K_COUNT] = {
     "free extents stay whole) or 'first' (the first found that fits; there to measure the "
     "difference)." },
 
+  [K_CUDA_ENABLE] = { "cuda", "enable", POL_BOOL, "yes", 0, 1, NULL,
+    "Serve cudaMalloc from uma-preload's device pool (best fit, split and coalesced, one pool "
+    "per GPU; a freed block is reused only after every piece of work issued before its free "
+    "has finished). 'no' passes every CUDA call straight through." },
+  [K_CUDA_ROUND] = { "cuda", "round", POL_SIZE, "512", 256, 2 << 20, NULL,
+    "The device pool rounds requests up to a multiple of this (at least 256: cudaMalloc "
+    "promises 256-byte alignment)." },
+  [K_CUDA_MAX_CACHED] = { "cuda", "max_cached", POL_SIZE, "0", 0, INT64_MAX, NULL,
+    "The most device memory a pool holds from CUDA (in use or cached); before it would grow "
+    "past this, it gives its wholly free segments back. 0: no cap (CUDA's out-of-memory still "
+    "makes it give back its cache and retry)." },
+  [K_CUDA_RELEASE_THRESHOLD] = { "cuda", "release_threshold", POL_SIZE, "0", 0, INT64_MAX, NULL,
+    "Cached free device memory above which wholly free segments go back to CUDA as soon as "
+    "they are free. 0: keep them for reuse (cudaMalloc costs 70-900 us)." },
+
   [K_RULE_SOURCE] = { "rule", "source", POL_SOURCES, "malloc", 0, 0, "malloc|mmap|cuda-device|cuda-host",
     "Which requests the rule sees: a list of malloc (the malloc family), mmap (anonymous "
     "mmap by the program), cuda-device (cudaMalloc and the driver's allocations), "

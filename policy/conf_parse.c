@@ -5,7 +5,7 @@
 #include "policy.h"
 #include <string.h>
 
-static const char *plain_sections[] = { "general", "report", "purge", "large", "coalescing" };
+static const char *plain_sections[] = { "general", "report", "purge", "large", "coalescing", "cuda" };
 #define PLAIN_SECTIONS (sizeof plain_sections / sizeof plain_sections[0])
 
 void pol_config_defaults(pol_config_t *cfg) {
@@ -15,6 +15,8 @@ void pol_config_defaults(pol_config_t *cfg) {
   cfg->large_cache_max = 128 << 20;
   cfg->report_timeline_ms = 100;
   cfg->coalescing_above = 64 << 10;
+  cfg->cuda_enable = 1;
+  cfg->cuda_round = 512;
   cfg->coalescing_granularity[0] = (tlsf_granularity_t){ 128 << 10, 1024 };
   cfg->coalescing_granularity[1] = (tlsf_granularity_t){ UMA_BLOCK_MAX, 4096 };
   cfg->report_trace_max = 1 << 20;
@@ -166,6 +168,10 @@ static bool store(pol_config_t *cfg, int section, int rule, pol_key_id_t k, cons
       break;
     case K_COALESCING_FIT: cfg->coalescing_fit = v.num; break;
     case K_COALESCING_ABOVE: cfg->coalescing_above = v.num; break;
+    case K_CUDA_ENABLE: cfg->cuda_enable = v.num; break;
+    case K_CUDA_ROUND: cfg->cuda_round = v.num; break;
+    case K_CUDA_MAX_CACHED: cfg->cuda_max_cached = v.num; break;
+    case K_CUDA_RELEASE_THRESHOLD: cfg->cuda_release_threshold = v.num; break;
     default: break;
     }
     strcpy(cfg->origin[k], origin);

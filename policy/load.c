@@ -138,6 +138,10 @@ void pol_apply(const pol_config_t *cfg) {
   memcpy(tlsf_granularity, cfg->coalescing_granularity, sizeof tlsf_granularity);
   tlsf_first_fit = cfg->coalescing_fit == 1;
   tlsf_set_above((size_t)cfg->coalescing_above);
+  dev_enabled = cfg->cuda_enable != 0;
+  dev_round = (size_t)cfg->cuda_round;
+  dev_max_reserved = (uint64_t)cfg->cuda_max_cached;
+  dev_release_threshold = (uint64_t)cfg->cuda_release_threshold;
   for (int i = 0; i < cfg->rule_count; i++) apply_routes[i] = cfg->rules[i].route;
   route_install(apply_routes, cfg->rule_count);
   memcpy(report_destination, cfg->report_destination, sizeof report_destination);

@@ -1,0 +1,482 @@
+/* device_pool.c — the GPU device pool: cudaMalloc'd segments cut into
+ * blocks with best fit, split and coalesced, one pool per device. Device
+ * memory cannot hold our headers, so every block has a host-side descriptor
+ * (from OS-mapped slabs) and a table maps addresses to descriptors.
+ *
+ * Segments follow PyTorch's caching allocator, whose sizes GPU programs are
+ * tuned for: a request up to 1 MiB takes a 2 MiB segment, up to 10 MiB a
+ * 20 MiB one, larger ones their size rounded to 2 MiB. A block splits when
+ * the rest is at least the rounding (blocks up to 1 MiB) or above 1 MiB (larger
+ * blocks, so big segments do not crumble into slivers).
+ *
+ * Reuse is safe by construction: a freed block is only *pending*. Before a
+ * pending block is handed out again, the pool fences the device — the
+ * backend waits until every piece of work issued so far, on every stream,
+ * has finished (cudaDeviceSynchronize) — and only then makes pending blocks
+ * ready. Work enqueued before a free is enqueued before the fence, so it
+ * can no longer touch the block. The fence runs only when no ready block
+ * fits and some are pending: where the alternative was a new cudaMalloc.
+ *
+ * All CUDA calls go through a backend (interpose/cuda_runtime.c); the unit
+ * tests drive the pool with a fake one. */
+#include "internal.h"
+#include <string.h>
+
+#define SL_BITS 2                          /* 4 bins per power of two */
+#define FL_COUNT 48
+#define MiB (1024 * 1024UL)
+
+enum { DB_READY = 1, DB_USED = 2, DB_PENDING = 3 };
+
+typedef struct dev_seg_s dev_seg_t;
+typedef struct dev_block_s {
+  uintptr_t addr;
+  size_t size, requested;
+  struct dev_block_s *prev_phys, *next_phys;   /* neighbours in the segment */
+  struct dev_block_s *next, *prev;             /* bin or pending list */
+  dev_seg_t *seg;
+  uint8_t state;
+} dev_block_t;
+
+struct dev_seg_s {
+  uintptr_t base;
+  size_t size;
+  dev_seg_t *next, *prev;
+  dev_block_t *first;
+};
+
+typedef struct slot_s { uintptr_t addr; dev_block_t *block; } slot_t;
+
+typedef struct dev_pool_s {
+  pthread_mutex_t lock;
+  dev_block_t *bins[FL_COUNT][1 << SL_BITS];
+  uint64_t fl_map;
+  uint8_t sl_map[FL_COUNT];
+  dev_block_t *pending;
+  dev_seg_t *segs;
+  slot_t *slots;                           /* used blocks by address */
+  uint64_t slot_mask, slot_used;
+  dev_stats_t st;
+} dev_pool_t;
+
+static dev_pool_t pools[DEV_MAX];
+static const dev_backend_t *backend;
+size_t dev_round = 512;
+uint64_t dev_max_reserved;                 /* 0: no cap */
+uint64_t dev_release_threshold;            /* 0: keep every cached segment */
+bool dev_enabled = true;
+
+static pthread_mutex_t meta_lock = PTHREAD_MUTEX_INITIALIZER;
+static void *free_meta;                    /* descriptors of both kinds, recycled */
+static uint8_t *meta_cur, *meta_end;
+
+void dev_pool_init(const dev_backend_t *be) {
+  backend = be;
+  for (int d = 0; d < DEV_MAX; d++) pthread_mutex_init(&pools[d].lock, NULL);
+}
+
+/* ---- descriptors ---------------------------------------------------------- */
+
+#define META_SIZE (sizeof(dev_block_t) > sizeof(dev_seg_t) ? sizeof(dev_block_t) : sizeof(dev_seg_t))
+
+static void *meta_new(void) {
+  pthread_mutex_lock(&meta_lock);
+  void *m = free_meta;
+  if (m) {
+    free_meta = *(void **)m;
+  } else {
+    if (meta_cur == NULL || meta_cur + META_SIZE > meta_end) {
+      meta_cur = os_map(1 << 20);
+      meta_end = meta_cur ? meta_cur + (1 << 20) : NULL;
+    }
+    if (meta_cur) {
+      m = meta_cur;
+      meta_cur += META_SIZE;
+    }
+  }
+  pthread_mutex_unlock(&meta_lock);
+  if (m) memset(m, 0, META_SIZE);
+  return m;
+}
+
+static void meta_free(void *m) {
+  pthread_mutex_lock(&meta_lock);
+  *(void **)m = free_meta;
+  free_meta = m;
+  pthread_mutex_unlock(&meta_lock);
+}
+
+/* ---- the address table ------------------------------------------------------ */
+
+static uint64_t slot_of(const dev_pool_t *p, uintptr_t a) { return ((a >> 9) * 0x9E3779B97F4A7C15ULL >> 20) & p->slot_mask; }
+
+static uint64_t find_slot(const dev_pool_t *p, uintptr_t a) {
+  uint64_t i = slot_of(p, a);
+  while (p->slots[i].addr != 0 && p->slots[i].addr != a) i = (i + 1) & p->slot_mask;
+  return i;
+}
+
+static bool table_grow(dev_pool_t *p) {
+  slot_t *old = p->slots;
+  uint64_t old_n = old ? p->slot_mask + 1 : 0, n = old ? 2 * old_n : 4096;
+  slot_t *fresh = os_map(n * sizeof *fresh);
+  if (fresh == NULL) return false;
+  p->slots = fresh;
+  p->slot_mask = n - 1;
+  for (uint64_t i = 0; i < old_n; i++)
+    if (old[i].addr) p->slots[find_slot(p, old[i].addr)] = old[i];
+  if (old) os_unmap(old, old_n * sizeof *old);
+  return true;
+}
+
+static bool table_put(dev_pool_t *p, dev_block_t *b) {
+  if ((p->slots == NULL || 2 * (p->slot_used + 1) > p->slot_mask + 1) && !table_grow(p)) return false;
+  uint64_t i = find_slot(p, b->addr);
+  p->slots[i] = (slot_t){ b->addr, b };
+  p->slot_used++;
+  return true;
+}
+
+static dev_block_t *table_take(dev_pool_t *p, uintptr_t a) {
+  if (p->slots == NULL || a == 0) return NULL;
+  uint64_t i = find_slot(p, a);
+  dev_block_t *b = p->slots[i].block;
+  if (p->slots[i].addr == 0) return NULL;
+  uint64_t hole = i;   /* backward-shift deletion */
+  for (uint64_t j = (i + 1) & p->slot_mask; p->slots[j].addr != 0; j = (j + 1) & p->slot_mask) {
+    uint64_t home = slot_of(p, p->slots[j].addr);
+    if (((j - home) & p->slot_mask) >= ((j - hole) & p->slot_mask)) {
+      p->slots[hole] = p->slots[j];
+      hole = j;
+    }
+  }
+  p->slots[hole].addr = 0;
+  p->slot_used--;
+  return b;
+}
+
+/* ---- bins of ready blocks ------------------------------------------------------ */
+
+static void mapping(size_t size, unsigned *fl, unsigned *sl) {
+  unsigned f = 63u - (unsigned)__builtin_clzll(size);
+  *fl = f < FL_COUNT ? f : FL_COUNT - 1;
+  *sl = f >= SL_BITS ? (unsigned)(size >> (f - SL_BITS)) & ((1u << SL_BITS) - 1) : 0;
+}
+
+static void bin_insert(dev_pool_t *p, dev_block_t *b) {
+  unsigned fl, sl;
+  mapping(b->size, &fl, &sl);
+  b->state = DB_READY;
+  b->prev = NULL;
+  b->next = p->bins[fl][sl];
+  if (b->next) b->next->prev = b;
+  p->bins[fl][sl] = b;
+  p->fl_map |= 1ULL << fl;
+  p->sl_map[fl] |= (uint8_t)(1u << sl);
+  p->st.cached += b->size;
+}
+
+static void bin_remove(dev_pool_t *p, dev_block_t *b) {
+  unsigned fl, sl;
+  mapping(b->size, &fl, &sl);
+  if (b->prev) b->prev->next = b->next;
+  else p->bins[fl][sl] = b->next;
+  if (b->next) b->next->prev = b->prev;
+  if (p->bins[fl][sl] == NULL) {
+    p->sl_map[fl] &= (uint8_t)~(1u << sl);
+    if (p->sl_map[fl] == 0) p->fl_map &= ~(1ULL << fl);
+  }
+  p->st.cached -= b->size;
+}
+
+/* Best fit in the request's own bin, else the first block of the next
+ * non-empty bin (all of whose blocks fit). */
+static dev_block_t *find_ready(dev_pool_t *p, size_t size) {
+  unsigned fl, sl;
+  mapping(size, &fl, &sl);
+  dev_block_t *best = NULL;
+  for (dev_block_t *b = p->bins[fl][sl]; b; b = b->next)
+    if (b->size >= size && (best == NULL || b->size < best->size)) best = b;
+  if (best) return best;
+  for (unsigned s = sl + 1; s < (1u << SL_BITS); s++)
+    if (p->bins[fl][s]) return p->bins[fl][s];
+  uint64_t above = fl + 1 < FL_COUNT ? p->fl_map & (~0ULL << (fl + 1)) : 0;
+  if (above == 0) return NULL;
+  unsigned f = (unsigned)__builtin_ctzll(above);
+  return p->bins[f][__builtin_ctz(p->sl_map[f])];
+}
+
+/* ---- segments ------------------------------------------------------------------- */
+
+static size_t segment_size_for(size_t size) {
+  if (size <= MiB) return 2 * MiB;
+  if (size < 10 * MiB) return 20 * MiB;
+  return (size + 2 * MiB - 1) & ~(2 * MiB - 1);
+}
+
+static dev_block_t *segment_new(dev_pool_t *p, int device, size_t size, int *err) {
+  size_t seg_size = segment_size_for(size);
+  uintptr_t base = 0;
+  *err = backend->map(device, seg_size, &base);
+  if (*err) return NULL;
+  dev_seg_t *seg = meta_new();
+  dev_block_t *b = meta_new();
+  if (seg == NULL || b == NULL) {
+    backend->unmap(device, base);
+    *err = -1;
+    return NULL;
+  }
+  seg->base = base;
+  seg->size = seg_size;
+  seg->first = b;
+  seg->next = p->segs;
+  if (p->segs) p->segs->prev = seg;
+  p->segs = seg;
+  b->addr = base;
+  b->size = seg_size;
+  b->seg = seg;
+  p->st.reserved += seg_size;
+  if (p->st.reserved > p->st.peak_reserved) p->st.peak_reserved = p->st.reserved;
+  p->st.segments_mapped++;
+  bin_insert(p, b);
+  return b;
+}
+
+static void segment_release(dev_pool_t *p, int device, dev_seg_t *seg) {
+  dev_block_t *b = seg->first;
+  bin_remove(p, b);
+  meta_free(b);
+  if (seg->prev) seg->prev->next = seg->next;
+  else p->segs = seg->next;
+  if (seg->next) seg->next->prev = seg->prev;
+  backend->unmap(device, seg->base);
+  p->st.reserved -= seg->size;
+  p->st.segments_released++;
+  meta_free(seg);
+}
+
+static bool segment_empty(const dev_block_t *b) { return b->state == DB_READY && b->size == b->seg->size; }
+
+/* Give back every segment that is one ready block; `keep` bytes of cache
+ * may stay. */
+static void release_free_segments(dev_pool_t *p, int device, uint64_t keep) {
+  dev_seg_t *next;
+  for (dev_seg_t *seg = p->segs; seg && p->st.cached > keep; seg = next) {
+    next = seg->next;
+    if (segment_empty(seg->first)) segment_release(p, device, seg);
+  }
+}
+
+/* ---- pending → ready ------------------------------------------------------------- */
+
+static void make_ready(dev_pool_t *p, dev_block_t *b) {
+  dev_block_t *n = b->next_phys;
+  if (n && n->state == DB_READY) {   /* merge the next block into b */
+    bin_remove(p, n);
+    b->size += n->size;
+    b->next_phys = n->next_phys;
+    if (b->next_phys) b->next_phys->prev_phys = b;
+    meta_free(n);
+  }
+  dev_block_t *prev = b->prev_phys;
+  if (prev && prev->state == DB_READY) {   /* merge b into the previous block */
+    bin_remove(p, prev);
+    prev->size += b->size;
+    prev->next_phys = b->next_phys;
+    if (prev->next_phys) prev->next_phys->prev_phys = prev;
+    meta_free(b);
+    b = prev;
+  }
+  bin_insert(p, b);
+}
+
+static void fence_and_collect(dev_pool_t *p, int device) {
+  if (p->pending == NULL) return;
+  backend->fence(device);
+  p->st.fences++;
+  dev_block_t *b = p->pending, *next;
+  p->pending = NULL;
+  for (; b; b = next) {
+    next = b->next;
+    p->st.pending -= b->size;
+    make_ready(p, b);
+  }
+  if (dev_release_threshold && p->st.cached > dev_release_threshold)
+    release_free_segments(p, device, dev_release_threshold);
+}
+
+/* ---- the API ----------------------------------------------------------------------- */
+
+static size_t round_up(size_t size) {
+  size_t r = dev_round ? dev_round : 512;
+  size_t n = (size + r - 1) / r * r;
+  return n ? n : r;
+}
+
+/* 0 and *out set, or the backend's error (the program sees CUDA's). */
+int dev_alloc(int device, size_t size, uintptr_t *out) {
+  if (device < 0 || device >= DEV_MAX) return -1;
+  dev_pool_t *p = &pools[device];
+  size_t need = round_up(size);
+  if (need < size) return -1;
+  pthread_mutex_lock(&p->lock);
+  dev_block_t *b = find_ready(p, need);
+  if (b == NULL && p->pending) {
+    fence_and_collect(p, device);
+    b = find_ready(p, need);
+  }
+  if (b) {
+    p->st.hits++;
+  } else {
+    int err = 0;
+    if (dev_max_reserved && p->st.reserved + segment_size_for(need) > dev_max_reserved)
+      release_free_segments(p, device, 0);
+    b = segment_new(p, device, need, &err);
+    if (b == NULL && err > 0) {   /* out of memory: give back what is cached and try again */
+      p->st.oom_retries++;
+      fence_and_collect(p, device);
+      release_free_segments(p, device, 0);
+      b = find_ready(p, need);
+      if (b == NULL) b = segment_new(p, device, need, &err);
+      if (b) backend->clear_error();   /* the first failure must not linger as cudaGetLastError's */
+    }
+    if (b == NULL) {
+      pthread_mutex_unlock(&p->lock);
+      return err ? err : -1;
+    }
+  }
+  bin_remove(p, b);
+  size_t min_rest = need <= MiB ? (dev_round ? dev_round : 512) : MiB + 1;
+  if (b->size - need >= min_rest) {
+    dev_block_t *rest = meta_new();
+    if (rest) {
+      rest->addr = b->addr + need;
+      rest->size = b->size - need;
+      rest->seg = b->seg;
+      rest->prev_phys = b;
+      rest->next_phys = b->next_phys;
+      if (rest->next_phys) rest->next_phys->prev_phys = rest;
+      b->next_phys = rest;
+      b->size = need;
+      bin_insert(p, rest);
+    }
+  }
+  b->state = DB_USED;
+  b->requested = size;
+  if (!table_put(p, b)) {   /* no memory for the table: undo, report OOM */
+    make_ready(p, b);
+    pthread_mutex_unlock(&p->lock);
+    return -1;
+  }
+  p->st.allocs++;
+  p->st.allocated += b->size;
+  p->st.requested += size;
+  if (p->st.allocated > p->st.peak_allocated) p->st.peak_allocated = p->st.allocated;
+  *out = b->addr;
+  pthread_mutex_unlock(&p->lock);
+  return 0;
+}
+
+/* True when addr was ours (it is now pending), false when the caller must
+ * pass it on. */
+bool dev_free(int device, uintptr_t addr) {
+  if (device < 0 || device >= DEV_MAX) return false;
+  dev_pool_t *p = &pools[device];
+  pthread_mutex_lock(&p->lock);
+  dev_block_t *b = table_take(p, addr);
+  if (b) {
+    b->state = DB_PENDING;
+    b->prev = NULL;
+    b->next = p->pending;
+    p->pending = b;
+    p->st.frees++;
+    p->st.allocated -= b->size;
+    p->st.pending += b->size;
+  }
+  pthread_mutex_unlock(&p->lock);
+  return b != NULL;
+}
+
+/* Which device's pool holds addr, or -1. */
+int dev_owner(uintptr_t addr) {
+  for (int d = 0; d < DEV_MAX; d++) {
+    dev_pool_t *p = &pools[d];
+    if (p->slots == NULL) continue;
+    pthread_mutex_lock(&p->lock);
+    bool mine = p->slots[find_slot(p, addr)].addr == addr;
+    pthread_mutex_unlock(&p->lock);
+    if (mine) return d;
+  }
+  return -1;
+}
+
+/* Bytes the pool holds but the program does not use: cudaMemGetInfo adds
+ * them to the device's free memory. */
+uint64_t dev_idle_bytes(int device) {
+  if (device < 0 || device >= DEV_MAX) return 0;
+  dev_pool_t *p = &pools[device];
+  pthread_mutex_lock(&p->lock);
+  uint64_t n = p->st.cached + p->st.pending;
+  pthread_mutex_unlock(&p->lock);
+  return n;
+}
+
+/* Counters and the free extents (ready blocks) of one device, for the
+ * report; false when the pool is busy (the report must not wait) or unused. */
+bool dev_summary(int device, dev_stats_t *st, uma_frag_pool_t *extents) {
+  dev_pool_t *p = &pools[device];
+  if (pthread_mutex_trylock(&p->lock) != 0) return false;
+  *st = p->st;
+  memset(extents, 0, sizeof *extents);
+  for (dev_seg_t *seg = p->segs; seg; seg = seg->next) {
+    extents->mappings++;
+    extents->mapped += seg->size;
+    for (dev_block_t *b = seg->first; b; b = b->next_phys) {
+      if (b->state == DB_USED) {
+        extents->live_bytes += b->size;
+        continue;
+      }
+      extents->free_bytes += b->size;   /* ready or pending: both are free extents */
+      extents->free_extents++;
+      if (b->size > extents->largest_free) extents->largest_free = b->size;
+      unsigned bucket = 63u - (unsigned)__builtin_clzll(b->size);
+      if (bucket >= FRAG_BUCKETS) bucket = FRAG_BUCKETS - 1;
+      extents->hist_count[bucket]++;
+      extents->hist_bytes[bucket] += b->size;
+      for (unsigned j = 0; j < FRAG_PROBES; j++) extents->usable[j] += b->size / frag_probe_sizes[j] * frag_probe_sizes[j];
+    }
+  }
+  pthread_mutex_unlock(&p->lock);
+  return st->allocs != 0 || st->passthrough_allocs != 0;
+}
+
+/* cudaDeviceReset freed every allocation of the device behind our back:
+ * forget its pool (descriptors leak by design: a reset is rare). */
+void dev_forget(int device) {
+  if (device < 0 || device >= DEV_MAX) return;
+  dev_pool_t *p = &pools[device];
+  pthread_mutex_lock(&p->lock);
+  slot_t *slots = p->slots;
+  uint64_t n = slots ? p->slot_mask + 1 : 0;
+  dev_stats_t keep = p->st;
+  memset(p->bins, 0, sizeof p->bins);
+  p->fl_map = 0;
+  memset(p->sl_map, 0, sizeof p->sl_map);
+  p->pending = NULL;
+  p->segs = NULL;
+  p->slots = NULL;
+  p->slot_mask = p->slot_used = 0;
+  p->st.reserved = p->st.allocated = p->st.cached = p->st.pending = 0;
+  p->st.segments_released += keep.segments_mapped - keep.segments_released;
+  pthread_mutex_unlock(&p->lock);
+  if (slots) os_unmap(slots, n * sizeof *slots);
+}
+
+void dev_count_passthrough(int device, size_t bytes) {
+  if (device < 0 || device >= DEV_MAX) return;
+  dev_pool_t *p = &pools[device];
+  pthread_mutex_lock(&p->lock);
+  p->st.passthrough_allocs++;
+  p->st.passthrough_bytes += bytes;
+  pthread_mutex_unlock(&p->lock);
+}

@@ -1,0 +1,168 @@
+/* cuda_runtime.c — the CUDA runtime API calls a program makes through the
+ * PLT (PyTorch's libtorch_cuda, CUDA C programs linked to libcudart.so):
+ * cudaMalloc and cudaFree go to the device pool (core/device_pool.c); the
+ * rest is counted and passed on. The real functions are found with
+ * dlsym(RTLD_NEXT) at first use, so a program without CUDA never loads it,
+ * and with [cuda] enable = no every call goes straight through.
+ *
+ * What the program can observe stays CUDA's: pointers are 512-byte aligned
+ * (cudaMalloc promises 256), errors are CUDA's own codes
+ * (cudaErrorMemoryAllocation after the pool gave back its cache and retried),
+ * cudaMemGetInfo counts the pool's idle bytes as free. cudaFree returns at
+ * once; the block is reused only after a device-wide fence (see the pool).
+ * Known difference: a pooled block shares its cudaMalloc allocation with
+ * others, so cudaIpcGetMemHandle and cuMemGetAddressRange see that larger
+ * allocation (PyTorch computes offsets from it and is unaffected). */
+#include "../core/internal.h"
+#include <dlfcn.h>
+
+#define UMA_EXPORT __attribute__((visibility("default")))
+
+typedef int cudaError_t;
+typedef void *cudaStream_t;
+enum { cudaSuccess = 0 };
+
+/* libcudart's definition of `name`: the next one in the global scope, else
+ * the one of a libcudart already loaded privately (RTLD_LOCAL: a module that
+ * links it still calls us through its PLT). Never loads a library. */
+static void *runtime_symbol(const char *name) {
+  void *f = dlsym(RTLD_NEXT, name);
+  static const char *const sonames[] = { "libcudart.so.13", "libcudart.so.12", "libcudart.so.11.0", "libcudart.so" };
+  for (unsigned i = 0; f == NULL && i < sizeof sonames / sizeof sonames[0]; i++) {
+    void *h = dlopen(sonames[i], RTLD_LAZY | RTLD_NOLOAD);
+    if (h) {
+      f = dlsym(h, name);
+      dlclose(h);
+    }
+  }
+  return f;
+}
+
+#define REAL(ret, name, params)                                              \
+  static ret(*real_##name) params;                                           \
+  static ret(*get_##name(void)) params {                                     \
+    if (real_##name == NULL) real_##name = (ret(*) params)runtime_symbol(#name); \
+    return real_##name;                                                      \
+  }
+
+REAL(cudaError_t, cudaMalloc, (void **, size_t))
+REAL(cudaError_t, cudaFree, (void *))
+REAL(cudaError_t, cudaGetDevice, (int *))
+REAL(cudaError_t, cudaDeviceSynchronize, (void))
+REAL(cudaError_t, cudaGetLastError, (void))
+REAL(cudaError_t, cudaMemGetInfo, (size_t *, size_t *))
+REAL(cudaError_t, cudaMallocAsync, (void **, size_t, cudaStream_t))
+REAL(cudaError_t, cudaFreeAsync, (void *, cudaStream_t))
+REAL(cudaError_t, cudaMallocPitch, (void **, size_t *, size_t, size_t))
+REAL(cudaError_t, cudaDeviceReset, (void))
+
+/* cudaErrorSymbolNotFound-like answer when libcudart is not there at all
+ * (a program defining its own cudaMalloc would never reach us). */
+#define NO_RUNTIME 500
+
+/* ---- the pool's backend ----------------------------------------------------- */
+
+static int be_map(int device, size_t size, uintptr_t *out) {
+  (void)device;   /* called inside cudaMalloc: the device is current */
+  void *p = NULL;
+  cudaError_t e = get_cudaMalloc()(&p, size);
+  *out = (uintptr_t)p;
+  return e;
+}
+
+static void be_unmap(int device, uintptr_t addr) {
+  (void)device;   /* cudaFree takes any device's pointer (unified addressing) */
+  get_cudaFree()((void *)addr);
+}
+
+static void be_fence(int device) {
+  (void)device;
+  get_cudaDeviceSynchronize()();
+}
+
+static void be_clear_error(void) { get_cudaGetLastError()(); }
+
+static const dev_backend_t backend = { be_map, be_unmap, be_fence, be_clear_error };
+static pthread_once_t backend_once = PTHREAD_ONCE_INIT;
+static void backend_init(void) { dev_pool_init(&backend); }
+
+/* The current device, or -1 when the pool cannot be used for this call. */
+static int pool_device(void) {
+  if (!dev_enabled || get_cudaMalloc() == NULL || get_cudaFree() == NULL || get_cudaGetDevice() == NULL ||
+      get_cudaDeviceSynchronize() == NULL || get_cudaGetLastError() == NULL)
+    return -1;
+  pthread_once(&backend_once, backend_init);
+  int device;
+  if (get_cudaGetDevice()(&device) != cudaSuccess || device < 0 || device >= DEV_MAX) return -1;
+  return device;
+}
+
+/* ---- the entry points ----------------------------------------------------------- */
+
+UMA_EXPORT cudaError_t cudaMalloc(void **ptr, size_t size) {
+  int device = ptr && size ? pool_device() : -1;
+  if (device < 0) return get_cudaMalloc() ? get_cudaMalloc()(ptr, size) : NO_RUNTIME;
+  uintptr_t addr;
+  int e = dev_alloc(device, size, &addr);
+  if (e == 0) {
+    *ptr = (void *)addr;
+    return cudaSuccess;
+  }
+  if (e > 0) return e;                     /* CUDA's error, after the pool's retry */
+  return get_cudaMalloc()(ptr, size);      /* the pool's own metadata ran out: unpooled */
+}
+
+UMA_EXPORT cudaError_t cudaFree(void *ptr) {
+  int device = ptr ? pool_device() : -1;
+  if (device >= 0) {
+    if (dev_free(device, (uintptr_t)ptr)) return cudaSuccess;
+    int owner = dev_owner((uintptr_t)ptr);   /* freed while another device is current */
+    if (owner >= 0 && dev_free(owner, (uintptr_t)ptr)) return cudaSuccess;
+  }
+  return get_cudaFree() ? get_cudaFree()(ptr) : NO_RUNTIME;
+}
+
+/* The pool's idle bytes are free to this program: say so. */
+UMA_EXPORT cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total_bytes) {
+  if (get_cudaMemGetInfo() == NULL) return NO_RUNTIME;
+  cudaError_t e = get_cudaMemGetInfo()(free_bytes, total_bytes);
+  int device = e == cudaSuccess && free_bytes ? pool_device() : -1;
+  if (device >= 0) {
+    uint64_t idle = dev_idle_bytes(device);
+    *free_bytes = total_bytes && *free_bytes + idle > *total_bytes ? *total_bytes : *free_bytes + idle;
+  }
+  return e;
+}
+
+/* Stream-ordered allocations stay with CUDA's own stream-ordered pool, which
+ * keeps their ordering exactly; they are counted for the report. */
+UMA_EXPORT cudaError_t cudaMallocAsync(void **ptr, size_t size, cudaStream_t stream) {
+  if (get_cudaMallocAsync() == NULL) return NO_RUNTIME;
+  cudaError_t e = get_cudaMallocAsync()(ptr, size, stream);
+  int device = e == cudaSuccess ? pool_device() : -1;
+  if (device >= 0) dev_count_passthrough(device, size);
+  return e;
+}
+
+/* A cudaMalloc'd block freed in stream order: pending like any other, so it
+ * is reused only after a fence. */
+UMA_EXPORT cudaError_t cudaFreeAsync(void *ptr, cudaStream_t stream) {
+  int device = ptr ? pool_device() : -1;
+  if (device >= 0 && dev_free(device, (uintptr_t)ptr)) return cudaSuccess;
+  return get_cudaFreeAsync() ? get_cudaFreeAsync()(ptr, stream) : NO_RUNTIME;
+}
+
+UMA_EXPORT cudaError_t cudaMallocPitch(void **ptr, size_t *pitch, size_t width, size_t height) {
+  if (get_cudaMallocPitch() == NULL) return NO_RUNTIME;
+  cudaError_t e = get_cudaMallocPitch()(ptr, pitch, width, height);
+  int device = e == cudaSuccess && pitch ? pool_device() : -1;
+  if (device >= 0) dev_count_passthrough(device, *pitch * height);
+  return e;
+}
+
+/* A reset frees every allocation of the device: the pool forgets its own. */
+UMA_EXPORT cudaError_t cudaDeviceReset(void) {
+  int device = pool_device();
+  if (device >= 0) dev_forget(device);
+  return get_cudaDeviceReset() ? get_cudaDeviceReset()() : NO_RUNTIME;
+}
