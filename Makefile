@@ -27,6 +27,7 @@ PRELOAD_PROGS := $(patsubst tests/preload/%.c,$(BUILD)/tests/%,$(wildcard tests/
 BENCH_WORKLOADS := larson xmalloc mstress cache_scratch alloc_test glibc_simple malloc_large frag frag_medium latency loop
 BENCH_PROGS   := $(BENCH_WORKLOADS:%=$(BUILD)/bench/%) $(BUILD)/bench/conf_startup
 
+.PHONY: test-gpu bench-gpu
 .PHONY: all demo test test-unit test-preload test-fuzz fuzz test-python-full deps-build deps-test deps-bench install bench bench-quick bench-loop clean
 
 all: $(BUILD)/libumapreload.so $(BUILD)/libumacore.a $(BUILD)/uma-conf $(BUILD)/uma-report
@@ -117,6 +118,13 @@ PY_FULL_EXCLUDE := test_socket test_cmd_line test_compileall test_cppext test_en
 test-python-full: deps-test all
 	cd /tmp && PYTHONMALLOC=malloc LD_PRELOAD=$(CURDIR)/$(BUILD)/libumapreload.so \
 	  $(PYTHON) -m test -j2 -u-network,-largefile,-audio,-gui --timeout 300 -x $(PY_FULL_EXCLUDE)
+
+# GPU tests and benchmarks (need an NVIDIA GPU, nvcc, PyTorch/CuPy: they say
+# SKIP where none is); not part of make test, which runs where no GPU is.
+test-gpu: $(BUILD)/libumapreload.so
+	tests/gpu/run-all $(BUILD)
+bench-gpu: $(BUILD)/libumapreload.so
+	tests/gpu/bench-gpu $(BUILD)
 
 deps-build:
 	@tools/install-deps build
