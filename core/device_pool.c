@@ -59,8 +59,12 @@ typedef struct dev_pool_s {
   dev_stats_t st;
 } dev_pool_t;
 
-static dev_pool_t pools[DEV_MAX];
-static const dev_backend_t *backend;
+/* Pool `id` serves device id % DEV_MAX through API id / DEV_MAX (runtime
+ * or driver): each API's memory goes back through the API that made it. */
+static dev_pool_t pools[DEV_POOLS];
+static const dev_backend_t *backends[DEV_APIS];
+#define BACKEND(id) backends[(id) / DEV_MAX]
+#define DEVICE(id) ((id) % DEV_MAX)
 size_t dev_round = 512;
 uint64_t dev_max_reserved;                 /* 0: no cap */
 uint64_t dev_release_threshold;            /* 0: keep every cached segment */
@@ -70,9 +74,9 @@ static pthread_mutex_t meta_lock = PTHREAD_MUTEX_INITIALIZER;
 static void *free_meta;                    /* descriptors of both kinds, recycled */
 static uint8_t *meta_cur, *meta_end;
 
-void dev_pool_init(const dev_backend_t *be) {
-  backend = be;
-  for (int d = 0; d < DEV_MAX; d++) pthread_mutex_init(&pools[d].lock, NULL);
+void dev_pool_init(int api, const dev_backend_t *be) {
+  backends[api] = be;
+  for (int d = 0; d < DEV_MAX; d++) pthread_mutex_init(&pools[api * DEV_MAX + d].lock, NULL);
 }
 
 /* ---- descriptors ---------------------------------------------------------- */
@@ -214,15 +218,15 @@ static size_t segment_size_for(size_t size) {
   return (size + 2 * MiB - 1) & ~(2 * MiB - 1);
 }
 
-static dev_block_t *segment_new(dev_pool_t *p, int device, size_t size, int *err) {
+static dev_block_t *segment_new(dev_pool_t *p, int id, size_t size, int *err) {
   size_t seg_size = segment_size_for(size);
   uintptr_t base = 0;
-  *err = backend->map(device, seg_size, &base);
+  *err = BACKEND(id)->map(DEVICE(id), seg_size, &base);
   if (*err) return NULL;
   dev_seg_t *seg = meta_new();
   dev_block_t *b = meta_new();
   if (seg == NULL || b == NULL) {
-    backend->unmap(device, base);
+    BACKEND(id)->unmap(DEVICE(id), base);
     *err = -1;
     return NULL;
   }
@@ -242,14 +246,14 @@ static dev_block_t *segment_new(dev_pool_t *p, int device, size_t size, int *err
   return b;
 }
 
-static void segment_release(dev_pool_t *p, int device, dev_seg_t *seg) {
+static void segment_release(dev_pool_t *p, int id, dev_seg_t *seg) {
   dev_block_t *b = seg->first;
   bin_remove(p, b);
   meta_free(b);
   if (seg->prev) seg->prev->next = seg->next;
   else p->segs = seg->next;
   if (seg->next) seg->next->prev = seg->prev;
-  backend->unmap(device, seg->base);
+  BACKEND(id)->unmap(DEVICE(id), seg->base);
   p->st.reserved -= seg->size;
   p->st.segments_released++;
   meta_free(seg);
@@ -259,11 +263,11 @@ static bool segment_empty(const dev_block_t *b) { return b->state == DB_READY &&
 
 /* Give back every segment that is one ready block; `keep` bytes of cache
  * may stay. */
-static void release_free_segments(dev_pool_t *p, int device, uint64_t keep) {
+static void release_free_segments(dev_pool_t *p, int id, uint64_t keep) {
   dev_seg_t *next;
   for (dev_seg_t *seg = p->segs; seg && p->st.cached > keep; seg = next) {
     next = seg->next;
-    if (segment_empty(seg->first)) segment_release(p, device, seg);
+    if (segment_empty(seg->first)) segment_release(p, id, seg);
   }
 }
 
@@ -290,9 +294,9 @@ static void make_ready(dev_pool_t *p, dev_block_t *b) {
   bin_insert(p, b);
 }
 
-static void fence_and_collect(dev_pool_t *p, int device) {
+static void fence_and_collect(dev_pool_t *p, int id) {
   if (p->pending == NULL) return;
-  backend->fence(device);
+  BACKEND(id)->fence(DEVICE(id));
   p->st.fences++;
   dev_block_t *b = p->pending, *next;
   p->pending = NULL;
@@ -302,7 +306,7 @@ static void fence_and_collect(dev_pool_t *p, int device) {
     make_ready(p, b);
   }
   if (dev_release_threshold && p->st.cached > dev_release_threshold)
-    release_free_segments(p, device, dev_release_threshold);
+    release_free_segments(p, id, dev_release_threshold);
 }
 
 /* ---- the API ----------------------------------------------------------------------- */
@@ -314,15 +318,15 @@ static size_t round_up(size_t size) {
 }
 
 /* 0 and *out set, or the backend's error (the program sees CUDA's). */
-int dev_alloc(int device, size_t size, uintptr_t *out) {
-  if (device < 0 || device >= DEV_MAX) return -1;
-  dev_pool_t *p = &pools[device];
+int dev_alloc(int id, size_t size, uintptr_t *out) {
+  if (id < 0 || id >= DEV_POOLS || BACKEND(id) == NULL) return -1;
+  dev_pool_t *p = &pools[id];
   size_t need = round_up(size);
   if (need < size) return -1;
   pthread_mutex_lock(&p->lock);
   dev_block_t *b = find_ready(p, need);
   if (b == NULL && p->pending) {
-    fence_and_collect(p, device);
+    fence_and_collect(p, id);
     b = find_ready(p, need);
   }
   if (b) {
@@ -330,15 +334,15 @@ int dev_alloc(int device, size_t size, uintptr_t *out) {
   } else {
     int err = 0;
     if (dev_max_reserved && p->st.reserved + segment_size_for(need) > dev_max_reserved)
-      release_free_segments(p, device, 0);
-    b = segment_new(p, device, need, &err);
+      release_free_segments(p, id, 0);
+    b = segment_new(p, id, need, &err);
     if (b == NULL && err > 0) {   /* out of memory: give back what is cached and try again */
       p->st.oom_retries++;
-      fence_and_collect(p, device);
-      release_free_segments(p, device, 0);
+      fence_and_collect(p, id);
+      release_free_segments(p, id, 0);
       b = find_ready(p, need);
-      if (b == NULL) b = segment_new(p, device, need, &err);
-      if (b) backend->clear_error();   /* the first failure must not linger as cudaGetLastError's */
+      if (b == NULL) b = segment_new(p, id, need, &err);
+      if (b) BACKEND(id)->clear_error();   /* the first failure must not linger as cudaGetLastError's */
     }
     if (b == NULL) {
       pthread_mutex_unlock(&p->lock);
@@ -379,9 +383,9 @@ int dev_alloc(int device, size_t size, uintptr_t *out) {
 
 /* True when addr was ours (it is now pending), false when the caller must
  * pass it on. */
-bool dev_free(int device, uintptr_t addr) {
-  if (device < 0 || device >= DEV_MAX) return false;
-  dev_pool_t *p = &pools[device];
+bool dev_free(int id, uintptr_t addr) {
+  if (id < 0 || id >= DEV_POOLS) return false;
+  dev_pool_t *p = &pools[id];
   pthread_mutex_lock(&p->lock);
   dev_block_t *b = table_take(p, addr);
   if (b) {
@@ -397,9 +401,9 @@ bool dev_free(int device, uintptr_t addr) {
   return b != NULL;
 }
 
-/* Which device's pool holds addr, or -1. */
-int dev_owner(uintptr_t addr) {
-  for (int d = 0; d < DEV_MAX; d++) {
+/* Which pool of the API holds addr, or -1. */
+int dev_owner(int api, uintptr_t addr) {
+  for (int d = api * DEV_MAX; d < (api + 1) * DEV_MAX; d++) {
     dev_pool_t *p = &pools[d];
     if (p->slots == NULL) continue;
     pthread_mutex_lock(&p->lock);
@@ -414,17 +418,20 @@ int dev_owner(uintptr_t addr) {
  * them to the device's free memory. */
 uint64_t dev_idle_bytes(int device) {
   if (device < 0 || device >= DEV_MAX) return 0;
-  dev_pool_t *p = &pools[device];
-  pthread_mutex_lock(&p->lock);
-  uint64_t n = p->st.cached + p->st.pending;
-  pthread_mutex_unlock(&p->lock);
+  uint64_t n = 0;
+  for (int api = 0; api < DEV_APIS; api++) {   /* both APIs' pools are on this device */
+    dev_pool_t *p = &pools[api * DEV_MAX + device];
+    pthread_mutex_lock(&p->lock);
+    n += p->st.cached + p->st.pending;
+    pthread_mutex_unlock(&p->lock);
+  }
   return n;
 }
 
 /* Counters and the free extents (ready blocks) of one device, for the
  * report; false when the pool is busy (the report must not wait) or unused. */
-bool dev_summary(int device, dev_stats_t *st, uma_frag_pool_t *extents) {
-  dev_pool_t *p = &pools[device];
+bool dev_summary(int id, dev_stats_t *st, uma_frag_pool_t *extents) {
+  dev_pool_t *p = &pools[id];
   if (pthread_mutex_trylock(&p->lock) != 0) return false;
   *st = p->st;
   memset(extents, 0, sizeof *extents);
@@ -452,9 +459,9 @@ bool dev_summary(int device, dev_stats_t *st, uma_frag_pool_t *extents) {
 
 /* cudaDeviceReset freed every allocation of the device behind our back:
  * forget its pool (descriptors leak by design: a reset is rare). */
-void dev_forget(int device) {
-  if (device < 0 || device >= DEV_MAX) return;
-  dev_pool_t *p = &pools[device];
+void dev_forget(int id) {
+  if (id < 0 || id >= DEV_POOLS) return;
+  dev_pool_t *p = &pools[id];
   pthread_mutex_lock(&p->lock);
   slot_t *slots = p->slots;
   uint64_t n = slots ? p->slot_mask + 1 : 0;
@@ -472,9 +479,9 @@ void dev_forget(int device) {
   if (slots) os_unmap(slots, n * sizeof *slots);
 }
 
-void dev_count_passthrough(int device, size_t bytes) {
-  if (device < 0 || device >= DEV_MAX) return;
-  dev_pool_t *p = &pools[device];
+void dev_count_passthrough(int id, size_t bytes) {
+  if (id < 0 || id >= DEV_POOLS) return;
+  dev_pool_t *p = &pools[id];
   pthread_mutex_lock(&p->lock);
   p->st.passthrough_allocs++;
   p->st.passthrough_bytes += bytes;

@@ -423,6 +423,8 @@ UMA_HIDDEN void json_end(uma_json_t *j);
 
 /* ---- the GPU device pool (device_pool.c) --------------------------------- */
 #define DEV_MAX 16
+enum { DEV_API_RUNTIME, DEV_API_DRIVER, DEV_APIS };
+#define DEV_POOLS (DEV_APIS * DEV_MAX)     /* pool id = api * DEV_MAX + device */
 typedef struct dev_stats_s {
   uint64_t reserved, peak_reserved;        /* bytes held from cudaMalloc */
   uint64_t allocated, peak_allocated;      /* in blocks handed out */
@@ -441,14 +443,14 @@ typedef struct dev_backend_s {
 UMA_HIDDEN extern size_t dev_round;
 UMA_HIDDEN extern uint64_t dev_max_reserved, dev_release_threshold;
 UMA_HIDDEN extern bool dev_enabled;
-UMA_HIDDEN void dev_pool_init(const dev_backend_t *be);
-UMA_HIDDEN int dev_alloc(int device, size_t size, uintptr_t *out);
-UMA_HIDDEN bool dev_free(int device, uintptr_t addr);
-UMA_HIDDEN int dev_owner(uintptr_t addr);
-UMA_HIDDEN uint64_t dev_idle_bytes(int device);
-UMA_HIDDEN void dev_forget(int device);
-UMA_HIDDEN void dev_count_passthrough(int device, size_t bytes);
-UMA_HIDDEN bool dev_summary(int device, dev_stats_t *st, uma_frag_pool_t *extents);
+UMA_HIDDEN void dev_pool_init(int api, const dev_backend_t *be);
+UMA_HIDDEN int dev_alloc(int id, size_t size, uintptr_t *out);
+UMA_HIDDEN bool dev_free(int id, uintptr_t addr);
+UMA_HIDDEN int dev_owner(int api, uintptr_t addr);
+UMA_HIDDEN uint64_t dev_idle_bytes(int device);       /* both APIs' pools */
+UMA_HIDDEN void dev_forget(int id);
+UMA_HIDDEN void dev_count_passthrough(int id, size_t bytes);
+UMA_HIDDEN bool dev_summary(int id, dev_stats_t *st, uma_frag_pool_t *extents);
 
 /* ---- the report (report.c, report_json.c) -------------------------------- */
 UMA_HIDDEN void report_configure(bool on, uint64_t timeline_ms, uint64_t trace_records);
@@ -465,7 +467,7 @@ typedef struct uma_report_data_s {
   uint64_t heaps;
   char command[64];
   int gpu_count;                /* devices whose pool was used */
-  struct { int device; bool busy; dev_stats_t st; uma_frag_pool_t free; } gpus[DEV_MAX];
+  struct { int id; dev_stats_t st; uma_frag_pool_t free; } gpus[DEV_POOLS];
 } uma_report_data_t;
 UMA_HIDDEN void report_gather(uma_report_data_t *d);
 UMA_HIDDEN void report_write_json(int fd, const uma_report_data_t *d);

@@ -41,10 +41,10 @@ void report_gather(uma_report_data_t *d) {
   } else {
     d->peak_live = d->stats.peak_live_bytes;
   }
-  for (int dev = 0; dev < DEV_MAX; dev++) {
+  for (int id = 0; id < DEV_POOLS; id++) {
     typeof(d->gpus[0]) *g = &d->gpus[d->gpu_count];
-    if (dev_summary(dev, &g->st, &g->free)) {
-      g->device = dev;
+    if (dev_summary(id, &g->st, &g->free)) {
+      g->id = id;
       d->gpu_count++;
     }
   }
@@ -122,8 +122,8 @@ static void write_gpu(int fd, const typeof(((uma_report_data_t *)0)->gpus[0]) *g
   char text[512];
   uma_buf_t b = { text, 0, sizeof text };
   buf_str(&b, "  gpu");
-  buf_u64(&b, (uint64_t)g->device);
-  buf_str(&b, " device pool");
+  buf_u64(&b, (uint64_t)(g->id % DEV_MAX));
+  buf_str(&b, g->id / DEV_MAX == DEV_API_RUNTIME ? " cudaMalloc pool" : " cuMemAlloc pool");
   buf_pad(&b, 24);
   buf_str(&b, "reserved "); buf_bytes(&b, g->st.reserved);
   buf_str(&b, " (peak "); buf_bytes(&b, g->st.peak_reserved);
@@ -131,7 +131,7 @@ static void write_gpu(int fd, const typeof(((uma_report_data_t *)0)->gpus[0]) *g
   buf_str(&b, " (peak "); buf_bytes(&b, g->st.peak_allocated);
   buf_str(&b, ")\n");
   buf_pad(&b, 24);
-  buf_count(&b, g->st.allocs); buf_str(&b, " cudaMalloc, "); buf_count(&b, g->st.hits);
+  buf_count(&b, g->st.allocs); buf_str(&b, " allocations, "); buf_count(&b, g->st.hits);
   buf_str(&b, " from cache, "); buf_count(&b, g->st.segments_mapped); buf_str(&b, " segments, ");
   buf_count(&b, g->st.fences); buf_str(&b, " fences; largest free "); buf_bytes(&b, g->free.largest_free);
   buf_str(&b, " of "); buf_bytes(&b, g->free.free_bytes);

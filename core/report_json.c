@@ -208,13 +208,16 @@ static void gpus(uma_json_t *j, const uma_report_data_t *d) {
   for (int i = 0; i < d->gpu_count; i++) {
     const dev_stats_t *st = &d->gpus[i].st;
     const uma_frag_pool_t *x = &d->gpus[i].free;
-    char name[8] = "gpu";
-    name[3] = (char)('0' + d->gpus[i].device / 10 % 10);
-    name[4] = (char)('0' + d->gpus[i].device % 10);
-    if (name[3] == '0') { name[3] = name[4]; name[4] = 0; }
+    int device = d->gpus[i].id % DEV_MAX;
+    bool driver = d->gpus[i].id / DEV_MAX == DEV_API_DRIVER;
+    char name[16] = "gpu";
+    uma_buf_t nb = { name, 3, sizeof name };
+    buf_u64(&nb, (uint64_t)device);
+    if (driver) buf_str(&nb, "-driver");
     json_open(j, NULL, '{');
     json_str(j, "name", name);
-    json_u64(j, "device", (uint64_t)d->gpus[i].device);
+    json_u64(j, "device", (uint64_t)device);
+    json_str(j, "api", driver ? "driver" : "runtime");
     json_u64(j, "reserved_bytes", st->reserved);
     json_u64(j, "peak_reserved_bytes", st->peak_reserved);
     json_u64(j, "allocated_bytes", st->allocated);

@@ -84,7 +84,7 @@ static void be_clear_error(void) { get_cudaGetLastError()(); }
 
 static const dev_backend_t backend = { be_map, be_unmap, be_fence, be_clear_error };
 static pthread_once_t backend_once = PTHREAD_ONCE_INIT;
-static void backend_init(void) { dev_pool_init(&backend); }
+static void backend_init(void) { dev_pool_init(DEV_API_RUNTIME, &backend); }
 
 /* The current device, or -1 when the pool cannot be used for this call. */
 static int pool_device(void) {
@@ -116,8 +116,11 @@ UMA_EXPORT cudaError_t cudaFree(void *ptr) {
   int device = ptr ? pool_device() : -1;
   if (device >= 0) {
     if (dev_free(device, (uintptr_t)ptr)) return cudaSuccess;
-    int owner = dev_owner((uintptr_t)ptr);   /* freed while another device is current */
-    if (owner >= 0 && dev_free(owner, (uintptr_t)ptr)) return cudaSuccess;
+    /* another device's, or cuMemAlloc'd: CUDA lets either API free it */
+    for (int api = 0; api < DEV_APIS; api++) {
+      int owner = dev_owner(api, (uintptr_t)ptr);
+      if (owner >= 0 && dev_free(owner, (uintptr_t)ptr)) return cudaSuccess;
+    }
   }
   return get_cudaFree() ? get_cudaFree()(ptr) : NO_RUNTIME;
 }

@@ -39,7 +39,7 @@ static uintptr_t take(size_t size) {
 }
 
 Test(device_pool, a_freed_block_is_reused_only_after_a_fence) {
-  dev_pool_init(&fake);
+  dev_pool_init(DEV_API_RUNTIME, &fake);
   uintptr_t a = take(1 * MiB);
   cr_assert(dev_free(0, a));
   uintptr_t b = take(1 * MiB);   /* the other half of the 2 MiB segment: no fence needed */
@@ -53,7 +53,7 @@ Test(device_pool, a_freed_block_is_reused_only_after_a_fence) {
 }
 
 Test(device_pool, blocks_split_and_coalesce_within_a_segment) {
-  dev_pool_init(&fake);
+  dev_pool_init(DEV_API_RUNTIME, &fake);
   uintptr_t x[4];
   for (int i = 0; i < 4; i++) x[i] = take(256 * 1024);
   for (int i = 1; i < 4; i++) cr_assert_eq(x[i], x[0] + (uintptr_t)i * 256 * 1024, "carved in order");
@@ -70,7 +70,7 @@ Test(device_pool, blocks_split_and_coalesce_within_a_segment) {
 }
 
 Test(device_pool, segment_sizes_follow_pytorch) {
-  dev_pool_init(&fake);
+  dev_pool_init(DEV_API_RUNTIME, &fake);
   take(100);
   cr_assert_eq(fake_segs[0].size, 2 * MiB);
   take(3 * MiB);
@@ -80,7 +80,7 @@ Test(device_pool, segment_sizes_follow_pytorch) {
 }
 
 Test(device_pool, out_of_memory_gives_the_cache_back_and_retries) {
-  dev_pool_init(&fake);
+  dev_pool_init(DEV_API_RUNTIME, &fake);
   fake_limit = 40 * MiB;
   uintptr_t a = take(20 * MiB);
   cr_assert(dev_free(0, a));
@@ -98,18 +98,18 @@ Test(device_pool, out_of_memory_gives_the_cache_back_and_retries) {
 }
 
 Test(device_pool, pointers_not_ours_are_left_to_cuda) {
-  dev_pool_init(&fake);
+  dev_pool_init(DEV_API_RUNTIME, &fake);
   uintptr_t a = take(1000);
   cr_assert(!dev_free(0, a + 512), "an interior pointer is not a block");
   cr_assert(!dev_free(0, 0x1234000));
-  cr_assert_eq(dev_owner(a), 0);
+  cr_assert_eq(dev_owner(DEV_API_RUNTIME, a), 0);
   cr_assert(dev_free(0, a));
   cr_assert(!dev_free(0, a), "a second free is not ours either: CUDA reports it");
   cr_assert_geq(dev_idle_bytes(0), 2 * MiB - 512, "cached and pending bytes count as free");
 }
 
 Test(device_pool, a_reset_forgets_the_device) {
-  dev_pool_init(&fake);
+  dev_pool_init(DEV_API_RUNTIME, &fake);
   uintptr_t a = take(1000);
   dev_forget(0);
   cr_assert(!dev_free(0, a));

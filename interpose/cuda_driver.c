@@ -1,0 +1,196 @@
+/* cuda_driver.c — the CUDA driver API's allocation calls into the device
+ * pool (its own pools: memory from cuMemAlloc goes back through cuMemFree),
+ * by the three routes programs take to reach them:
+ *   - the PLT (programs linked to libcuda.so.1): cuMemAlloc_v2, cuMemFree_v2, …;
+ *   - cuGetProcAddress / cuGetProcAddress_v2 when called through the PLT:
+ *     asked for a wrapped entry point (or for cuGetProcAddress itself), it
+ *     answers with our wrapper;
+ *   - the runtime's cudaGetDriverEntryPoint / …ByVersion (PyTorch's route),
+ *     likewise.
+ * Not reached yet: a cuGetProcAddress found with dlsym on a libcuda handle
+ * (libcudart's own route, CuPy's, JAX's). Everything not wrapped is
+ * returned untouched. The driver itself is never loaded by us: its functions
+ * come from the copy the program loaded (RTLD_NEXT, else dlopen NOLOAD). */
+#include "../core/internal.h"
+#include <dlfcn.h>
+#include <string.h>
+
+#define UMA_EXPORT __attribute__((visibility("default")))
+
+typedef int CUresult;
+typedef unsigned long long CUdeviceptr;
+typedef void *CUstream;
+enum { CUDA_SUCCESS = 0, CUDA_ERROR_NOT_FOUND = 500 };
+
+static void *driver_symbol(const char *name) {
+  void *f = dlsym(RTLD_NEXT, name);
+  if (f == NULL) {
+    void *h = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_NOLOAD);
+    if (h) {
+      f = dlsym(h, name);
+      dlclose(h);
+    }
+  }
+  return f;
+}
+
+#define REAL(ret, name, params)                                              \
+  static ret(*real_##name) params;                                           \
+  static ret(*get_##name(void)) params {                                     \
+    if (real_##name == NULL) real_##name = (ret(*) params)driver_symbol(#name); \
+    return real_##name;                                                      \
+  }
+
+REAL(CUresult, cuMemAlloc_v2, (CUdeviceptr *, size_t))
+REAL(CUresult, cuMemFree_v2, (CUdeviceptr))
+REAL(CUresult, cuMemGetInfo_v2, (size_t *, size_t *))
+REAL(CUresult, cuCtxGetDevice, (int *))
+REAL(CUresult, cuCtxSynchronize, (void))
+REAL(CUresult, cuGetProcAddress, (const char *, void **, int, unsigned long long))
+REAL(CUresult, cuGetProcAddress_v2, (const char *, void **, int, unsigned long long, int *))
+
+/* ---- the pool's backend: memory from cuMemAlloc in the current context ---- */
+
+static int be_map(int device, size_t size, uintptr_t *out) {
+  (void)device;
+  CUdeviceptr p = 0;
+  CUresult r = get_cuMemAlloc_v2()(&p, size);
+  *out = (uintptr_t)p;
+  return r;
+}
+static void be_unmap(int device, uintptr_t addr) { (void)device; get_cuMemFree_v2()((CUdeviceptr)addr); }
+static void be_fence(int device) { (void)device; get_cuCtxSynchronize()(); }
+static void be_clear_error(void) {}   /* the driver API keeps no last error */
+
+static const dev_backend_t backend = { be_map, be_unmap, be_fence, be_clear_error };
+static pthread_once_t backend_once = PTHREAD_ONCE_INIT;
+static void backend_init(void) { dev_pool_init(DEV_API_DRIVER, &backend); }
+
+/* The driver pool of the current context's device, or -1: pass through. */
+static int pool_id(void) {
+  if (!dev_enabled || get_cuMemAlloc_v2() == NULL || get_cuMemFree_v2() == NULL || get_cuCtxGetDevice() == NULL ||
+      get_cuCtxSynchronize() == NULL)
+    return -1;
+  pthread_once(&backend_once, backend_init);
+  int device;
+  if (get_cuCtxGetDevice()(&device) != CUDA_SUCCESS || device < 0 || device >= DEV_MAX) return -1;
+  return DEV_API_DRIVER * DEV_MAX + device;
+}
+
+/* ---- the wrapped entry points ------------------------------------------------- */
+
+UMA_EXPORT CUresult cuMemAlloc_v2(CUdeviceptr *dptr, size_t size) {
+  int id = dptr && size ? pool_id() : -1;
+  if (id < 0) return get_cuMemAlloc_v2() ? get_cuMemAlloc_v2()(dptr, size) : CUDA_ERROR_NOT_FOUND;
+  uintptr_t addr;
+  int e = dev_alloc(id, size, &addr);
+  if (e == 0) {
+    *dptr = (CUdeviceptr)addr;
+    return CUDA_SUCCESS;
+  }
+  return e > 0 ? e : get_cuMemAlloc_v2()(dptr, size);
+}
+
+UMA_EXPORT CUresult cuMemFree_v2(CUdeviceptr dptr) {
+  int id = dptr ? pool_id() : -1;
+  if (id >= 0) {
+    if (dev_free(id, (uintptr_t)dptr)) return CUDA_SUCCESS;
+    /* another device's, or cudaMalloc'd: CUDA lets either API free it */
+    for (int api = 0; api < DEV_APIS; api++) {
+      int owner = dev_owner(api, (uintptr_t)dptr);
+      if (owner >= 0 && dev_free(owner, (uintptr_t)dptr)) return CUDA_SUCCESS;
+    }
+  }
+  return get_cuMemFree_v2() ? get_cuMemFree_v2()(dptr) : CUDA_ERROR_NOT_FOUND;
+}
+
+UMA_EXPORT CUresult cuMemGetInfo_v2(size_t *free_bytes, size_t *total_bytes) {
+  if (get_cuMemGetInfo_v2() == NULL) return CUDA_ERROR_NOT_FOUND;
+  CUresult r = get_cuMemGetInfo_v2()(free_bytes, total_bytes);
+  int id = r == CUDA_SUCCESS && free_bytes ? pool_id() : -1;
+  if (id >= 0) {
+    uint64_t idle = dev_idle_bytes(id % DEV_MAX);
+    *free_bytes = total_bytes && *free_bytes + idle > *total_bytes ? *total_bytes : *free_bytes + idle;
+  }
+  return r;
+}
+
+/* ---- entry-point lookups -------------------------------------------------------- */
+
+UMA_EXPORT CUresult cuGetProcAddress(const char *symbol, void **pfn, int version, unsigned long long flags);
+UMA_EXPORT CUresult cuGetProcAddress_v2(const char *symbol, void **pfn, int version, unsigned long long flags,
+                                        int *status);
+
+/* Our wrapper for a base name the driver just resolved, or NULL. Lookups use
+ * base names ("cuMemAlloc"); cuGetProcAddress answers with the _v2 ABI from
+ * CUDA 12.5 (version 12050) on. */
+static void *wrapper_for(const char *symbol, int version) {
+  if (symbol == NULL) return NULL;
+  if (strcmp(symbol, "cuMemAlloc") == 0 && version >= 3020) return (void *)cuMemAlloc_v2;
+  if (strcmp(symbol, "cuMemFree") == 0 && version >= 3020) return (void *)cuMemFree_v2;
+  if (strcmp(symbol, "cuMemGetInfo") == 0 && version >= 3020) return (void *)cuMemGetInfo_v2;
+  if (strcmp(symbol, "cuGetProcAddress") == 0)
+    return version >= 12050 ? (void *)cuGetProcAddress_v2 : (void *)cuGetProcAddress;
+  return NULL;
+}
+
+/* Replace what the driver found by our wrapper, when we have one (and only
+ * when the driver found something: its answer about versions stands). */
+static void substitute(const char *symbol, void **pfn, int version) {
+  if (pfn && *pfn && dev_enabled) {
+    void *w = wrapper_for(symbol, version);
+    if (w) *pfn = w;
+  }
+}
+
+UMA_EXPORT CUresult cuGetProcAddress(const char *symbol, void **pfn, int version, unsigned long long flags) {
+  if (get_cuGetProcAddress() == NULL) return CUDA_ERROR_NOT_FOUND;
+  CUresult r = get_cuGetProcAddress()(symbol, pfn, version, flags);
+  if (r == CUDA_SUCCESS) substitute(symbol, pfn, version);
+  return r;
+}
+
+UMA_EXPORT CUresult cuGetProcAddress_v2(const char *symbol, void **pfn, int version, unsigned long long flags,
+                                        int *status) {
+  if (get_cuGetProcAddress_v2() == NULL) return CUDA_ERROR_NOT_FOUND;
+  CUresult r = get_cuGetProcAddress_v2()(symbol, pfn, version, flags, status);
+  if (r == CUDA_SUCCESS) substitute(symbol, pfn, version);
+  return r;
+}
+
+/* The runtime's route to driver entry points (PyTorch's). */
+typedef int cudaError_t;
+static cudaError_t (*real_entry)(const char *, void **, unsigned long long, int *);
+static cudaError_t (*real_entry_by_version)(const char *, void **, unsigned int, unsigned long long, int *);
+
+static void *runtime_next(const char *name) {
+  void *f = dlsym(RTLD_NEXT, name);
+  static const char *const sonames[] = { "libcudart.so.13", "libcudart.so.12" };
+  for (unsigned i = 0; f == NULL && i < 2; i++) {
+    void *h = dlopen(sonames[i], RTLD_LAZY | RTLD_NOLOAD);
+    if (h) {
+      f = dlsym(h, name);
+      dlclose(h);
+    }
+  }
+  return f;
+}
+
+UMA_EXPORT cudaError_t cudaGetDriverEntryPoint(const char *symbol, void **fn, unsigned long long flags, int *status) {
+  if (real_entry == NULL) real_entry = (cudaError_t(*)(const char *, void **, unsigned long long, int *))runtime_next("cudaGetDriverEntryPoint");
+  if (real_entry == NULL) return CUDA_ERROR_NOT_FOUND;
+  cudaError_t e = real_entry(symbol, fn, flags, status);
+  if (e == 0) substitute(symbol, fn, 13000);   /* the runtime's own version: current ABIs */
+  return e;
+}
+
+UMA_EXPORT cudaError_t cudaGetDriverEntryPointByVersion(const char *symbol, void **fn, unsigned int version,
+                                                         unsigned long long flags, int *status) {
+  if (real_entry_by_version == NULL)
+    real_entry_by_version = (cudaError_t(*)(const char *, void **, unsigned int, unsigned long long, int *))
+      runtime_next("cudaGetDriverEntryPointByVersion");
+  if (real_entry_by_version == NULL) return CUDA_ERROR_NOT_FOUND;
+  cudaError_t e = real_entry_by_version(symbol, fn, version, flags, status);
+  if (e == 0) substitute(symbol, fn, (int)version);
+  return e;
+}
