@@ -69,6 +69,7 @@ size_t dev_round = 512;
 uint64_t dev_max_reserved;                 /* 0: no cap */
 uint64_t dev_release_threshold;            /* 0: keep every cached segment */
 bool dev_enabled = true;
+UMA_TLS int dev_in_backend;
 
 static pthread_mutex_t meta_lock = PTHREAD_MUTEX_INITIALIZER;
 static void *free_meta;                    /* descriptors of both kinds, recycled */

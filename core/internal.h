@@ -451,6 +451,13 @@ UMA_HIDDEN uint64_t dev_idle_bytes(int device);       /* both APIs' pools */
 UMA_HIDDEN void dev_forget(int id);
 UMA_HIDDEN void dev_count_passthrough(int id, size_t bytes);
 UMA_HIDDEN bool dev_summary(int id, dev_stats_t *st, uma_frag_pool_t *extents);
+/* Set while a pool's backend calls CUDA (or a wrapper calls the real
+ * function): libcudart reaches the driver through our wrappers too, and
+ * those calls must pass straight through, not nest a second pool. */
+UMA_HIDDEN extern UMA_TLS int dev_in_backend;
+/* interpose/cuda_driver.c, for the dlsym route: */
+UMA_HIDDEN bool driver_wraps(const char *name);
+UMA_HIDDEN void *driver_wrap(const char *name, void *real);
 
 /* ---- the report (report.c, report_json.c) -------------------------------- */
 UMA_HIDDEN void report_configure(bool on, uint64_t timeline_ms, uint64_t trace_records);

@@ -54,7 +54,7 @@ REAL(CUresult, cuGetProcAddress_v2, (const char *, void **, int, unsigned long l
 static int be_map(int device, size_t size, uintptr_t *out) {
   (void)device;
   CUdeviceptr p = 0;
-  CUresult r = get_cuMemAlloc_v2()(&p, size);
+  CUresult r = get_cuMemAlloc_v2()(&p, size);   /* the real one: no wrapper in between */
   *out = (uintptr_t)p;
   return r;
 }
@@ -66,9 +66,10 @@ static const dev_backend_t backend = { be_map, be_unmap, be_fence, be_clear_erro
 static pthread_once_t backend_once = PTHREAD_ONCE_INIT;
 static void backend_init(void) { dev_pool_init(DEV_API_DRIVER, &backend); }
 
-/* The driver pool of the current context's device, or -1: pass through. */
+/* The driver pool of the current context's device, or -1: pass through
+ * (also inside a pool's own CUDA calls). */
 static int pool_id(void) {
-  if (!dev_enabled || get_cuMemAlloc_v2() == NULL || get_cuMemFree_v2() == NULL || get_cuCtxGetDevice() == NULL ||
+  if (!dev_enabled || dev_in_backend || get_cuMemAlloc_v2() == NULL || get_cuMemFree_v2() == NULL || get_cuCtxGetDevice() == NULL ||
       get_cuCtxSynchronize() == NULL)
     return -1;
   pthread_once(&backend_once, backend_init);
@@ -156,6 +157,39 @@ UMA_EXPORT CUresult cuGetProcAddress_v2(const char *symbol, void **pfn, int vers
   CUresult r = get_cuGetProcAddress_v2()(symbol, pfn, version, flags, status);
   if (r == CUDA_SUCCESS) substitute(symbol, pfn, version);
   return r;
+}
+
+/* ---- the dlsym route (interpose/dlsym.c) ------------------------------------- */
+
+bool driver_wraps(const char *name) {
+  return strcmp(name, "cuGetProcAddress") == 0 || strcmp(name, "cuGetProcAddress_v2") == 0 ||
+         strcmp(name, "cuMemAlloc_v2") == 0 || strcmp(name, "cuMemFree_v2") == 0 ||
+         strcmp(name, "cuMemGetInfo_v2") == 0;
+}
+
+/* Remember the real function dlsym found, answer with our wrapper. */
+void *driver_wrap(const char *name, void *real) {
+  if (strcmp(name, "cuGetProcAddress") == 0) {
+    real_cuGetProcAddress = (CUresult(*)(const char *, void **, int, unsigned long long))real;
+    return (void *)cuGetProcAddress;
+  }
+  if (strcmp(name, "cuGetProcAddress_v2") == 0) {
+    real_cuGetProcAddress_v2 = (CUresult(*)(const char *, void **, int, unsigned long long, int *))real;
+    return (void *)cuGetProcAddress_v2;
+  }
+  if (strcmp(name, "cuMemAlloc_v2") == 0) {
+    real_cuMemAlloc_v2 = (CUresult(*)(CUdeviceptr *, size_t))real;
+    return (void *)cuMemAlloc_v2;
+  }
+  if (strcmp(name, "cuMemFree_v2") == 0) {
+    real_cuMemFree_v2 = (CUresult(*)(CUdeviceptr))real;
+    return (void *)cuMemFree_v2;
+  }
+  if (strcmp(name, "cuMemGetInfo_v2") == 0) {
+    real_cuMemGetInfo_v2 = (CUresult(*)(size_t *, size_t *))real;
+    return (void *)cuMemGetInfo_v2;
+  }
+  return real;
 }
 
 /* The runtime's route to driver entry points (PyTorch's). */

@@ -65,14 +65,18 @@ REAL(cudaError_t, cudaDeviceReset, (void))
 static int be_map(int device, size_t size, uintptr_t *out) {
   (void)device;   /* called inside cudaMalloc: the device is current */
   void *p = NULL;
+  dev_in_backend++;
   cudaError_t e = get_cudaMalloc()(&p, size);
+  dev_in_backend--;
   *out = (uintptr_t)p;
   return e;
 }
 
 static void be_unmap(int device, uintptr_t addr) {
   (void)device;   /* cudaFree takes any device's pointer (unified addressing) */
+  dev_in_backend++;
   get_cudaFree()((void *)addr);
+  dev_in_backend--;
 }
 
 static void be_fence(int device) {
@@ -100,7 +104,7 @@ static int pool_device(void) {
 /* ---- the entry points ----------------------------------------------------------- */
 
 UMA_EXPORT cudaError_t cudaMalloc(void **ptr, size_t size) {
-  int device = ptr && size ? pool_device() : -1;
+  int device = ptr && size && !dev_in_backend ? pool_device() : -1;
   if (device < 0) return get_cudaMalloc() ? get_cudaMalloc()(ptr, size) : NO_RUNTIME;
   uintptr_t addr;
   int e = dev_alloc(device, size, &addr);
@@ -128,7 +132,9 @@ UMA_EXPORT cudaError_t cudaFree(void *ptr) {
 /* The pool's idle bytes are free to this program: say so. */
 UMA_EXPORT cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total_bytes) {
   if (get_cudaMemGetInfo() == NULL) return NO_RUNTIME;
+  dev_in_backend++;   /* the driver's cuMemGetInfo would add our idle bytes a second time */
   cudaError_t e = get_cudaMemGetInfo()(free_bytes, total_bytes);
+  dev_in_backend--;
   int device = e == cudaSuccess && free_bytes ? pool_device() : -1;
   if (device >= 0) {
     uint64_t idle = dev_idle_bytes(device);
