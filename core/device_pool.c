@@ -68,7 +68,7 @@ static const dev_backend_t *backends[DEV_APIS];
 size_t dev_round = 512;
 uint64_t dev_max_reserved;                 /* 0: no cap */
 uint64_t dev_release_threshold;            /* 0: keep every cached segment */
-bool dev_enabled = true;
+bool dev_enabled = true, dev_dlsym_route;
 UMA_TLS int dev_in_backend;
 
 static pthread_mutex_t meta_lock = PTHREAD_MUTEX_INITIALIZER;

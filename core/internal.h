@@ -442,7 +442,7 @@ typedef struct dev_backend_s {
 } dev_backend_t;
 UMA_HIDDEN extern size_t dev_round;
 UMA_HIDDEN extern uint64_t dev_max_reserved, dev_release_threshold;
-UMA_HIDDEN extern bool dev_enabled;
+UMA_HIDDEN extern bool dev_enabled, dev_dlsym_route;
 UMA_HIDDEN void dev_pool_init(int api, const dev_backend_t *be);
 UMA_HIDDEN int dev_alloc(int id, size_t size, uintptr_t *out);
 UMA_HIDDEN bool dev_free(int id, uintptr_t addr);
@@ -457,6 +457,7 @@ UMA_HIDDEN bool dev_summary(int id, dev_stats_t *st, uma_frag_pool_t *extents);
 UMA_HIDDEN extern UMA_TLS int dev_in_backend;
 /* interpose/cuda_driver.c, for the dlsym route: */
 UMA_HIDDEN bool driver_wraps(const char *name);
+UMA_HIDDEN void *dlsym_raw(void *handle, const char *name);   /* glibc's, never our wrappers */
 UMA_HIDDEN void *driver_wrap(const char *name, void *real);
 
 /* ---- the report (report.c, report_json.c) -------------------------------- */

@@ -23,11 +23,11 @@ typedef void *CUstream;
 enum { CUDA_SUCCESS = 0, CUDA_ERROR_NOT_FOUND = 500 };
 
 static void *driver_symbol(const char *name) {
-  void *f = dlsym(RTLD_NEXT, name);
+  void *f = dlsym_raw(RTLD_NEXT, name);
   if (f == NULL) {
     void *h = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_NOLOAD);
     if (h) {
-      f = dlsym(h, name);
+      f = dlsym_raw(h, name);
       dlclose(h);
     }
   }
@@ -198,12 +198,12 @@ static cudaError_t (*real_entry)(const char *, void **, unsigned long long, int 
 static cudaError_t (*real_entry_by_version)(const char *, void **, unsigned int, unsigned long long, int *);
 
 static void *runtime_next(const char *name) {
-  void *f = dlsym(RTLD_NEXT, name);
+  void *f = dlsym_raw(RTLD_NEXT, name);
   static const char *const sonames[] = { "libcudart.so.13", "libcudart.so.12" };
   for (unsigned i = 0; f == NULL && i < 2; i++) {
     void *h = dlopen(sonames[i], RTLD_LAZY | RTLD_NOLOAD);
     if (h) {
-      f = dlsym(h, name);
+      f = dlsym_raw(h, name);
       dlclose(h);
     }
   }

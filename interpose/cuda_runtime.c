@@ -26,12 +26,12 @@ enum { cudaSuccess = 0 };
  * the one of a libcudart already loaded privately (RTLD_LOCAL: a module that
  * links it still calls us through its PLT). Never loads a library. */
 static void *runtime_symbol(const char *name) {
-  void *f = dlsym(RTLD_NEXT, name);
+  void *f = dlsym_raw(RTLD_NEXT, name);
   static const char *const sonames[] = { "libcudart.so.13", "libcudart.so.12", "libcudart.so.11.0", "libcudart.so" };
   for (unsigned i = 0; f == NULL && i < sizeof sonames / sizeof sonames[0]; i++) {
     void *h = dlopen(sonames[i], RTLD_LAZY | RTLD_NOLOAD);
     if (h) {
-      f = dlsym(h, name);
+      f = dlsym_raw(h, name);
       dlclose(h);
     }
   }

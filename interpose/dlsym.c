@@ -37,19 +37,32 @@ __asm__(".text\n"
         "  ret\n"
         ".size dlsym, .-dlsym\n");
 
-/* Our wrapper for `name` or NULL (0: glibc answers). Sets uma_real_dlsym. */
-void *dlsym_filter(void *handle, const char *name) {
+static void resolve_real(void) {
   if (uma_real_dlsym == NULL) {
     void *real = dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.34");
     if (real == NULL) real = dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.2.5");
     __atomic_store_n(&uma_real_dlsym, real, __ATOMIC_RELEASE);
   }
+}
+
+/* glibc's dlsym, for our own lookups: they must never get our wrappers
+ * back (a wrapper that found itself as "the real function" would recurse). */
+void *dlsym_raw(void *handle, const char *name) {
+  resolve_real();
+  return ((void *(*)(void *, const char *))uma_real_dlsym)(handle, name);
+}
+
+/* Our wrapper for `name` or NULL (0: glibc answers). Sets uma_real_dlsym. */
+void *dlsym_filter(void *handle, const char *name) {
+  resolve_real();
   if (handle == RTLD_NEXT || handle == RTLD_DEFAULT || name == NULL || name[0] != 'c' || name[1] != 'u' ||
-      !dev_enabled || !driver_wraps(name))
+      !dev_enabled || !dev_dlsym_route || !driver_wraps(name))
     return NULL;
   void *(*real_dlsym)(void *, const char *) = (void *(*)(void *, const char *))uma_real_dlsym;
   void *real = real_dlsym(handle, name);   /* an explicit handle: the caller does not matter */
   return real ? driver_wrap(name, real) : NULL;
 }
 
+#else
+void *dlsym_raw(void *handle, const char *name) { return dlsym(handle, name); }
 #endif

@@ -169,6 +169,7 @@ static bool store(pol_config_t *cfg, int section, int rule, pol_key_id_t k, cons
     case K_COALESCING_FIT: cfg->coalescing_fit = v.num; break;
     case K_COALESCING_ABOVE: cfg->coalescing_above = v.num; break;
     case K_CUDA_ENABLE: cfg->cuda_enable = v.num; break;
+    case K_CUDA_DLSYM_ROUTE: cfg->cuda_dlsym_route = v.num; break;
     case K_CUDA_ROUND: cfg->cuda_round = v.num; break;
     case K_CUDA_MAX_CACHED: cfg->cuda_max_cached = v.num; break;
     case K_CUDA_RELEASE_THRESHOLD: cfg->cuda_release_threshold = v.num; break;

@@ -93,6 +93,7 @@ static void put_plain_value(uma_buf_t *b, const pol_config_t *cfg, pol_key_id_t 
     break;
   case K_COALESCING_ABOVE: buf_size(b, (uint64_t)cfg->coalescing_above); break;
   case K_CUDA_ENABLE: buf_str(b, cfg->cuda_enable ? "yes" : "no"); break;
+  case K_CUDA_DLSYM_ROUTE: buf_str(b, cfg->cuda_dlsym_route ? "yes" : "no"); break;
   case K_CUDA_ROUND: buf_size(b, (uint64_t)cfg->cuda_round); break;
   case K_CUDA_MAX_CACHED: buf_size(b, (uint64_t)cfg->cuda_max_cached); break;
   case K_CUDA_RELEASE_THRESHOLD: buf_size(b, (uint64_t)cfg->cuda_release_threshold); break;

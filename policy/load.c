@@ -139,6 +139,7 @@ void pol_apply(const pol_config_t *cfg) {
   tlsf_first_fit = cfg->coalescing_fit == 1;
   tlsf_set_above((size_t)cfg->coalescing_above);
   dev_enabled = cfg->cuda_enable != 0;
+  dev_dlsym_route = cfg->cuda_dlsym_route != 0;
   dev_round = (size_t)cfg->cuda_round;
   dev_max_reserved = (uint64_t)cfg->cuda_max_cached;
   dev_release_threshold = (uint64_t)cfg->cuda_release_threshold;
