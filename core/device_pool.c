@@ -415,6 +415,23 @@ int dev_owner(int api, uintptr_t addr) {
   return -1;
 }
 
+/* A block freed while another device is current, or through the other API
+ * (CUDA lets either free it): find its pool. */
+bool dev_free_any(uintptr_t addr) {
+  for (int api = 0; api < DEV_APIS; api++) {
+    int owner = dev_owner(api, addr);
+    if (owner >= 0 && dev_free(owner, addr)) return true;
+  }
+  return false;
+}
+
+/* cudaMemGetInfo / cuMemGetInfo: the pools' idle bytes are free to the
+ * program; never more than the total. */
+void dev_add_idle(int device, size_t *free_bytes, const size_t *total_bytes) {
+  uint64_t n = *free_bytes + dev_idle_bytes(device);
+  *free_bytes = total_bytes && n > *total_bytes ? *total_bytes : n;
+}
+
 /* Bytes the pool holds but the program does not use: cudaMemGetInfo adds
  * them to the device's free memory. */
 uint64_t dev_idle_bytes(int device) {

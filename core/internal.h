@@ -458,6 +458,10 @@ UMA_HIDDEN extern UMA_TLS int dev_in_backend;
 /* interpose/cuda_driver.c, for the dlsym route: */
 UMA_HIDDEN bool driver_wraps(const char *name);
 UMA_HIDDEN void *dlsym_raw(void *handle, const char *name);   /* glibc's, never our wrappers */
+UMA_HIDDEN void *loaded_symbol(const char *name, const char *const *sonames);
+UMA_HIDDEN extern const char *const cudart_sonames[];
+UMA_HIDDEN bool dev_free_any(uintptr_t addr);                 /* any device, either API */
+UMA_HIDDEN void dev_add_idle(int device, size_t *free_bytes, const size_t *total_bytes);
 UMA_HIDDEN void *driver_wrap(const char *name, void *real);
 
 /* ---- the report (report.c, report_json.c) -------------------------------- */

@@ -22,22 +22,12 @@ typedef unsigned long long CUdeviceptr;
 typedef void *CUstream;
 enum { CUDA_SUCCESS = 0, CUDA_ERROR_NOT_FOUND = 500 };
 
-static void *driver_symbol(const char *name) {
-  void *f = dlsym_raw(RTLD_NEXT, name);
-  if (f == NULL) {
-    void *h = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_NOLOAD);
-    if (h) {
-      f = dlsym_raw(h, name);
-      dlclose(h);
-    }
-  }
-  return f;
-}
+static const char *const cuda_sonames[] = { "libcuda.so.1", NULL };
 
 #define REAL(ret, name, params)                                              \
   static ret(*real_##name) params;                                           \
   static ret(*get_##name(void)) params {                                     \
-    if (real_##name == NULL) real_##name = (ret(*) params)driver_symbol(#name); \
+    if (real_##name == NULL) real_##name = (ret(*) params)loaded_symbol(#name, cuda_sonames); \
     return real_##name;                                                      \
   }
 
@@ -95,12 +85,7 @@ UMA_EXPORT CUresult cuMemAlloc_v2(CUdeviceptr *dptr, size_t size) {
 UMA_EXPORT CUresult cuMemFree_v2(CUdeviceptr dptr) {
   int id = dptr ? pool_id() : -1;
   if (id >= 0) {
-    if (dev_free(id, (uintptr_t)dptr)) return CUDA_SUCCESS;
-    /* another device's, or cudaMalloc'd: CUDA lets either API free it */
-    for (int api = 0; api < DEV_APIS; api++) {
-      int owner = dev_owner(api, (uintptr_t)dptr);
-      if (owner >= 0 && dev_free(owner, (uintptr_t)dptr)) return CUDA_SUCCESS;
-    }
+    if (dev_free(id, (uintptr_t)dptr) || dev_free_any((uintptr_t)dptr)) return CUDA_SUCCESS;
   }
   return get_cuMemFree_v2() ? get_cuMemFree_v2()(dptr) : CUDA_ERROR_NOT_FOUND;
 }
@@ -109,10 +94,7 @@ UMA_EXPORT CUresult cuMemGetInfo_v2(size_t *free_bytes, size_t *total_bytes) {
   if (get_cuMemGetInfo_v2() == NULL) return CUDA_ERROR_NOT_FOUND;
   CUresult r = get_cuMemGetInfo_v2()(free_bytes, total_bytes);
   int id = r == CUDA_SUCCESS && free_bytes ? pool_id() : -1;
-  if (id >= 0) {
-    uint64_t idle = dev_idle_bytes(id % DEV_MAX);
-    *free_bytes = total_bytes && *free_bytes + idle > *total_bytes ? *total_bytes : *free_bytes + idle;
-  }
+  if (id >= 0) dev_add_idle(id % DEV_MAX, free_bytes, total_bytes);
   return r;
 }
 
@@ -197,21 +179,8 @@ typedef int cudaError_t;
 static cudaError_t (*real_entry)(const char *, void **, unsigned long long, int *);
 static cudaError_t (*real_entry_by_version)(const char *, void **, unsigned int, unsigned long long, int *);
 
-static void *runtime_next(const char *name) {
-  void *f = dlsym_raw(RTLD_NEXT, name);
-  static const char *const sonames[] = { "libcudart.so.13", "libcudart.so.12" };
-  for (unsigned i = 0; f == NULL && i < 2; i++) {
-    void *h = dlopen(sonames[i], RTLD_LAZY | RTLD_NOLOAD);
-    if (h) {
-      f = dlsym_raw(h, name);
-      dlclose(h);
-    }
-  }
-  return f;
-}
-
 UMA_EXPORT cudaError_t cudaGetDriverEntryPoint(const char *symbol, void **fn, unsigned long long flags, int *status) {
-  if (real_entry == NULL) real_entry = (cudaError_t(*)(const char *, void **, unsigned long long, int *))runtime_next("cudaGetDriverEntryPoint");
+  if (real_entry == NULL) real_entry = (cudaError_t(*)(const char *, void **, unsigned long long, int *))loaded_symbol("cudaGetDriverEntryPoint", cudart_sonames);
   if (real_entry == NULL) return CUDA_ERROR_NOT_FOUND;
   cudaError_t e = real_entry(symbol, fn, flags, status);
   if (e == 0) substitute(symbol, fn, 13000);   /* the runtime's own version: current ABIs */
@@ -222,7 +191,7 @@ UMA_EXPORT cudaError_t cudaGetDriverEntryPointByVersion(const char *symbol, void
                                                          unsigned long long flags, int *status) {
   if (real_entry_by_version == NULL)
     real_entry_by_version = (cudaError_t(*)(const char *, void **, unsigned int, unsigned long long, int *))
-      runtime_next("cudaGetDriverEntryPointByVersion");
+      loaded_symbol("cudaGetDriverEntryPointByVersion", cudart_sonames);
   if (real_entry_by_version == NULL) return CUDA_ERROR_NOT_FOUND;
   cudaError_t e = real_entry_by_version(symbol, fn, version, flags, status);
   if (e == 0) substitute(symbol, fn, (int)version);

@@ -24,24 +24,13 @@ enum { cudaSuccess = 0 };
 
 /* libcudart's definition of `name`: the next one in the global scope, else
  * the one of a libcudart already loaded privately (RTLD_LOCAL: a module that
- * links it still calls us through its PLT). Never loads a library. */
-static void *runtime_symbol(const char *name) {
-  void *f = dlsym_raw(RTLD_NEXT, name);
-  static const char *const sonames[] = { "libcudart.so.13", "libcudart.so.12", "libcudart.so.11.0", "libcudart.so" };
-  for (unsigned i = 0; f == NULL && i < sizeof sonames / sizeof sonames[0]; i++) {
-    void *h = dlopen(sonames[i], RTLD_LAZY | RTLD_NOLOAD);
-    if (h) {
-      f = dlsym_raw(h, name);
-      dlclose(h);
-    }
-  }
-  return f;
-}
+ * links it still calls us through its PLT). */
+const char *const cudart_sonames[] = { "libcudart.so.13", "libcudart.so.12", "libcudart.so.11.0", "libcudart.so", NULL };
 
 #define REAL(ret, name, params)                                              \
   static ret(*real_##name) params;                                           \
   static ret(*get_##name(void)) params {                                     \
-    if (real_##name == NULL) real_##name = (ret(*) params)runtime_symbol(#name); \
+    if (real_##name == NULL) real_##name = (ret(*) params)loaded_symbol(#name, cudart_sonames); \
     return real_##name;                                                      \
   }
 
@@ -119,12 +108,7 @@ UMA_EXPORT cudaError_t cudaMalloc(void **ptr, size_t size) {
 UMA_EXPORT cudaError_t cudaFree(void *ptr) {
   int device = ptr ? pool_device() : -1;
   if (device >= 0) {
-    if (dev_free(device, (uintptr_t)ptr)) return cudaSuccess;
-    /* another device's, or cuMemAlloc'd: CUDA lets either API free it */
-    for (int api = 0; api < DEV_APIS; api++) {
-      int owner = dev_owner(api, (uintptr_t)ptr);
-      if (owner >= 0 && dev_free(owner, (uintptr_t)ptr)) return cudaSuccess;
-    }
+    if (dev_free(device, (uintptr_t)ptr) || dev_free_any((uintptr_t)ptr)) return cudaSuccess;
   }
   return get_cudaFree() ? get_cudaFree()(ptr) : NO_RUNTIME;
 }
@@ -136,10 +120,7 @@ UMA_EXPORT cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total_bytes) {
   cudaError_t e = get_cudaMemGetInfo()(free_bytes, total_bytes);
   dev_in_backend--;
   int device = e == cudaSuccess && free_bytes ? pool_device() : -1;
-  if (device >= 0) {
-    uint64_t idle = dev_idle_bytes(device);
-    *free_bytes = total_bytes && *free_bytes + idle > *total_bytes ? *total_bytes : *free_bytes + idle;
-  }
+  if (device >= 0) dev_add_idle(device, free_bytes, total_bytes);
   return e;
 }
 

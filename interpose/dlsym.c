@@ -66,3 +66,18 @@ void *dlsym_filter(void *handle, const char *name) {
 #else
 void *dlsym_raw(void *handle, const char *name) { return dlsym(handle, name); }
 #endif
+
+/* `name` as the next object after us defines it, else as a library of
+ * `sonames` (NULL-terminated) that the program already loaded privately
+ * (RTLD_LOCAL). Never loads anything. */
+void *loaded_symbol(const char *name, const char *const *sonames) {
+  void *f = dlsym_raw(RTLD_NEXT, name);
+  for (; f == NULL && *sonames; sonames++) {
+    void *h = dlopen(*sonames, RTLD_LAZY | RTLD_NOLOAD);
+    if (h) {
+      f = dlsym_raw(h, name);
+      dlclose(h);
+    }
+  }
+  return f;
+}
