@@ -29,6 +29,16 @@ static void holes(uma_json_t *j, const uma_frag_pool_t *x) {
   json_close(j, ']');
 }
 
+/* The measures of free space shared by CPU pools and GPU pools. */
+static void free_space(uma_json_t *j, const uma_frag_pool_t *x) {
+  json_u64(j, "free_bytes", x->free_bytes);
+  json_u64(j, "free_extents", x->free_extents);
+  json_u64(j, "largest_free", x->largest_free);
+  json_ratio(j, "external_fragmentation", x->free_bytes ? x->free_bytes - x->largest_free : 0, x->free_bytes);
+  unusable(j, x);
+  holes(j, x);   /* free extents by size: [2^b, 2^(b+1)) */
+}
+
 static void pool(uma_json_t *j, const char *k, const uma_frag_pool_t *x, const char *name, const uma_totals_t *t, int p,
                  bool resident_known) {
   json_open(j, k, '{');
@@ -60,12 +70,7 @@ static void pool(uma_json_t *j, const char *k, const uma_frag_pool_t *x, const c
   else json_null(j, "resident_bytes");   /* the walks at the peak skip mincore */
   json_u64(j, "metadata_bytes", x->metadata);
   json_u64(j, "live_bytes", x->live_bytes);
-  json_u64(j, "free_bytes", x->free_bytes);
-  json_u64(j, "free_extents", x->free_extents);
-  json_u64(j, "largest_free", x->largest_free);
-  json_ratio(j, "external_fragmentation", x->free_bytes ? x->free_bytes - x->largest_free : 0, x->free_bytes);
-  unusable(j, x);
-  holes(j, x);   /* free extents by size: [2^b, 2^(b+1)) */
+  free_space(j, x);
   json_close(j, '}');
 }
 
@@ -234,12 +239,7 @@ static void gpus(uma_json_t *j, const uma_report_data_t *d) {
     json_u64(j, "oom_retries", st->oom_retries);
     json_u64(j, "passthrough_allocations", st->passthrough_allocs);
     json_u64(j, "passthrough_bytes", st->passthrough_bytes);
-    json_u64(j, "free_bytes", x->free_bytes);
-    json_u64(j, "free_extents", x->free_extents);
-    json_u64(j, "largest_free", x->largest_free);
-    json_ratio(j, "external_fragmentation", x->free_bytes ? x->free_bytes - x->largest_free : 0, x->free_bytes);
-    unusable(j, x);
-    holes(j, x);
+    free_space(j, x);
     json_close(j, '}');
   }
   json_close(j, ']');
