@@ -35,7 +35,7 @@ static void *heap_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, 
     if (p && align <= UMA_ALIGN_MIN) {
       STAT_ADD(heap->stats.cls[cls].allocs, 1);
       STAT_ADD(heap->stats.cls[cls].requested, size);
-      stats_sample_peak();
+      stats_sample_peak(heap);
       heap_purge_tick(heap, false);   /* a program using only this pool must still decay */
     } else if (p) {
       STAT_ADD(heap->stats.large_requested, size);

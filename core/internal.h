@@ -168,6 +168,7 @@ typedef struct uma_heap_s {
   uma_segment_t *segs_with_free[SEG_KIND_LARGE];   /* indexed by SEG_KIND_* */
   uint64_t purge_due_ms;
   uint64_t tick_allocs[UMA_CLASS_COUNT];     /* stats.cls[].allocs at the last purge tick */
+  uint64_t timeline_mark;                    /* requested bytes already counted by the timeline */
   uma_heap_stats_t stats;
   struct uma_heap_s *all_next;
   struct uma_heap_s *abandoned_next;
@@ -330,7 +331,7 @@ UMA_HIDDEN const char *uma_env(const char *name);
 #define STAT_ADD(field, n) \
   atomic_store_explicit((_Atomic uint64_t *)&(field), \
     atomic_load_explicit((_Atomic uint64_t *)&(field), memory_order_relaxed) + (n), memory_order_relaxed)
-UMA_HIDDEN void stats_sample_peak(void);
+UMA_HIDDEN void stats_sample_peak(uma_heap_t *heap);
 typedef struct uma_totals_s {
   uint64_t allocs[UMA_CLASS_COUNT], frees[UMA_CLASS_COUNT], requested[UMA_CLASS_COUNT];
   uint64_t large_allocs, large_bytes, large_frees, large_freed, large_requested, large_remaps;
@@ -384,9 +385,9 @@ typedef struct uma_sample_s {
 } uma_sample_t;
 UMA_HIDDEN extern uma_sample_t timeline_samples[TIMELINE_MAX];
 UMA_HIDDEN extern _Atomic uint32_t timeline_count;
-UMA_HIDDEN extern uint64_t timeline_interval_ms, timeline_start_ms;
-UMA_HIDDEN void timeline_start(uint64_t interval_ms);
-UMA_HIDDEN void timeline_tick(uint64_t now_ms);
+UMA_HIDDEN extern uint64_t timeline_interval_ms, timeline_start_ms, timeline_interval_bytes;
+UMA_HIDDEN void timeline_start(uint64_t interval_ms, uint64_t interval_bytes);
+UMA_HIDDEN void timeline_tick(uint64_t now_ms, uma_heap_t *heap);
 UMA_HIDDEN void timeline_final(void);
 UMA_HIDDEN void timeline_fork_child(void);
 UMA_HIDDEN uint64_t timeline_process_resident(void);
@@ -465,7 +466,7 @@ UMA_HIDDEN void dev_add_idle(int device, size_t *free_bytes, const size_t *total
 UMA_HIDDEN void *driver_wrap(const char *name, void *real);
 
 /* ---- the report (report.c, report_json.c) -------------------------------- */
-UMA_HIDDEN void report_configure(bool on, uint64_t timeline_ms, uint64_t trace_records);
+UMA_HIDDEN void report_configure(bool on, uint64_t timeline_ms, uint64_t timeline_bytes, uint64_t trace_records);
 UMA_HIDDEN extern uint64_t report_start_unix;
 /* Everything both reports print, gathered once at exit. */
 typedef struct uma_report_data_s {

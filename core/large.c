@@ -95,7 +95,7 @@ void *large_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, unsign
   if (zero && reused) memset(p, 0, size);   /* a fresh mapping reads as zero already */
   stats_large_alloc(heap, large_usable(lg));
   if (route) route_count_alloc(route, large_usable(lg));
-  stats_sample_peak();
+  stats_sample_peak(heap);
   return p;
 }
 
@@ -167,7 +167,7 @@ void *large_realloc(uma_heap_t *heap, uma_large_t *lg, void *p, size_t size) {
     if (heap) STAT_ADD(heap->stats.large_remaps, 1);
   }
   alloc_count_large_in_place(old_usable, size, large_usable(lg));
-  if (heap) stats_sample_peak();
+  if (heap) stats_sample_peak(heap);
   return (uint8_t *)lg + offset;
 }
 

@@ -227,6 +227,6 @@ uma_page_t *page_malloc_slow(uma_heap_t *heap, unsigned cls) {
   if (page == NULL) return NULL;
   page_queue_push_front(heap, page);
   page_extend(page);
-  stats_sample_peak();
+  stats_sample_peak(heap);
   return page;
 }

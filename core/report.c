@@ -10,11 +10,11 @@ uint64_t report_start_unix;
 
 /* Called by the policy at start-up: the timeline, the peak snapshots and
  * the trace run only when a report will be written. */
-void report_configure(bool on, uint64_t timeline_ms, uint64_t trace_records) {
+void report_configure(bool on, uint64_t timeline_ms, uint64_t timeline_bytes, uint64_t trace_records) {
   report_start_unix = os_unix_time();
   frag_snapshots_on = on;
   if (!on) return;
-  if (timeline_ms) timeline_start(timeline_ms);
+  if (timeline_ms || timeline_bytes) timeline_start(timeline_ms, timeline_bytes);
   if (trace_records && !trace_on && !trace_start(trace_records))
     uma_write_err("uma-preload: cannot map memory for the allocation trace; tracing is off "
                   "(lower [report] trace_max)\n");

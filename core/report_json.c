@@ -157,6 +157,7 @@ static void rules(uma_json_t *j, const uma_report_data_t *d) {
 static void timeline(uma_json_t *j) {
   json_open(j, "timeline", '{');
   json_u64(j, "interval_ms", timeline_interval_ms);
+  json_u64(j, "interval_bytes", timeline_interval_bytes);
   json_open(j, "columns", '[');
   static const char *const cols[] = { "t_ms", "live_bytes", "requested_live_bytes", "committed_bytes",
                                       "mapped_bytes", "resident_bytes" };

@@ -104,9 +104,9 @@ static void peak_update(uint64_t live) {
 /* Called on page refills and large allocations: live bytes only grow past a
  * peak through these. At most once per clock tick, since summing every heap
  * costs O(heaps × classes). */
-void stats_sample_peak(void) {
+void stats_sample_peak(uma_heap_t *heap) {
   uint64_t now = os_now_ms();
-  timeline_tick(now);
+  timeline_tick(now, heap);
   if (atomic_exchange_explicit(&last_sample_ms, now, memory_order_relaxed) == now) return;
   uma_stats_t s;
   stats_sum(&s);

@@ -1,5 +1,5 @@
-/* timeline.c — counters sampled at the policy's interval ([report]
- * timeline) into a bounded buffer, so the report shows how live, committed,
+/* timeline.c — counters sampled at the policy's intervals ([report]
+ * timeline: time; timeline_bytes: bytes allocated) into a bounded buffer, so the report shows how live, committed,
  * mapped and resident bytes moved over the run. Samples are taken on
  * allocation slow paths (page refills, large blocks), so an idle program
  * adds none. When the buffer is full, every other sample is dropped and the
@@ -10,8 +10,10 @@
 uma_sample_t timeline_samples[TIMELINE_MAX];
 _Atomic uint32_t timeline_count;
 uint64_t timeline_interval_ms;           /* 0: off */
+uint64_t timeline_interval_bytes;        /* 0: off */
 uint64_t timeline_start_ms;
 static _Atomic uint64_t next_due_ms;
+static _Atomic uint64_t allocated_bytes, next_due_bytes;   /* requested bytes seen on slow paths */
 static _Atomic bool busy;
 
 /* Whole-process resident bytes from /proc/self/statm (three system calls). */
@@ -31,10 +33,24 @@ uint64_t timeline_process_resident(void) {
   return pages * UMA_OS_PAGE;
 }
 
-void timeline_start(uint64_t interval_ms) {
+void timeline_start(uint64_t interval_ms, uint64_t interval_bytes) {
   timeline_start_ms = os_now_ms();
   timeline_interval_ms = interval_ms;
-  atomic_store(&next_due_ms, timeline_start_ms);
+  timeline_interval_bytes = interval_bytes;
+  atomic_store(&next_due_ms, interval_ms ? timeline_start_ms : UINT64_MAX);
+  atomic_store(&next_due_bytes, interval_bytes ? 0 : UINT64_MAX);
+}
+
+/* Bytes the heap's thread requested since its last slow path, added to the
+ * process-wide count (O(classes) on a slow path, which runs once per page
+ * of blocks at most). */
+static uint64_t count_allocated(uma_heap_t *heap) {
+  if (heap == NULL) return atomic_load_explicit(&allocated_bytes, memory_order_relaxed);
+  uint64_t total = heap->stats.large_requested;
+  for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) total += heap->stats.cls[c].requested;
+  uint64_t delta = total - heap->timeline_mark;
+  heap->timeline_mark = total;
+  return atomic_fetch_add_explicit(&allocated_bytes, delta, memory_order_relaxed) + delta;
 }
 
 static void take(uint64_t now) {
@@ -43,6 +59,7 @@ static void take(uint64_t now) {
     for (uint32_t i = 0; i < TIMELINE_MAX / 2; i++) timeline_samples[i] = timeline_samples[2 * i];
     n = TIMELINE_MAX / 2;
     timeline_interval_ms *= 2;
+    timeline_interval_bytes *= 2;
   }
   uma_stats_t s;
   uma_stats_get(&s);
@@ -58,19 +75,24 @@ static void take(uint64_t now) {
   atomic_store_explicit(&timeline_count, n + 1, memory_order_release);
 }
 
-void timeline_tick(uint64_t now) {
-  if (timeline_interval_ms == 0 || now < atomic_load_explicit(&next_due_ms, memory_order_relaxed)) return;
+void timeline_tick(uint64_t now, uma_heap_t *heap) {
+  if (timeline_interval_ms == 0 && timeline_interval_bytes == 0) return;
+  uint64_t bytes = timeline_interval_bytes ? count_allocated(heap) : 0;
+  if (now < atomic_load_explicit(&next_due_ms, memory_order_relaxed) &&
+      bytes < atomic_load_explicit(&next_due_bytes, memory_order_relaxed))
+    return;
   if (atomic_exchange(&busy, true)) return;
-  if (now >= atomic_load(&next_due_ms)) {
+  if (now >= atomic_load(&next_due_ms) || bytes >= atomic_load(&next_due_bytes)) {
     take(now);
-    atomic_store(&next_due_ms, now + timeline_interval_ms);
+    if (timeline_interval_ms) atomic_store(&next_due_ms, now + timeline_interval_ms);
+    if (timeline_interval_bytes) atomic_store(&next_due_bytes, bytes + timeline_interval_bytes);
   }
   atomic_store(&busy, false);
 }
 
 /* The last sample, at exit, whatever the interval. */
 void timeline_final(void) {
-  if (timeline_interval_ms == 0 || atomic_exchange(&busy, true)) return;
+  if ((timeline_interval_ms == 0 && timeline_interval_bytes == 0) || atomic_exchange(&busy, true)) return;
   take(os_now_ms());
   atomic_store(&busy, false);
 }

@@ -23,6 +23,10 @@ const pol_key_t pol_keys[K_COUNT] = {
     "How often the report's timeline samples live, committed, mapped and resident bytes "
     "(0 for no timeline). Samples are taken on allocation slow paths; 1024 are kept, and "
     "when they fill, every other one is dropped and the interval doubles." },
+  [K_REPORT_TIMELINE_BYTES] = { "report", "timeline_bytes", POL_SIZE, "0", 0, INT64_MAX, NULL,
+    "Also sample the timeline each time the program has requested this many more bytes "
+    "(e.g. 64M; 0 for time only). Counted on allocation slow paths, so a sample may come a "
+    "page of blocks late." },
   [K_REPORT_TRACE] = { "report", "trace", POL_BOOL, "no", 0, 1, NULL,
     "Record every allocation's size and lifetime, so the report has the exact peak of "
     "live requested bytes and uma-report can compute what a perfect planner would need. "

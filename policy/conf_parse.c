@@ -158,6 +158,7 @@ static bool store(pol_config_t *cfg, int section, int rule, pol_key_id_t k, cons
         return false;
       break;
     case K_REPORT_TIMELINE: cfg->report_timeline_ms = v.num; break;
+    case K_REPORT_TIMELINE_BYTES: cfg->report_timeline_bytes = v.num; break;
     case K_REPORT_TRACE: cfg->report_trace = v.num; break;
     case K_REPORT_TRACE_MAX: cfg->report_trace_max = v.num; break;
     case K_REPORT_ON_SIGNAL: cfg->report_on_signal = v.num; break;

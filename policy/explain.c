@@ -78,6 +78,7 @@ static void put_plain_value(uma_buf_t *b, const pol_config_t *cfg, pol_key_id_t 
   case K_REPORT_DESTINATION: buf_str(b, cfg->report_destination[0] ? cfg->report_destination : "off"); break;
   case K_REPORT_JSON: buf_str(b, cfg->report_json[0] ? cfg->report_json : "off"); break;
   case K_REPORT_TIMELINE: put_duration(b, cfg->report_timeline_ms); break;
+  case K_REPORT_TIMELINE_BYTES: buf_size(b, (uint64_t)cfg->report_timeline_bytes); break;
   case K_REPORT_TRACE: buf_str(b, cfg->report_trace ? "yes" : "no"); break;
   case K_REPORT_TRACE_MAX: buf_size(b, (uint64_t)cfg->report_trace_max); break;
   case K_REPORT_ON_SIGNAL: buf_str(b, cfg->report_on_signal ? "yes" : "no"); break;

@@ -149,7 +149,7 @@ void pol_apply(const pol_config_t *cfg) {
   memcpy(report_json, cfg->report_json, sizeof report_json);
   report_on_signal = cfg->report_on_signal != 0;
   bool reporting = report_destination[0] || report_json[0];
-  report_configure(reporting, (uint64_t)cfg->report_timeline_ms,
+  report_configure(reporting, (uint64_t)cfg->report_timeline_ms, (uint64_t)cfg->report_timeline_bytes,
                    cfg->report_trace ? (uint64_t)cfg->report_trace_max : 0);
 }
 

@@ -20,7 +20,7 @@ typedef enum pol_type_e {
 typedef enum pol_key_id_e {
   /* plain sections */
   K_GENERAL_ON_ERROR, K_REPORT_DESTINATION, K_REPORT_JSON, K_REPORT_TIMELINE, K_REPORT_TRACE,
-  K_REPORT_TRACE_MAX, K_REPORT_ON_SIGNAL, K_PURGE_DELAY, K_LARGE_CACHE_MAX,
+  K_REPORT_TIMELINE_BYTES, K_REPORT_TRACE_MAX, K_REPORT_ON_SIGNAL, K_PURGE_DELAY, K_LARGE_CACHE_MAX,
   K_COALESCING_ABOVE, K_COALESCING_GRANULARITY, K_COALESCING_FIT,
   K_CUDA_ENABLE, K_CUDA_DLSYM_ROUTE, K_CUDA_ROUND, K_CUDA_MAX_CACHED, K_CUDA_RELEASE_THRESHOLD,
   /* [rule NAME] sections */
@@ -77,6 +77,7 @@ typedef struct pol_config_s {
   char report_destination[256];         /* "" = off */
   char report_json[256];                /* "" = off */
   int64_t report_timeline_ms;           /* 0 = off */
+  int64_t report_timeline_bytes;        /* 0 = off */
   int64_t report_trace, report_trace_max, report_on_signal;
   int64_t purge_delay_ms;
   int64_t large_cache_max;
