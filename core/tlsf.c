@@ -276,8 +276,13 @@ void tlsf_free(void *seg, void *p, const char *func) {
   pthread_mutex_unlock(&tlsf_lock);
 }
 
+/* Under the lock: a neighbour's free rewrites this block's header (its
+ * previous-free flag and link), and a racy read would fail the checks. */
 size_t tlsf_usable(void *seg, const void *p, const char *func) {
-  return bsize(checked_block(seg, p, func)) - BLOCK_HEADER;
+  pthread_mutex_lock(&tlsf_lock);
+  size_t n = bsize(checked_block(seg, p, func)) - BLOCK_HEADER;
+  pthread_mutex_unlock(&tlsf_lock);
+  return n;
 }
 
 bool tlsf_owns(void *seg, const void *p) {
