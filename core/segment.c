@@ -46,6 +46,31 @@ static void seg_list_remove(uma_heap_t *heap, uma_segment_t *seg) {
   seg->next = seg->prev = NULL;
 }
 
+/* A cached segment keeps what it knew of its resident pages (purged ones are
+ * not), but in its new page size: a 64 KiB page was dirty ⇒ the 512 KiB page
+ * around it is, and the other way round. A dirty bit must never name a page
+ * beyond the new layout — the purge would madvise memory outside the
+ * segment. The committed count follows the change. */
+static void seg_dirty_relayout(uma_segment_t *seg, uint64_t old_dirty, unsigned old_shift) {
+  if (old_shift == seg->page_shift) {
+    seg->dirty_mask = old_dirty & seg->free_mask;
+    return;
+  }
+  unsigned old_count = (unsigned)(UMA_SEG_SIZE >> old_shift);
+  uint64_t fresh_mask = 0;
+  int64_t old_bytes = 0, new_bytes = 0;
+  for (unsigned j = 0; j < old_count && j < 64; j++) {
+    if (!((old_dirty >> j) & 1)) continue;
+    uintptr_t lo = (uintptr_t)j << old_shift, hi = ((uintptr_t)(j + 1) << old_shift) - 1;
+    old_bytes += (int64_t)((hi + 1) - (j == 0 ? UMA_SEG_HEADER_SIZE : lo));
+    for (uintptr_t i = lo >> seg->page_shift; i <= hi >> seg->page_shift; i++) fresh_mask |= 1ULL << i;
+  }
+  seg->dirty_mask = fresh_mask & seg->free_mask;
+  for (unsigned i = 0; i < seg->page_count; i++)
+    if ((seg->dirty_mask >> i) & 1) new_bytes += (int64_t)seg_page_bytes(seg, i);
+  stats_commit(new_bytes - old_bytes);
+}
+
 static uma_segment_t *seg_acquire(uma_heap_t *heap, uint8_t kind) {
   uma_segment_t *seg = NULL;
   pthread_mutex_lock(&seg_cache_lock);
@@ -62,6 +87,8 @@ static uma_segment_t *seg_acquire(uma_heap_t *heap, uint8_t kind) {
     seg->dirty_mask = 0;   /* fresh: nothing resident but the header */
     stats_commit(UMA_SEG_HEADER_SIZE);
   }
+  uint64_t old_dirty = seg->dirty_mask;
+  unsigned old_shift = seg->page_shift;
   memset(seg->pages, 0, sizeof seg->pages);
   for (unsigned i = 0; i < UMA_MAX_PAGES; i++) seg->pages[i].start = (uint8_t *)UINTPTR_MAX;
   seg->kind = kind;
@@ -70,8 +97,7 @@ static uma_segment_t *seg_acquire(uma_heap_t *heap, uint8_t kind) {
   seg->used_pages = 0;
   seg->heap = heap;
   seg->free_mask = seg->page_count == 64 ? ~0ULL : (1ULL << seg->page_count) - 1;
-  /* A cached segment keeps its dirty mask: pages purged before it was
-   * cached are not resident. */
+  if (!fresh) seg_dirty_relayout(seg, old_dirty, old_shift);
   seg->dirty_stamp_ms = os_now_ms();
   seg_list_push(heap, seg);
   return seg;

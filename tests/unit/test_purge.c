@@ -3,7 +3,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 #include <time.h>
-#include "uma.h"
+#include "internal.h"
 #include "helpers.h"
 
 #define BLOCKS 4096
@@ -85,4 +85,24 @@ Test(purge, an_emptied_current_page_decays_too) {
   cr_assert_eq(resident_pages(p, 60 << 10), 0);
   for (int k = 0; k < 4; k++)
     for (int i = 0; i < 5000; i++) uma_free(keep[k][i]);
+}
+
+/* A cached segment reused for another page size keeps its dirty pages in the
+ * new layout: no dirty bit may name a page past the new page count (the
+ * purge would madvise memory beyond the segment, someone else's). */
+Test(purge, a_segment_reused_for_another_page_size_keeps_a_valid_dirty_mask) {
+  uma_option_set(UMA_OPTION_PURGE_DELAY_MS, 60000);
+  enum { N = 3000 };
+  static char *small[N];
+  for (int i = 0; i < N; i++) small[i] = uma_malloc(1000);   /* small pages, a few MiB */
+  void *seg = seg_of(small[N - 1]);
+  for (int i = 0; i < N; i++) uma_free(small[i]);
+  uma_collect(false);        /* empty pages back to their segments; empty segments to the cache */
+  char *medium = NULL;
+  for (int k = 0; k < 64 && (medium == NULL || seg_of(medium) != seg); k++) medium = uma_malloc(40000);
+  uma_segment_t *s = seg_of(medium);
+  cr_assert_eq(s->kind, SEG_KIND_MEDIUM);
+  cr_assert_eq(s->dirty_mask >> s->page_count, 0, "dirty bits beyond the %u pages: %#llx", s->page_count,
+               (unsigned long long)s->dirty_mask);
+  cr_assert_eq(s->dirty_mask & ~s->free_mask, 0, "a page in use is not 'free and dirty'");
 }
