@@ -90,7 +90,7 @@ static void write_pools(int fd, const uma_frag_t *w, const char *title) {
   uma_buf_t b = { text, 0, sizeof text };
   buf_str(&b, "  ");
   buf_str(&b, title);
-  buf_str(&b, "\n    pool      in use        free          largest free  ext. frag  unusable@4K  resident\n");
+  buf_str(&b, "\n    pool        in use        free          largest free  ext. frag  unusable@4K  resident\n");
   uma_frag_pool_t total = { 0 };
   for (int p = 0; p <= FRAG_POOLS; p++) {
     const uma_frag_pool_t *x = p < FRAG_POOLS ? &w->pool[p] : &total;
@@ -104,12 +104,12 @@ static void write_pools(int fd, const uma_frag_t *w, const char *title) {
     }
     buf_str(&b, "    ");
     buf_str(&b, p < FRAG_POOLS ? frag_pool_names[p] : "total");
-    buf_pad(&b, 14); buf_bytes(&b, x->live_bytes);
-    buf_pad(&b, 28); buf_bytes(&b, x->free_bytes);
-    buf_pad(&b, 42); buf_bytes(&b, x->largest_free);
-    buf_pad(&b, 56); percent(&b, x->free_bytes - (x->free_bytes ? x->largest_free : 0), x->free_bytes);
-    buf_pad(&b, 67); percent(&b, x->free_bytes - x->usable[1], x->free_bytes);
-    buf_pad(&b, 80);
+    buf_pad(&b, 16); buf_bytes(&b, x->live_bytes);
+    buf_pad(&b, 30); buf_bytes(&b, x->free_bytes);
+    buf_pad(&b, 44); buf_bytes(&b, x->largest_free);
+    buf_pad(&b, 58); percent(&b, x->free_bytes - (x->free_bytes ? x->largest_free : 0), x->free_bytes);
+    buf_pad(&b, 69); percent(&b, x->free_bytes - x->usable[1], x->free_bytes);
+    buf_pad(&b, 82);
     if (w->resident_known) buf_bytes(&b, x->resident);
     else buf_str(&b, "-");
     buf_str(&b, "\n");
