@@ -483,6 +483,10 @@ typedef struct uma_report_data_s {
   struct { int id; dev_stats_t st; uma_frag_pool_t free; } gpus[DEV_POOLS];
 } uma_report_data_t;
 UMA_HIDDEN void report_gather(uma_report_data_t *d);
+/* One rule's totals: its large blocks by its own counters, its pooled sizes
+ * by the classes it routes. */
+typedef struct uma_rule_totals_s { uint64_t allocs, requested, served, live, free_in_pages; } uma_rule_totals_t;
+UMA_HIDDEN void report_rule_totals(const uma_report_data_t *d, int r, uma_rule_totals_t *out);
 UMA_HIDDEN void report_write_json(int fd, const uma_report_data_t *d);
 UMA_HIDDEN void report_write_text(int fd, const uma_report_data_t *d);
 

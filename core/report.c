@@ -140,8 +140,24 @@ static void write_gpu(int fd, const typeof(((uma_report_data_t *)0)->gpus[0]) *g
   os_write(fd, text, b.len);
 }
 
-/* One line per tracked rule: pooled sizes counted per class, large blocks
- * by the rule's own counters. */
+void report_rule_totals(const uma_report_data_t *d, int r, uma_rule_totals_t *out) {
+  const uma_route_t *rt = &route_table[r];
+  uint64_t freed = atomic_load_explicit(&rt->large_freed_bytes, memory_order_relaxed);
+  out->allocs = atomic_load_explicit(&rt->large_allocs, memory_order_relaxed);
+  out->served = atomic_load_explicit(&rt->large_bytes, memory_order_relaxed);
+  out->requested = out->free_in_pages = 0;
+  for (unsigned c = 0; c < UMA_CLASS_COUNT; c++)
+    if (route_of_class[c] == r) {
+      out->allocs += d->totals.allocs[c];
+      out->served += d->totals.allocs[c] * sc_size(c);
+      freed += d->totals.frees[c] * sc_size(c);
+      out->requested += d->totals.requested[c];
+      if (d->exit_walk) out->free_in_pages += d->exit_walk->class_free[c];
+    }
+  out->live = out->served > freed ? out->served - freed : 0;
+}
+
+/* One line per tracked rule. */
 static void write_rules(int fd, const uma_report_data_t *d) {
   bool any = false;
   for (int r = 1; r <= route_count; r++) any |= route_table[r].track;
@@ -150,31 +166,22 @@ static void write_rules(int fd, const uma_report_data_t *d) {
   for (int r = 1; r <= route_count; r++) {
     const uma_route_t *rt = &route_table[r];
     if (!rt->track) continue;
-    uint64_t n = atomic_load_explicit(&rt->large_allocs, memory_order_relaxed);
-    uint64_t served = atomic_load_explicit(&rt->large_bytes, memory_order_relaxed);
-    uint64_t freed = atomic_load_explicit(&rt->large_freed_bytes, memory_order_relaxed);
-    uint64_t free_in_pages = 0;
-    for (unsigned c = 0; c < UMA_CLASS_COUNT; c++)
-      if (route_of_class[c] == r) {
-        n += d->totals.allocs[c];
-        served += d->totals.allocs[c] * sc_size(c);
-        freed += d->totals.frees[c] * sc_size(c);
-        if (d->exit_walk) free_in_pages += d->exit_walk->class_free[c];
-      }
+    uma_rule_totals_t t;
+    report_rule_totals(d, r, &t);
     uma_buf_t b = { text, 0, sizeof text };
     buf_str(&b, "  rule '");
     buf_str(&b, rt->name);
     buf_str(&b, "'");
     buf_pad(&b, 24);
-    buf_count(&b, n);
+    buf_count(&b, t.allocs);
     buf_str(&b, " allocations");
     buf_pad(&b, 44);
     buf_str(&b, "served ");
-    buf_bytes(&b, served);
+    buf_bytes(&b, t.served);
     buf_str(&b, ", live ");
-    buf_bytes(&b, served > freed ? served - freed : 0);
+    buf_bytes(&b, t.live);
     buf_str(&b, ", free in its pages ");
-    buf_bytes(&b, free_in_pages);
+    buf_bytes(&b, t.free_in_pages);
     buf_str(&b, "\n");
     os_write(fd, text, b.len);
   }

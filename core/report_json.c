@@ -128,27 +128,17 @@ static void rules(uma_json_t *j, const uma_report_data_t *d) {
   json_open(j, "rules", '[');
   for (int r = 1; r <= route_count; r++) {
     const uma_route_t *rt = &route_table[r];
-    uint64_t n = atomic_load_explicit(&rt->large_allocs, memory_order_relaxed);
-    uint64_t served = atomic_load_explicit(&rt->large_bytes, memory_order_relaxed);
-    uint64_t freed = atomic_load_explicit(&rt->large_freed_bytes, memory_order_relaxed);
-    uint64_t requested = 0, free_in_pages = 0;
-    for (unsigned c = 0; c < UMA_CLASS_COUNT; c++)
-      if (route_of_class[c] == r) {
-        n += d->totals.allocs[c];
-        served += d->totals.allocs[c] * sc_size(c);
-        freed += d->totals.frees[c] * sc_size(c);
-        requested += d->totals.requested[c];
-        if (d->exit_walk) free_in_pages += d->exit_walk->class_free[c];
-      }
+    uma_rule_totals_t t;
+    report_rule_totals(d, r, &t);
     json_open(j, NULL, '{');
     json_str(j, "name", rt->name);
     json_u64(j, "line", (uint64_t)rt->line);
     json_bool(j, "tracked", rt->track);
-    json_u64(j, "allocations", n);
-    json_u64(j, "pooled_bytes_requested", requested);
-    json_u64(j, "bytes_served", served);
-    json_u64(j, "live_bytes", served > freed ? served - freed : 0);
-    json_u64(j, "free_bytes_in_pages", free_in_pages);
+    json_u64(j, "allocations", t.allocs);
+    json_u64(j, "pooled_bytes_requested", t.requested);
+    json_u64(j, "bytes_served", t.served);
+    json_u64(j, "live_bytes", t.live);
+    json_u64(j, "free_bytes_in_pages", t.free_in_pages);
     json_close(j, '}');
   }
   json_close(j, ']');
