@@ -32,7 +32,7 @@ BENCH_PROGS   := $(BENCH_WORKLOADS:%=$(BUILD)/bench/%) $(BUILD)/bench/conf_start
 
 all: $(BUILD)/libumapreload.so $(BUILD)/libumacore.a $(BUILD)/uma-conf $(BUILD)/uma-report
 
-$(BUILD)/%.o: %.c $(wildcard core/*.h policy/*.h include/*.h)
+$(BUILD)/%.o: %.c $(wildcard core/*.h policy/*.h include/*.h interpose/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(UMA_CFLAGS) -c $< -o $@
 

@@ -11,11 +11,9 @@
  * (libcudart's own route, CuPy's, JAX's). Everything not wrapped is
  * returned untouched. The driver itself is never loaded by us: its functions
  * come from the copy the program loaded (RTLD_NEXT, else dlopen NOLOAD). */
-#include "../core/internal.h"
+#include "interpose.h"
 #include <dlfcn.h>
 #include <string.h>
-
-#define UMA_EXPORT __attribute__((visibility("default")))
 
 typedef int CUresult;
 typedef unsigned long long CUdeviceptr;
@@ -24,12 +22,7 @@ enum { CUDA_SUCCESS = 0, CUDA_ERROR_NOT_FOUND = 500 };
 
 static const char *const cuda_sonames[] = { "libcuda.so.1", NULL };
 
-#define REAL(ret, name, params)                                              \
-  static ret(*real_##name) params;                                           \
-  static ret(*get_##name(void)) params {                                     \
-    if (real_##name == NULL) real_##name = (ret(*) params)loaded_symbol(#name, cuda_sonames); \
-    return real_##name;                                                      \
-  }
+#define REAL(ret, name, params) UMA_REAL(ret, name, params, cuda_sonames)
 
 REAL(CUresult, cuMemAlloc_v2, (CUdeviceptr *, size_t))
 REAL(CUresult, cuMemFree_v2, (CUdeviceptr))
@@ -176,24 +169,21 @@ void *driver_wrap(const char *name, void *real) {
 
 /* The runtime's route to driver entry points (PyTorch's). */
 typedef int cudaError_t;
-static cudaError_t (*real_entry)(const char *, void **, unsigned long long, int *);
-static cudaError_t (*real_entry_by_version)(const char *, void **, unsigned int, unsigned long long, int *);
+UMA_REAL(cudaError_t, cudaGetDriverEntryPoint, (const char *, void **, unsigned long long, int *), cudart_sonames)
+UMA_REAL(cudaError_t, cudaGetDriverEntryPointByVersion, (const char *, void **, unsigned int, unsigned long long, int *),
+         cudart_sonames)
 
 UMA_EXPORT cudaError_t cudaGetDriverEntryPoint(const char *symbol, void **fn, unsigned long long flags, int *status) {
-  if (real_entry == NULL) real_entry = (cudaError_t(*)(const char *, void **, unsigned long long, int *))loaded_symbol("cudaGetDriverEntryPoint", cudart_sonames);
-  if (real_entry == NULL) return CUDA_ERROR_NOT_FOUND;
-  cudaError_t e = real_entry(symbol, fn, flags, status);
+  if (get_cudaGetDriverEntryPoint() == NULL) return CUDA_ERROR_NOT_FOUND;
+  cudaError_t e = get_cudaGetDriverEntryPoint()(symbol, fn, flags, status);
   if (e == 0) substitute(symbol, fn, 13000);   /* the runtime's own version: current ABIs */
   return e;
 }
 
 UMA_EXPORT cudaError_t cudaGetDriverEntryPointByVersion(const char *symbol, void **fn, unsigned int version,
                                                          unsigned long long flags, int *status) {
-  if (real_entry_by_version == NULL)
-    real_entry_by_version = (cudaError_t(*)(const char *, void **, unsigned int, unsigned long long, int *))
-      loaded_symbol("cudaGetDriverEntryPointByVersion", cudart_sonames);
-  if (real_entry_by_version == NULL) return CUDA_ERROR_NOT_FOUND;
-  cudaError_t e = real_entry_by_version(symbol, fn, version, flags, status);
+  if (get_cudaGetDriverEntryPointByVersion() == NULL) return CUDA_ERROR_NOT_FOUND;
+  cudaError_t e = get_cudaGetDriverEntryPointByVersion()(symbol, fn, version, flags, status);
   if (e == 0) substitute(symbol, fn, (int)version);
   return e;
 }

@@ -13,10 +13,8 @@
  * Known difference: a pooled block shares its cudaMalloc allocation with
  * others, so cudaIpcGetMemHandle and cuMemGetAddressRange see that larger
  * allocation (PyTorch computes offsets from it and is unaffected). */
-#include "../core/internal.h"
+#include "interpose.h"
 #include <dlfcn.h>
-
-#define UMA_EXPORT __attribute__((visibility("default")))
 
 typedef int cudaError_t;
 typedef void *cudaStream_t;
@@ -27,12 +25,7 @@ enum { cudaSuccess = 0 };
  * links it still calls us through its PLT). */
 const char *const cudart_sonames[] = { "libcudart.so.13", "libcudart.so.12", "libcudart.so.11.0", "libcudart.so", NULL };
 
-#define REAL(ret, name, params)                                              \
-  static ret(*real_##name) params;                                           \
-  static ret(*get_##name(void)) params {                                     \
-    if (real_##name == NULL) real_##name = (ret(*) params)loaded_symbol(#name, cudart_sonames); \
-    return real_##name;                                                      \
-  }
+#define REAL(ret, name, params) UMA_REAL(ret, name, params, cudart_sonames)
 
 REAL(cudaError_t, cudaMalloc, (void **, size_t))
 REAL(cudaError_t, cudaFree, (void *))

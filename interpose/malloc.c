@@ -2,14 +2,13 @@
  * (include/uma.h), plus glibc's aliases. Semantics follow glibc 2.36; where
  * a call has no meaning here it is accepted and documented as ignored
  * (docs/ARCHITECTURE.md, "The malloc ABI"). */
-#include "../core/internal.h"
+#include "interpose.h"
 #include <errno.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#define UMA_EXPORT __attribute__((visibility("default")))
 #define UMA_ALIAS(name) __attribute__((alias(#name), visibility("default")))
 
 /* The program's return address travels along: rules may match the caller. */
