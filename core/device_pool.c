@@ -45,8 +45,6 @@ struct dev_seg_s {
   dev_block_t *first;
 };
 
-typedef struct slot_s { uintptr_t addr; dev_block_t *block; } slot_t;
-
 typedef struct dev_pool_s {
   pthread_mutex_t lock;
   dev_block_t *bins[FL_COUNT][1 << SL_BITS];
@@ -54,8 +52,7 @@ typedef struct dev_pool_s {
   uint8_t sl_map[FL_COUNT];
   dev_block_t *pending;
   dev_seg_t *segs;
-  slot_t *slots;                           /* used blocks by address */
-  uint64_t slot_mask, slot_used;
+  addr_table_t used;                       /* blocks handed out: address → descriptor */
   dev_stats_t st;
 } dev_pool_t;
 
@@ -109,55 +106,6 @@ static void meta_free(void *m) {
   *(void **)m = free_meta;
   free_meta = m;
   pthread_mutex_unlock(&meta_lock);
-}
-
-/* ---- the address table ------------------------------------------------------ */
-
-static uint64_t slot_of(const dev_pool_t *p, uintptr_t a) { return ((a >> 9) * 0x9E3779B97F4A7C15ULL >> 20) & p->slot_mask; }
-
-static uint64_t find_slot(const dev_pool_t *p, uintptr_t a) {
-  uint64_t i = slot_of(p, a);
-  while (p->slots[i].addr != 0 && p->slots[i].addr != a) i = (i + 1) & p->slot_mask;
-  return i;
-}
-
-static bool table_grow(dev_pool_t *p) {
-  slot_t *old = p->slots;
-  uint64_t old_n = old ? p->slot_mask + 1 : 0, n = old ? 2 * old_n : 4096;
-  slot_t *fresh = os_map(n * sizeof *fresh);
-  if (fresh == NULL) return false;
-  p->slots = fresh;
-  p->slot_mask = n - 1;
-  for (uint64_t i = 0; i < old_n; i++)
-    if (old[i].addr) p->slots[find_slot(p, old[i].addr)] = old[i];
-  if (old) os_unmap(old, old_n * sizeof *old);
-  return true;
-}
-
-static bool table_put(dev_pool_t *p, dev_block_t *b) {
-  if ((p->slots == NULL || 2 * (p->slot_used + 1) > p->slot_mask + 1) && !table_grow(p)) return false;
-  uint64_t i = find_slot(p, b->addr);
-  p->slots[i] = (slot_t){ b->addr, b };
-  p->slot_used++;
-  return true;
-}
-
-static dev_block_t *table_take(dev_pool_t *p, uintptr_t a) {
-  if (p->slots == NULL || a == 0) return NULL;
-  uint64_t i = find_slot(p, a);
-  dev_block_t *b = p->slots[i].block;
-  if (p->slots[i].addr == 0) return NULL;
-  uint64_t hole = i;   /* backward-shift deletion */
-  for (uint64_t j = (i + 1) & p->slot_mask; p->slots[j].addr != 0; j = (j + 1) & p->slot_mask) {
-    uint64_t home = slot_of(p, p->slots[j].addr);
-    if (((j - home) & p->slot_mask) >= ((j - hole) & p->slot_mask)) {
-      p->slots[hole] = p->slots[j];
-      hole = j;
-    }
-  }
-  p->slots[hole].addr = 0;
-  p->slot_used--;
-  return b;
 }
 
 /* ---- bins of ready blocks ------------------------------------------------------ */
@@ -368,7 +316,7 @@ int dev_alloc(int id, size_t size, uintptr_t *out) {
   }
   b->state = DB_USED;
   b->requested = size;
-  if (!table_put(p, b)) {   /* no memory for the table: undo, report OOM */
+  if (!addr_table_put(&p->used, b->addr, (uintptr_t)b, 0)) {   /* no memory for the table: undo, report OOM */
     make_ready(p, b);
     pthread_mutex_unlock(&p->lock);
     return -1;
@@ -388,7 +336,8 @@ bool dev_free(int id, uintptr_t addr) {
   if (id < 0 || id >= DEV_POOLS) return false;
   dev_pool_t *p = &pools[id];
   pthread_mutex_lock(&p->lock);
-  dev_block_t *b = table_take(p, addr);
+  addr_slot_t slot;
+  dev_block_t *b = addr_table_take(&p->used, addr, &slot) ? (dev_block_t *)(uintptr_t)slot.a : NULL;
   if (b) {
     b->state = DB_PENDING;
     b->prev = NULL;
@@ -406,9 +355,9 @@ bool dev_free(int id, uintptr_t addr) {
 int dev_owner(int api, uintptr_t addr) {
   for (int d = api * DEV_MAX; d < (api + 1) * DEV_MAX; d++) {
     dev_pool_t *p = &pools[d];
-    if (p->slots == NULL) continue;
+    if (p->used.slots == NULL) continue;
     pthread_mutex_lock(&p->lock);
-    bool mine = p->slots[find_slot(p, addr)].addr == addr;
+    bool mine = addr_table_has(&p->used, addr);
     pthread_mutex_unlock(&p->lock);
     if (mine) return d;
   }
@@ -481,20 +430,16 @@ void dev_forget(int id) {
   if (id < 0 || id >= DEV_POOLS) return;
   dev_pool_t *p = &pools[id];
   pthread_mutex_lock(&p->lock);
-  slot_t *slots = p->slots;
-  uint64_t n = slots ? p->slot_mask + 1 : 0;
   dev_stats_t keep = p->st;
   memset(p->bins, 0, sizeof p->bins);
   p->fl_map = 0;
   memset(p->sl_map, 0, sizeof p->sl_map);
   p->pending = NULL;
   p->segs = NULL;
-  p->slots = NULL;
-  p->slot_mask = p->slot_used = 0;
+  addr_table_clear(&p->used);
   p->st.reserved = p->st.allocated = p->st.cached = p->st.pending = 0;
   p->st.segments_released += keep.segments_mapped - keep.segments_released;
   pthread_mutex_unlock(&p->lock);
-  if (slots) os_unmap(slots, n * sizeof *slots);
 }
 
 void dev_count_passthrough(int id, size_t bytes) {

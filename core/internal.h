@@ -392,6 +392,14 @@ UMA_HIDDEN void timeline_final(void);
 UMA_HIDDEN void timeline_fork_child(void);
 UMA_HIDDEN uint64_t timeline_process_resident(void);
 
+/* ---- address tables (addr_table.c) ---------------------------------------- */
+typedef struct addr_slot_s { uintptr_t key; uint64_t a, b; } addr_slot_t;   /* key 0: empty */
+typedef struct addr_table_s { addr_slot_t *slots; uint64_t mask, used; } addr_table_t;
+UMA_HIDDEN bool addr_table_put(addr_table_t *t, uintptr_t key, uint64_t a, uint64_t b);
+UMA_HIDDEN bool addr_table_has(const addr_table_t *t, uintptr_t key);
+UMA_HIDDEN bool addr_table_take(addr_table_t *t, uintptr_t key, addr_slot_t *out);
+UMA_HIDDEN void addr_table_clear(addr_table_t *t);
+
 /* ---- lifetime trace (trace.c) ------------------------------------------- */
 typedef struct uma_trace_rec_s { uint64_t size, t_alloc, t_free; } uma_trace_rec_t;   /* t_free 0: live */
 UMA_HIDDEN extern bool trace_on;

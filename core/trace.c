@@ -17,44 +17,18 @@ bool trace_on;
 uma_trace_rec_t *trace_recs;
 uint64_t trace_cap, trace_len, trace_dropped, trace_clock;
 uint64_t trace_live, trace_peak_live, trace_untracked;
-typedef struct slot_s { uint64_t ptr, size; uint32_t rec; } slot_t;   /* ptr 0: empty */
 #define NO_RECORD UINT32_MAX
-static slot_t *slots;
-static uint64_t slot_mask, slot_used;
+static addr_table_t live;        /* block → (requested size, record or NO_RECORD) */
 static _Atomic bool lock;
 
 static void trace_lock(void) { while (atomic_exchange_explicit(&lock, true, memory_order_acquire)) os_yield(); }
 static void trace_unlock(void) { atomic_store_explicit(&lock, false, memory_order_release); }
 
 /* Set up before main (policy start-up); false when the OS refuses memory. */
-static uint64_t slot_of(uint64_t p) {
-  return ((p * 0x9E3779B97F4A7C15ULL) >> 20) & slot_mask;
-}
-
-static uint64_t find_slot(uint64_t p) {
-  uint64_t i = slot_of(p);
-  while (slots[i].ptr != 0 && slots[i].ptr != p) i = (i + 1) & slot_mask;
-  return i;
-}
-
-/* Twice the slots once half are used. False when the OS refuses. */
-static bool table_grow(void) {
-  slot_t *old = slots;
-  uint64_t old_n = old ? slot_mask + 1 : 0, n = old ? 2 * old_n : 65536;
-  slot_t *fresh = os_map(n * sizeof *fresh);
-  if (fresh == NULL) return false;
-  slots = fresh;
-  slot_mask = n - 1;
-  for (uint64_t i = 0; i < old_n; i++)
-    if (old[i].ptr) slots[find_slot(old[i].ptr)] = old[i];
-  if (old) os_unmap(old, old_n * sizeof *old);
-  return true;
-}
-
 bool trace_start(uint64_t records) {
   if (records == 0) return false;
   trace_recs = os_map(records * sizeof *trace_recs);
-  if (!trace_recs || !table_grow()) return false;
+  if (!trace_recs) return false;
   trace_cap = records;
   trace_on = true;
   return true;
@@ -64,19 +38,12 @@ void trace_alloc(const void *p, size_t size) {
   if (p == NULL) return;
   trace_lock();
   trace_clock++;
-  if (2 * (slot_used + 1) > slot_mask + 1 && !table_grow()) {
+  uint32_t rec = trace_len < trace_cap ? (uint32_t)trace_len : NO_RECORD;
+  if (!addr_table_put(&live, (uintptr_t)p, size, rec)) {
     trace_untracked++;   /* the live bytes are a lower bound from here on */
   } else {
-    uint32_t rec = NO_RECORD;
-    if (trace_len < trace_cap) {
-      rec = (uint32_t)trace_len;
-      trace_recs[trace_len++] = (uma_trace_rec_t){ size, trace_clock, 0 };
-    } else {
-      trace_dropped++;
-    }
-    uint64_t i = find_slot((uintptr_t)p);
-    if (slots[i].ptr == 0) slot_used++;
-    slots[i] = (slot_t){ (uintptr_t)p, size, rec };
+    if (rec != NO_RECORD) trace_recs[trace_len++] = (uma_trace_rec_t){ size, trace_clock, 0 };
+    else trace_dropped++;
     trace_live += size;
     if (trace_live > trace_peak_live) trace_peak_live = trace_live;
   }
@@ -87,21 +54,10 @@ void trace_free(const void *p) {
   if (p == NULL) return;
   trace_lock();
   trace_clock++;
-  uint64_t i = find_slot((uintptr_t)p);
-  if (slots[i].ptr != 0) {
-    if (slots[i].rec != NO_RECORD) trace_recs[slots[i].rec].t_free = trace_clock;
-    trace_live -= slots[i].size;
-    /* Backward-shift deletion keeps every probe chain unbroken. */
-    uint64_t hole = i;
-    for (uint64_t j = (i + 1) & slot_mask; slots[j].ptr != 0; j = (j + 1) & slot_mask) {
-      uint64_t home = slot_of(slots[j].ptr);
-      if (((j - home) & slot_mask) >= ((j - hole) & slot_mask)) {
-        slots[hole] = slots[j];
-        hole = j;
-      }
-    }
-    slots[hole].ptr = 0;
-    slot_used--;
+  addr_slot_t s;
+  if (addr_table_take(&live, (uintptr_t)p, &s)) {
+    if (s.b != NO_RECORD) trace_recs[s.b].t_free = trace_clock;
+    trace_live -= s.a;
   }
   trace_unlock();
 }
