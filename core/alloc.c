@@ -31,7 +31,7 @@ static void *heap_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, 
   unsigned cls = align <= UMA_ALIGN_MIN ? sc_of(size) : class_for_alignment(size, align);
   if (cls >= tlsf_first_class) {
     /* The coalescing pool aligns to 16; larger alignments get a mapping. */
-    void *p = align <= UMA_ALIGN_MIN ? tlsf_alloc(size, zero) : large_alloc(heap, size, align, zero, route);
+    void *p = align <= UMA_ALIGN_MIN ? tlsf_alloc(size, zero, heap->node) : large_alloc(heap, size, align, zero, route);
     if (p && align <= UMA_ALIGN_MIN) {
       STAT_ADD(heap->stats.cls[cls].allocs, 1);
       STAT_ADD(heap->stats.cls[cls].requested, size);
@@ -62,6 +62,7 @@ static void *heap_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, 
 static UMA_NOINLINE void *alloc_generic(size_t size, size_t align, bool zero, const void *ra) {
   uma_heap_t *heap = uma_tls_heap;
   if (heap == NULL) heap = heap_get_slow();
+  else if (uma_unlikely(numa_active)) heap = heap_check_home(heap);
   void *p;
   if (uma_likely(heap != NULL)) {
     p = heap_alloc(heap, size, align, zero, ra);

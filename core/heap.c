@@ -18,7 +18,7 @@ static bool heap_key_ready;
 
 #define META_CHUNK (1UL << 20)
 
-static uma_heap_t *heap_new_locked(void) {
+static uma_heap_t *heap_new_locked(int node) {
   size_t size = (sizeof(uma_heap_t) + 63) & ~(size_t)63;
   if (meta_cur == NULL || meta_cur + size > meta_end) {
     meta_cur = os_map(META_CHUNK);
@@ -28,23 +28,29 @@ static uma_heap_t *heap_new_locked(void) {
   uma_heap_t *heap = (uma_heap_t *)meta_cur;   /* fresh mapping: all zero */
   meta_cur += size;
   for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) heap->alloc_page[c] = &page_empty;
+  heap->node = (uint8_t)node;
   heap->all_next = atomic_load_explicit(&heap_all, memory_order_relaxed);
   atomic_store_explicit(&heap_all, heap, memory_order_release);
   atomic_fetch_add_explicit(&stats_heaps_created, 1, memory_order_relaxed);
   return heap;
 }
 
-/* A handed-back heap if there is one (its pages are warm), else a new one. */
+/* A handed-back heap of the caller's NUMA node if there is one (its pages
+ * are warm), else a new one: memory freed on one node is never handed to
+ * another node's threads. */
 static uma_heap_t *heap_take_locked(bool *adopted) {
-  uma_heap_t *heap = heap_abandoned;
+  int node = numa_current_node();
+  uma_heap_t **link = &heap_abandoned;
+  while (*link && (*link)->node != node) link = &(*link)->abandoned_next;
+  uma_heap_t *heap = *link;
   *adopted = heap != NULL;
   if (heap) {
-    heap_abandoned = heap->abandoned_next;
+    *link = heap->abandoned_next;
     heap->abandoned = false;
     atomic_fetch_sub_explicit(&stats_heaps_abandoned_total, 1, memory_order_relaxed);
     return heap;
   }
-  return heap_new_locked();
+  return heap_new_locked(node);
 }
 
 static void heap_give_back_locked(uma_heap_t *heap) {
@@ -158,6 +164,33 @@ void uma_collect(bool force) {
   seg_cache_purge(now, force);
   large_cache_purge(now, force);
   tlsf_purge(now, force);
+}
+
+/* ---- NUMA: a thread that moved to another node ----------------------------- */
+
+/* On a refill (several nodes only): a thread seen on another node for 8
+ * refills in a row — its affinity changed, not a passing migration — hands
+ * its heap back, as at exit, and takes one of its new node. Its blocks stay
+ * valid; frees from it reach their pages as remote frees. */
+#define HEAP_AWAY_LIMIT 8
+uma_heap_t *heap_check_home(uma_heap_t *heap) {
+  if (numa_current_node() == heap->node) {
+    heap->away = 0;
+    return heap;
+  }
+  if (++heap->away < HEAP_AWAY_LIMIT) return heap;
+  heap->away = 0;
+  heap_collect_all(heap, false);
+  bool adopted;
+  pthread_mutex_lock(&heap_lock);
+  heap_give_back_locked(heap);
+  uma_heap_t *fresh = heap_take_locked(&adopted);
+  pthread_mutex_unlock(&heap_lock);
+  if (adopted) atomic_fetch_add_explicit(&stats_heaps_adopted, 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&stats_heaps_rehomed, 1, memory_order_relaxed);
+  uma_tls_heap = fresh;
+  if (heap_key_ready) pthread_setspecific(heap_key, fresh);
+  return fresh;
 }
 
 /* ---- thread exit and start-up ------------------------------------------- */

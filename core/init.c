@@ -26,6 +26,7 @@ void uma_init(void) {
     return;
   }
   uma_secret = secret_from_kernel();
+  numa_init();
   heap_init();
   route_install(NULL, 0);   /* no rules until the policy layer installs them */
   atomic_store_explicit(&uma_init_state, 2, memory_order_release);

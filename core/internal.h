@@ -98,6 +98,8 @@ struct uma_heap_s;
 typedef struct uma_segment_s {
   uint8_t kind;                      /* SEG_KIND_SMALL, _MEDIUM or _BIG */
   uint8_t page_shift;
+  uint8_t node;                      /* the NUMA node its memory was placed on */
+  uint8_t pad_;
   uint16_t page_count;
   uint32_t used_pages;
   struct uma_heap_s *heap;           /* owner; constant while any page is in use */
@@ -115,6 +117,7 @@ typedef struct uma_large_s {
   uint8_t is_free;                   /* in the large cache */
   uint8_t route;                     /* the rule that placed it (route_table index) */
   uint8_t hugepages;                 /* the UMA_HUGEPAGES_* advice the mapping carries */
+  uint8_t node;                      /* local placement: the node it was placed on */
   size_t map_size;
   size_t user_offset;
 } uma_large_t;
@@ -173,6 +176,8 @@ typedef struct uma_heap_s {
   struct uma_heap_s *all_next;
   struct uma_heap_s *abandoned_next;
   bool abandoned;
+  uint8_t node;                              /* its memory's NUMA node (0 on one node) */
+  uint8_t away;                              /* slow paths in a row run on another node */
 } uma_heap_t;
 
 UMA_HIDDEN extern UMA_TLS uma_heap_t *uma_tls_heap;
@@ -191,6 +196,7 @@ UMA_HIDDEN void heap_fork_prepare(void);
 UMA_HIDDEN void heap_fork_parent(void);
 UMA_HIDDEN void heap_fork_child(void);
 UMA_HIDDEN void heap_collect_abandoned(bool force);
+UMA_HIDDEN uma_heap_t *heap_check_home(uma_heap_t *heap);
 
 /* ---- page queues and pages (page.c) ------------------------------------ */
 UMA_HIDDEN uma_page_t *page_malloc_slow(uma_heap_t *heap, unsigned cls);
@@ -232,12 +238,12 @@ typedef struct tlsf_counters_s {
 } tlsf_counters_t;
 #define TLSF_GRANULARITY_MAX 4
 typedef struct tlsf_granularity_s { size_t upto, step; } tlsf_granularity_t;   /* upto 0: unused */
-UMA_HIDDEN extern tlsf_counters_t tlsf_counters;
 UMA_HIDDEN extern tlsf_granularity_t tlsf_granularity[TLSF_GRANULARITY_MAX];
 UMA_HIDDEN extern bool tlsf_first_fit;
 UMA_HIDDEN extern unsigned tlsf_first_class;   /* classes from here on: the coalescing pool */
 UMA_HIDDEN void tlsf_set_above(size_t above);
-UMA_HIDDEN void *tlsf_alloc(size_t size, bool zero);
+UMA_HIDDEN void *tlsf_alloc(size_t size, bool zero, int node);
+UMA_HIDDEN void tlsf_counters_sum(tlsf_counters_t *out);
 UMA_HIDDEN void tlsf_free(void *seg, void *p, const char *func);
 UMA_HIDDEN size_t tlsf_usable(void *seg, const void *p, const char *func);
 UMA_HIDDEN bool tlsf_owns(void *seg, const void *p);
@@ -248,6 +254,7 @@ UMA_HIDDEN void tlsf_fork_child(void);
 
 /* ---- routing (route.c): rules compiled by policy/ into plain data ------- */
 #define UMA_ROUTE_MAX 255
+#define DEV_MAX_GPUS 16
 enum { UMA_SOURCE_MALLOC = 1, UMA_SOURCE_MMAP = 2, UMA_SOURCE_CUDA_DEVICE = 4, UMA_SOURCE_CUDA_HOST = 8 };
 enum { UMA_POOL_AUTO = 0, UMA_POOL_LARGE = 1 };
 enum { UMA_HUGEPAGES_MADVISE = 0, UMA_HUGEPAGES_NEVER = 1, UMA_HUGEPAGES_ALWAYS = 2 };
@@ -315,7 +322,60 @@ UMA_HIDDEN uint64_t os_resident(const void *p, size_t size);
 UMA_HIDDEN uint64_t os_peak_rss(void);
 UMA_HIDDEN uint64_t os_unix_time(void);
 UMA_HIDDEN void os_hostname(char *out, size_t cap);
+UMA_HIDDEN long os_mbind(void *p, size_t len, int mode, uint64_t mask, unsigned flags);
+UMA_HIDDEN long os_get_mempolicy(int *mode, uint64_t *mask, void *addr, unsigned long flags);
+UMA_HIDDEN long os_page_nodes(unsigned long count, void **pages, int *status);
 UMA_HIDDEN extern _Atomic uint64_t os_mapped_bytes, os_peak_mapped_bytes, os_purged_bytes;
+
+/* ---- NUMA nodes and placement (numa.c, numa_topology.c) ----------------- */
+#define NUMA_MAX 64                /* node masks are one 64-bit word */
+#define NUMA_CPU_MAX 4096
+enum { NUMA_LOCAL, NUMA_BIND, NUMA_PREFERRED, NUMA_PREFERRED_MANY, NUMA_INTERLEAVE,
+       NUMA_WEIGHTED_INTERLEAVE, NUMA_TIER, NUMA_NEAR_GPU, NUMA_MODES };
+/* Why a placement differs from what its rule asked (the report says it). */
+enum { NUMA_FB_NONE, NUMA_FB_ONE_NODE, NUMA_FB_NO_USABLE_NODE, NUMA_FB_NODES_DROPPED, NUMA_FB_NO_WEIGHTED,
+       NUMA_FB_KERNEL_WEIGHTS, NUMA_FB_ONE_TIER, NUMA_FB_NO_GPU, NUMA_FB_NO_PREFERRED_MANY };
+typedef struct numa_place_s {
+  uint8_t mode;                    /* NUMA_*: what the rule asked */
+  uint8_t kernel_mode;             /* the MPOL_* applied; 0: local (the caller's node) */
+  uint8_t fallback;                /* NUMA_FB_* */
+  bool tier_slow;
+  uint16_t arg;                    /* preferred:N, near-gpu:K */
+  uint64_t asked, nodes;           /* node masks: asked, and applied */
+  uint8_t weight[NUMA_MAX];        /* weighted-interleave weights asked */
+} numa_place_t;
+typedef struct numa_counters_s {
+  _Atomic uint64_t placed_bytes, refused, preferred_many_fallbacks;
+  _Atomic int last_errno;
+} numa_counters_t;
+UMA_HIDDEN extern bool numa_active;                 /* more than one node online */
+UMA_HIDDEN extern int numa_node_count;              /* highest online node + 1 */
+UMA_HIDDEN extern uint64_t numa_online, numa_allowed, numa_with_cpus;
+UMA_HIDDEN extern int numa_process_mode;            /* MPOL_* the process started with */
+UMA_HIDDEN extern uint64_t numa_process_mask;
+UMA_HIDDEN extern uint8_t numa_cpu_node[NUMA_CPU_MAX];
+UMA_HIDDEN extern uint8_t numa_distance[NUMA_MAX][NUMA_MAX];
+UMA_HIDDEN extern uint64_t numa_mem_total[NUMA_MAX];
+UMA_HIDDEN extern bool numa_weighted_supported;
+UMA_HIDDEN extern uint8_t numa_kernel_weight[NUMA_MAX];
+UMA_HIDDEN extern numa_place_t route_place[UMA_ROUTE_MAX + 1];
+UMA_HIDDEN extern numa_counters_t route_numa[UMA_ROUTE_MAX + 1];
+UMA_HIDDEN void numa_init(void);
+UMA_HIDDEN int numa_current_node(void);
+UMA_HIDDEN void numa_compile(const char *text, numa_place_t *pl);
+UMA_HIDDEN void numa_resolve(numa_place_t *pl);
+UMA_HIDDEN void numa_place(void *p, size_t len, const numa_place_t *pl, int node, numa_counters_t *c);
+UMA_HIDDEN const char *numa_mode_name(int mode);
+UMA_HIDDEN const char *numa_fallback_text(int why);
+/* From hwloc (numa_topology.c), after start-up; empty until then. */
+UMA_HIDDEN extern uint64_t numa_fast_nodes, numa_slow_nodes;
+UMA_HIDDEN extern const char *numa_tier_source;     /* how the tiers were told apart */
+UMA_HIDDEN extern int numa_gpu_count;
+UMA_HIDDEN extern int8_t numa_gpu_node[DEV_MAX_GPUS];
+UMA_HIDDEN extern char numa_gpu_bus[DEV_MAX_GPUS][16];
+UMA_HIDDEN extern bool numa_hwloc_loaded;
+UMA_HIDDEN void numa_resolve_routes(void);
+UMA_HIDDEN void numa_topology_discover(void);
 
 /* ---- options and start-up (options.c, init.c) -------------------------- */
 UMA_HIDDEN extern int64_t uma_options[UMA_OPTION_COUNT];
@@ -339,7 +399,7 @@ typedef struct uma_totals_s {
 } uma_totals_t;
 UMA_HIDDEN void stats_totals(uma_totals_t *t);
 UMA_HIDDEN void stats_orphan_free(unsigned cls, size_t large_bytes);
-UMA_HIDDEN extern _Atomic uint64_t stats_heaps_created, stats_heaps_abandoned_total, stats_heaps_adopted;
+UMA_HIDDEN extern _Atomic uint64_t stats_heaps_created, stats_heaps_abandoned_total, stats_heaps_adopted, stats_heaps_rehomed;
 
 /* ---- the footprint: bytes of our mappings that may be resident (stats.c) */
 /* Segment headers, pages handed out or dirty, large mappings; purged and

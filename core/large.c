@@ -39,15 +39,23 @@ static void cache_remove_at(int i) {
   large_cache_count--;
 }
 
+/* A cached mapping keeps the placement it was given before its first
+ * touch: it serves only requests that want the same (the same node for
+ * local placement, the same rule otherwise). */
+static bool same_placement(const uma_large_t *lg, unsigned route, int node) {
+  if (route_place[route].kernel_mode != 0) return lg->route == route;
+  return route_place[lg->route].kernel_mode == 0 && lg->node == node;
+}
+
 /* Best fit among cached mappings up to twice the size asked; one more than
  * a quarter too big gives its tail back (mremap shrinks in place). */
-static uma_large_t *cache_take(size_t map_size) {
+static uma_large_t *cache_take(size_t map_size, unsigned route, int node) {
   uma_large_t *best = NULL;
   pthread_mutex_lock(&large_lock);
   int best_i = -1;
   for (int i = 0; i < large_cache_count; i++) {
     size_t s = large_cache[i].lg->map_size;
-    if (s >= map_size && s <= 2 * map_size &&
+    if (s >= map_size && s <= 2 * map_size && same_placement(large_cache[i].lg, route, node) &&
         (best_i < 0 || s < large_cache[best_i].lg->map_size))
       best_i = i;
   }
@@ -71,7 +79,7 @@ static void stats_large_alloc(uma_heap_t *heap, size_t usable) {
 void *large_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, unsigned route) {
   size_t offset = user_offset_for(align);
   size_t map_size = round_page(offset + size);
-  uma_large_t *lg = align <= UMA_SEG_SIZE ? cache_take(map_size) : NULL;
+  uma_large_t *lg = align <= UMA_SEG_SIZE ? cache_take(map_size, route, heap->node) : NULL;
   bool reused = lg != NULL;
   if (!reused) {
     lg = align <= UMA_SEG_SIZE ? os_map_aligned(map_size, UMA_SEG_SIZE)
@@ -81,6 +89,8 @@ void *large_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, unsign
       os_unmap(lg, map_size);
       return NULL;
     }
+    numa_place(lg, map_size, &route_place[route], heap->node, &route_numa[route]);   /* before the first touch */
+    lg->node = heap->node;
     lg->map_size = map_size;
     stats_commit((int64_t)map_size);   /* an upper bound: untouched pages count too */
   }

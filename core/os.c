@@ -215,3 +215,23 @@ void os_hostname(char *out, size_t cap) {
   for (; i + 1 < cap && u.nodename[i]; i++) out[i] = u.nodename[i];
   out[i] = 0;
 }
+
+/* ---- NUMA placement (numa.c) --------------------------------------------
+ * Node masks are one 64-bit word: the kernel reads maxnode − 1 bits. Each
+ * returns 0 or −errno. */
+long os_mbind(void *p, size_t len, int mode, uint64_t mask, unsigned flags) {
+  long r = os_syscall6(SYS_mbind, (long)p, (long)len, mode, (long)(mask ? &mask : NULL), mask ? 65 : 0, flags);
+  return sys_failed(r) ? r : 0;
+}
+
+long os_get_mempolicy(int *mode, uint64_t *mask, void *addr, unsigned long flags) {
+  long r = os_syscall6(SYS_get_mempolicy, (long)mode, (long)mask, mask ? 65 : 0, (long)addr, (long)flags, 0);
+  return sys_failed(r) ? r : 0;
+}
+
+/* The node of each page (status[i] ≥ 0), or −errno for a page not present
+ * (−ENOENT) or not mapped (−EFAULT). */
+long os_page_nodes(unsigned long count, void **pages, int *status) {
+  long r = os_syscall6(SYS_move_pages, 0, (long)count, (long)pages, 0, (long)status, 0);
+  return sys_failed(r) ? r : 0;
+}

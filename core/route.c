@@ -136,12 +136,24 @@ void route_install(const uma_route_t *rules, int count) {
     route_any_alignment |= route_table[i].align_lo > UMA_ALIGN_MIN;
   }
   route_count = count;
+  numa_resolve_routes();
   for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) {
     unsigned r = 0;
     for (int i = 1; i <= count && r == 0; i++)
       if (route_rule_matches(&route_table[i], UMA_SOURCE_MALLOC, sc_size(c), UMA_ALIGN_MIN, NULL)) r = (unsigned)i;
     route_of_class[c] = (uint8_t)r;
     route_class_to_large[c] = route_table[r].pool == UMA_POOL_LARGE;
+  }
+}
+
+/* Each rule's placement, as it applies on this machine; again after hwloc
+ * has told tiers and GPUs apart (numa_topology.c). Rule 0, the defaults, is
+ * local. */
+numa_counters_t route_numa[UMA_ROUTE_MAX + 1];
+void numa_resolve_routes(void) {
+  for (int i = 0; i <= route_count; i++) {
+    numa_compile(i ? route_table[i].numa : "local", &route_place[i]);
+    numa_resolve(&route_place[i]);
   }
 }
 

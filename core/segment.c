@@ -71,11 +71,24 @@ static void seg_dirty_relayout(uma_segment_t *seg, uint64_t old_dirty, unsigned 
   stats_commit(new_bytes - old_bytes);
 }
 
-static uma_segment_t *seg_acquire(uma_heap_t *heap, uint8_t kind) {
+/* The newest cached segment of the heap's node (its pages were placed
+ * there, and refault there after a purge). */
+static uma_segment_t *seg_cache_take(uint8_t node) {
   uma_segment_t *seg = NULL;
   pthread_mutex_lock(&seg_cache_lock);
-  if (seg_cache_count > 0) seg = seg_cache[--seg_cache_count].seg;
+  for (int i = seg_cache_count - 1; i >= 0; i--)
+    if (seg_cache[i].seg->node == node) {
+      seg = seg_cache[i].seg;
+      memmove(&seg_cache[i], &seg_cache[i + 1], sizeof seg_cache[0] * (size_t)(seg_cache_count - i - 1));
+      seg_cache_count--;
+      break;
+    }
   pthread_mutex_unlock(&seg_cache_lock);
+  return seg;
+}
+
+static uma_segment_t *seg_acquire(uma_heap_t *heap, uint8_t kind) {
+  uma_segment_t *seg = seg_cache_take(heap->node);
   bool fresh = seg == NULL;
   if (fresh) {
     seg = os_map_aligned(UMA_SEG_SIZE, UMA_SEG_SIZE);
@@ -84,6 +97,8 @@ static uma_segment_t *seg_acquire(uma_heap_t *heap, uint8_t kind) {
       os_unmap(seg, UMA_SEG_SIZE);
       return NULL;
     }
+    numa_place(seg, UMA_SEG_SIZE, NULL, heap->node, &route_numa[0]);   /* before the first touch */
+    seg->node = heap->node;
     seg->dirty_mask = 0;   /* fresh: nothing resident but the header */
     stats_commit(UMA_SEG_HEADER_SIZE);
   }

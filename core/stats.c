@@ -5,7 +5,7 @@
 #include "internal.h"
 #include <string.h>
 
-_Atomic uint64_t stats_heaps_created, stats_heaps_abandoned_total, stats_heaps_adopted;
+_Atomic uint64_t stats_heaps_created, stats_heaps_abandoned_total, stats_heaps_adopted, stats_heaps_rehomed;
 static _Atomic uint64_t orphan_free_count[UMA_CLASS_COUNT];
 static _Atomic uint64_t orphan_large_frees, orphan_large_freed_bytes;
 static _Atomic uint64_t peak_live_bytes;
@@ -46,9 +46,7 @@ void stats_totals(uma_totals_t *t) {
     t->large_freed += rd(&h->stats.large_freed_bytes);
     t->large_remaps += rd(&h->stats.large_remaps);
   }
-  const uint64_t *src = (const uint64_t *)&tlsf_counters;
-  uint64_t *dst = (uint64_t *)&t->tlsf;
-  for (size_t i = 0; i < sizeof t->tlsf / sizeof(uint64_t); i++) dst[i] = rd(&src[i]);
+  tlsf_counters_sum(&t->tlsf);
 }
 
 /* Frees by other threads may be counted before the matching allocation is

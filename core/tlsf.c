@@ -49,15 +49,26 @@ typedef struct tlsf_block_s {
 
 typedef struct tlsf_seg_s {
   uint8_t kind;                            /* SEG_KIND_BIG, first like every header */
+  uint8_t pad_;
+  uint8_t node;                            /* its arena; where uma_segment_t keeps it */
 } tlsf_seg_t;
 
-static pthread_mutex_t tlsf_lock = PTHREAD_MUTEX_INITIALIZER;
-static tlsf_block_t *bins[FL_COUNT][1 << SL_BITS];
-static uint32_t fl_bitmap;
-static uint8_t sl_bitmap[FL_COUNT];
-static uint64_t dirty_free_blocks;         /* free blocks not yet purged */
+/* One pool per NUMA node (one on most machines): a segment's memory is
+ * placed on its arena's node, and a block freed there is only handed out
+ * again to threads of that node. Each arena has its own lock. */
+typedef struct tlsf_arena_s {
+  pthread_mutex_t lock;
+  tlsf_block_t *bins[FL_COUNT][1 << SL_BITS];
+  uint32_t fl_bitmap;
+  uint8_t sl_bitmap[FL_COUNT];
+  uint64_t dirty_free_blocks;              /* free blocks not yet purged */
+  tlsf_counters_t counters;
+} tlsf_arena_t;
+static tlsf_arena_t arenas[NUMA_MAX];      /* all zero: glibc's mutex initialiser is zeros */
+static tlsf_arena_t *arena_of_seg(const void *seg) { return &arenas[((const tlsf_seg_t *)seg)->node]; }
+static tlsf_arena_t *arena_of(const void *block) { return arena_of_seg(seg_of(block)); }
+static int arena_count(void) { return numa_node_count > 0 ? numa_node_count : 1; }
 
-tlsf_counters_t tlsf_counters;
 tlsf_granularity_t tlsf_granularity[TLSF_GRANULARITY_MAX] = {
   { 128 * 1024, 1024 }, { UMA_BLOCK_MAX, 4096 },
 };
@@ -77,7 +88,7 @@ static bool is_last(const tlsf_block_t *b) {
   return ((uintptr_t)b + bsize(b)) == ((uintptr_t)seg_of(b) + UMA_SEG_SIZE);
 }
 
-/* ---- bins --------------------------------------------------------------- */
+/* ---- bins ----------------------------------------------------------------- */
 
 static void mapping(size_t size, unsigned *fl, unsigned *sl) {
   unsigned f = 63u - (unsigned)__builtin_clzll(size);
@@ -86,48 +97,50 @@ static void mapping(size_t size, unsigned *fl, unsigned *sl) {
 }
 
 static void bin_insert(tlsf_block_t *b) {
+  tlsf_arena_t *A = arena_of(b);
   unsigned fl, sl;
   mapping(bsize(b), &fl, &sl);
   b->prev_free = NULL;
-  b->next_free = bins[fl][sl];
+  b->next_free = A->bins[fl][sl];
   if (b->next_free) b->next_free->prev_free = b;
-  bins[fl][sl] = b;
-  fl_bitmap |= 1u << fl;
-  sl_bitmap[fl] |= (uint8_t)(1u << sl);
-  if (!(b->word & B_PURGED)) dirty_free_blocks++;
+  A->bins[fl][sl] = b;
+  A->fl_bitmap |= 1u << fl;
+  A->sl_bitmap[fl] |= (uint8_t)(1u << sl);
+  if (!(b->word & B_PURGED)) A->dirty_free_blocks++;
 }
 
 static void bin_remove(tlsf_block_t *b) {
+  tlsf_arena_t *A = arena_of(b);
   unsigned fl, sl;
   mapping(bsize(b), &fl, &sl);
   if (b->prev_free) b->prev_free->next_free = b->next_free;
-  else bins[fl][sl] = b->next_free;
+  else A->bins[fl][sl] = b->next_free;
   if (b->next_free) b->next_free->prev_free = b->prev_free;
-  if (bins[fl][sl] == NULL) {
-    sl_bitmap[fl] &= (uint8_t)~(1u << sl);
-    if (sl_bitmap[fl] == 0) fl_bitmap &= ~(1u << fl);
+  if (A->bins[fl][sl] == NULL) {
+    A->sl_bitmap[fl] &= (uint8_t)~(1u << sl);
+    if (A->sl_bitmap[fl] == 0) A->fl_bitmap &= ~(1u << fl);
   }
-  if (!(b->word & B_PURGED)) dirty_free_blocks--;
+  if (!(b->word & B_PURGED)) A->dirty_free_blocks--;
 }
 
 /* The first block of the first non-empty bin at or above (fl, sl). */
-static tlsf_block_t *bin_first_from(unsigned fl, unsigned sl) {
-  uint32_t sl_map = fl < FL_COUNT ? sl_bitmap[fl] & (~0u << sl) : 0;
+static tlsf_block_t *bin_first_from(tlsf_arena_t *A, unsigned fl, unsigned sl) {
+  uint32_t sl_map = fl < FL_COUNT ? A->sl_bitmap[fl] & (~0u << sl) : 0;
   if (sl_map == 0) {
-    uint32_t fl_map = fl + 1 < FL_COUNT ? fl_bitmap & (~0u << (fl + 1)) : 0;
+    uint32_t fl_map = fl + 1 < FL_COUNT ? A->fl_bitmap & (~0u << (fl + 1)) : 0;
     if (fl_map == 0) return NULL;
     fl = (unsigned)__builtin_ctz(fl_map);
-    sl_map = sl_bitmap[fl];
+    sl_map = A->sl_bitmap[fl];
   }
-  return bins[fl][__builtin_ctz(sl_map)];
+  return A->bins[fl][__builtin_ctz(sl_map)];
 }
 
-static tlsf_block_t *find(size_t need) {
+static tlsf_block_t *find(tlsf_arena_t *A, size_t need) {
   unsigned fl, sl;
   mapping(need, &fl, &sl);
   tlsf_block_t *best = NULL;
   int looked = 0;
-  for (tlsf_block_t *b = bins[fl][sl]; b && looked < BEST_FIT_SCAN; b = b->next_free, looked++)
+  for (tlsf_block_t *b = A->bins[fl][sl]; b && looked < BEST_FIT_SCAN; b = b->next_free, looked++)
     if (bsize(b) >= need && (best == NULL || bsize(b) < bsize(best))) {
       best = b;
       if (tlsf_first_fit || bsize(b) == need) break;
@@ -136,24 +149,27 @@ static tlsf_block_t *find(size_t need) {
   /* Round up to the next bin: every block there fits. */
   size_t up = need + ((size_t)1 << (63u - (unsigned)__builtin_clzll(need) - SL_BITS)) - 1;
   mapping(up, &fl, &sl);
-  return bin_first_from(fl, sl);
+  return bin_first_from(A, fl, sl);
 }
 
 /* ---- segments ------------------------------------------------------------ */
 
-static tlsf_block_t *seg_new(void) {
+static tlsf_block_t *seg_new(tlsf_arena_t *A) {
   tlsf_seg_t *seg = os_map_aligned(UMA_SEG_SIZE, UMA_SEG_SIZE);
   if (seg == NULL) return NULL;
   if (!owner_map_set(seg, true)) {
     os_unmap(seg, UMA_SEG_SIZE);
     return NULL;
   }
+  int node = (int)(A - arenas);
+  numa_place(seg, UMA_SEG_SIZE, NULL, node, &route_numa[0]);   /* before the first touch */
   seg->kind = SEG_KIND_BIG;
+  seg->node = (uint8_t)node;
   stats_commit(SEG_HEADER);
   tlsf_block_t *b = (tlsf_block_t *)((uint8_t *)seg + SEG_HEADER);
   b->word = (UMA_SEG_SIZE - SEG_HEADER) | B_FREE | B_PURGED;   /* fresh pages read as zero */
   b->prev_phys = NULL;
-  tlsf_counters.segments++;
+  A->counters.segments++;
   return b;
 }
 
@@ -178,13 +194,14 @@ static size_t block_size_for(size_t size) {
   return need < MIN_BLOCK ? MIN_BLOCK : need;
 }
 
-void *tlsf_alloc(size_t size, bool zero) {
+void *tlsf_alloc(size_t size, bool zero, int node) {
   size_t need = block_size_for(size);
-  pthread_mutex_lock(&tlsf_lock);
-  tlsf_block_t *b = find(need);
+  tlsf_arena_t *A = &arenas[node];
+  pthread_mutex_lock(&A->lock);
+  tlsf_block_t *b = find(A, need);
   if (b) bin_remove(b);
-  else if ((b = seg_new()) == NULL) {
-    pthread_mutex_unlock(&tlsf_lock);
+  else if ((b = seg_new(A)) == NULL) {
+    pthread_mutex_unlock(&A->lock);
     return NULL;
   }
   bool purged = b->word & B_PURGED;
@@ -205,10 +222,10 @@ void *tlsf_alloc(size_t size, bool zero) {
   b->word &= ~(size_t)(B_FREE | B_PURGED);
   if (!(b->word & B_PREV_FREE)) b->prev_phys = cookie(b);
   if (purged) stats_commit((int64_t)bsize(b));
-  tlsf_counters.allocs++;
-  tlsf_counters.bytes += bsize(b) - BLOCK_HEADER;
-  tlsf_counters.requested += size;
-  pthread_mutex_unlock(&tlsf_lock);
+  A->counters.allocs++;
+  A->counters.bytes += bsize(b) - BLOCK_HEADER;
+  A->counters.requested += size;
+  pthread_mutex_unlock(&A->lock);
   uint8_t *p = (uint8_t *)b + BLOCK_HEADER;
   /* A purged block is zero but for the free-list fields inside its payload. */
   if (zero) memset(p, 0, purged ? sizeof(tlsf_block_t) - BLOCK_HEADER : size);
@@ -246,11 +263,12 @@ static void absorb(tlsf_block_t *into, tlsf_block_t *other) {
 }
 
 void tlsf_free(void *seg, void *p, const char *func) {
-  pthread_mutex_lock(&tlsf_lock);
+  tlsf_arena_t *A = arena_of_seg(seg);
+  pthread_mutex_lock(&A->lock);
   tlsf_block_t *b = checked_block(seg, p, func);
   size_t size = bsize(b);
-  tlsf_counters.frees++;
-  tlsf_counters.freed_bytes += size - BLOCK_HEADER;
+  A->counters.frees++;
+  A->counters.freed_bytes += size - BLOCK_HEADER;
   b->word |= B_FREE;
   b->freed_ms = os_now_ms();
   if (!is_last(b) && (next_phys(b)->word & B_FREE)) {
@@ -273,15 +291,16 @@ void tlsf_free(void *seg, void *p, const char *func) {
     n->prev_phys = b;
   }
   bin_insert(b);
-  pthread_mutex_unlock(&tlsf_lock);
+  pthread_mutex_unlock(&A->lock);
 }
 
 /* Under the lock: a neighbour's free rewrites this block's header (its
  * previous-free flag and link), and a racy read would fail the checks. */
 size_t tlsf_usable(void *seg, const void *p, const char *func) {
-  pthread_mutex_lock(&tlsf_lock);
+  tlsf_arena_t *A = arena_of_seg(seg);
+  pthread_mutex_lock(&A->lock);
   size_t n = bsize(checked_block(seg, p, func)) - BLOCK_HEADER;
-  pthread_mutex_unlock(&tlsf_lock);
+  pthread_mutex_unlock(&A->lock);
   return n;
 }
 
@@ -290,12 +309,13 @@ bool tlsf_owns(void *seg, const void *p) {
   if ((a & 15) != 0 || a < s + SEG_HEADER + BLOCK_HEADER) return false;
   /* Only a walk of the segment proves a block starts here. */
   bool found = false;
-  pthread_mutex_lock(&tlsf_lock);
+  tlsf_arena_t *A = arena_of_seg(seg);
+  pthread_mutex_lock(&A->lock);
   for (tlsf_block_t *b = (tlsf_block_t *)(s + SEG_HEADER);; b = next_phys(b)) {
     if ((uintptr_t)b + BLOCK_HEADER == a) { found = !(b->word & B_FREE); break; }
     if ((uintptr_t)b > a || is_last(b)) break;
   }
-  pthread_mutex_unlock(&tlsf_lock);
+  pthread_mutex_unlock(&A->lock);
   return found;
 }
 
@@ -314,28 +334,28 @@ static void purge_block(tlsf_block_t *b) {
     memset(start, 0, (size_t)(end - start));
   }
   b->word |= B_PURGED;
-  dirty_free_blocks--;
+  arena_of(b)->dirty_free_blocks--;
   stats_commit(-(int64_t)bsize(b));
 }
 
-void tlsf_purge(uint64_t now_ms, bool force) {
+static void arena_purge(tlsf_arena_t *A, uint64_t now_ms, bool force) {
   uint64_t delay = (uint64_t)uma_options[UMA_OPTION_PURGE_DELAY_MS];
-  pthread_mutex_lock(&tlsf_lock);
-  if (dirty_free_blocks == 0 && tlsf_counters.segments == 0) {
-    pthread_mutex_unlock(&tlsf_lock);
+  pthread_mutex_lock(&A->lock);
+  if (A->dirty_free_blocks == 0 && A->counters.segments == 0) {
+    pthread_mutex_unlock(&A->lock);
     return;
   }
   for (unsigned fl = 0; fl < FL_COUNT; fl++)
     for (unsigned sl = 0; sl < (1u << SL_BITS); sl++) {
       tlsf_block_t *next;
-      for (tlsf_block_t *b = bins[fl][sl]; b; b = next) {
+      for (tlsf_block_t *b = A->bins[fl][sl]; b; b = next) {
         next = b->next_free;
         if (!force && now_ms - b->freed_ms < delay) continue;
         if (spans_segment(b)) {   /* an empty segment: back to the OS */
           bin_remove(b);
           if (!(b->word & B_PURGED)) stats_commit(-(int64_t)bsize(b));
           stats_commit(-(int64_t)SEG_HEADER);
-          tlsf_counters.segments--;
+          A->counters.segments--;
           void *seg = seg_of(b);
           owner_map_release(seg);
           os_unmap(seg, UMA_SEG_SIZE);
@@ -344,7 +364,22 @@ void tlsf_purge(uint64_t now_ms, bool force) {
         }
       }
     }
-  pthread_mutex_unlock(&tlsf_lock);
+  pthread_mutex_unlock(&A->lock);
+}
+
+void tlsf_purge(uint64_t now_ms, bool force) {
+  for (int n = 0; n < arena_count(); n++) arena_purge(&arenas[n], now_ms, force);
+}
+
+/* Every arena's counters added up (racy reads, for reports). */
+void tlsf_counters_sum(tlsf_counters_t *out) {
+  memset(out, 0, sizeof *out);
+  for (int n = 0; n < arena_count(); n++) {
+    const uint64_t *src = (const uint64_t *)&arenas[n].counters;
+    uint64_t *dst = (uint64_t *)out;
+    for (size_t i = 0; i < sizeof *out / sizeof(uint64_t); i++)
+      dst[i] += atomic_load_explicit((_Atomic uint64_t *)&src[i], memory_order_relaxed);
+  }
 }
 
 /* ---- the report's walk (no lock: racy reads, clamped) ------------------------ */
@@ -365,6 +400,12 @@ void tlsf_walk(uma_frag_pool_t *pool, void *seg, void (*add_extents)(uma_frag_po
   }
 }
 
-void tlsf_fork_prepare(void) { pthread_mutex_lock(&tlsf_lock); }
-void tlsf_fork_parent(void) { pthread_mutex_unlock(&tlsf_lock); }
-void tlsf_fork_child(void) { pthread_mutex_init(&tlsf_lock, NULL); }
+void tlsf_fork_prepare(void) {
+  for (int n = 0; n < arena_count(); n++) pthread_mutex_lock(&arenas[n].lock);
+}
+void tlsf_fork_parent(void) {
+  for (int n = arena_count() - 1; n >= 0; n--) pthread_mutex_unlock(&arenas[n].lock);
+}
+void tlsf_fork_child(void) {
+  for (int n = 0; n < arena_count(); n++) pthread_mutex_init(&arenas[n].lock, NULL);
+}

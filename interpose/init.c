@@ -124,6 +124,7 @@ static void install_signal_handlers(void) {
 __attribute__((constructor(101))) static void preload_start(void) {
   uma_ensure_init();
   pol_startup();
+  numa_topology_discover();   /* hwloc: tiers, GPU locality; needs malloc working */
   if (pol_report_on_signal()) install_signal_handlers();
 }
 
