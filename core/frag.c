@@ -105,6 +105,7 @@ bool frag_scan(uma_frag_t *out, bool resident) {
     if (kind == SEG_KIND_LARGE) walk_large(out, base, resident);
     else if (kind == SEG_KIND_BIG) tlsf_walk(&out->pool[FRAG_POOL_COALESCING], base, add_extents, resident);
     else if (kind == SEG_KIND_SMALL || kind == SEG_KIND_MEDIUM) walk_segment(out, base, resident);
+    if (resident && kind >= SEG_KIND_SMALL && kind <= SEG_KIND_LARGE) numa_census_mapping(base, kind);
   }
   atomic_fetch_sub(&owner_map_scanners, 1);
   out->t_ms = os_now_ms();

@@ -216,6 +216,7 @@ void heap_init(void) {
  * child. Heaps of other threads are simply never used again there. */
 void heap_fork_prepare(void) {
   trace_fork_prepare();
+  mmap_fork_prepare();
   pthread_mutex_lock(&heap_lock);
   seg_fork_prepare();
   large_fork_prepare();
@@ -226,6 +227,7 @@ void heap_fork_parent(void) {
   large_fork_parent();
   seg_fork_parent();
   pthread_mutex_unlock(&heap_lock);
+  mmap_fork_parent();
   trace_fork_parent();
 }
 void heap_fork_child(void) {
@@ -235,5 +237,6 @@ void heap_fork_child(void) {
   pthread_mutex_init(&heap_lock, NULL);
   frag_fork_child();
   timeline_fork_child();
+  mmap_fork_child();
   trace_fork_child();
 }

@@ -275,6 +275,7 @@ typedef struct uma_route_s {
   int64_t purge_delay_ms;        /* -1: the global delay */
   int line;                      /* where the rule starts in its file */
   _Atomic uint64_t large_allocs, large_bytes, large_frees, large_freed_bytes;
+  _Atomic uint64_t mmap_count, mmap_bytes, mmap_peak;   /* source mmap: mappings, bytes now, peak */
 } uma_route_t;
 
 UMA_HIDDEN extern uma_route_t route_table[UMA_ROUTE_MAX + 1];
@@ -376,6 +377,19 @@ UMA_HIDDEN extern char numa_gpu_bus[DEV_MAX_GPUS][16];
 UMA_HIDDEN extern bool numa_hwloc_loaded;
 UMA_HIDDEN void numa_resolve_routes(void);
 UMA_HIDDEN void numa_topology_discover(void);
+
+/* ---- the program's anonymous mappings (mmap_track.c) ---------------------- */
+typedef struct mmap_totals_s { uint64_t maps, remaps, bytes, peak, untracked; } mmap_totals_t;   /* under its lock */
+UMA_HIDDEN extern mmap_totals_t mmap_totals;
+UMA_HIDDEN void mmap_track_new(void *p, size_t len, const void *ra);
+UMA_HIDDEN void mmap_track_gone(void *p, size_t len);
+UMA_HIDDEN void mmap_track_moved(void *old, size_t old_len, void *fresh, size_t new_len);
+UMA_HIDDEN void mmap_track_each(void (*visit)(uintptr_t, size_t, unsigned, void *), void *arg);
+UMA_HIDDEN size_t mmap_track_ranges(void);
+UMA_HIDDEN void mmap_fork_prepare(void);
+UMA_HIDDEN void mmap_fork_parent(void);
+UMA_HIDDEN void mmap_fork_child(void);
+UMA_HIDDEN long os_raw_syscall(long n, long a, long b, long c, long d, long e, long f);
 
 /* ---- options and start-up (options.c, init.c) -------------------------- */
 UMA_HIDDEN extern int64_t uma_options[UMA_OPTION_COUNT];
@@ -532,6 +546,12 @@ UMA_HIDDEN extern const char *const cudart_sonames[];
 UMA_HIDDEN bool dev_free_any(uintptr_t addr);                 /* any device, either API */
 UMA_HIDDEN void dev_add_idle(int device, size_t *free_bytes, const size_t *total_bytes);
 UMA_HIDDEN void *driver_wrap(const char *name, void *real);
+
+/* ---- NUMA in the report (numa_report.c) ----------------------------------- */
+UMA_HIDDEN void numa_census_mapping(const void *base, uint8_t kind);
+UMA_HIDDEN void numa_census_mmap(void);
+UMA_HIDDEN void numa_write_text(int fd);
+UMA_HIDDEN void numa_write_json(uma_json_t *j);
 
 /* ---- the report (report.c, report_json.c) -------------------------------- */
 UMA_HIDDEN void report_configure(bool on, uint64_t timeline_ms, uint64_t timeline_bytes, uint64_t trace_records);

@@ -235,3 +235,9 @@ long os_page_nodes(unsigned long count, void **pages, int *status) {
   long r = os_syscall6(SYS_move_pages, 0, (long)count, (long)pages, 0, (long)status, 0);
   return sys_failed(r) ? r : 0;
 }
+
+/* The program's own mmap, munmap and mremap (interpose/mmap.c) go to the
+ * kernel through here: −errno on failure, errno untouched. */
+long os_raw_syscall(long n, long a, long b, long c, long d, long e, long f) {
+  return os_syscall6(n, a, b, c, d, e, f);
+}

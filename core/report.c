@@ -26,6 +26,7 @@ void report_gather(uma_report_data_t *d) {
   uma_stats_get(&d->stats);
   stats_totals(&d->totals);
   d->exit_walk = frag_scan(&frag_at_exit, true) ? &frag_at_exit : NULL;
+  numa_census_mmap();
   d->peak_walk = frag_at_peak.valid ? &frag_at_peak : NULL;
   d->committed = atomic_load_explicit(&stats_committed, memory_order_relaxed);
   d->peak_committed = atomic_load_explicit(&stats_peak_committed, memory_order_relaxed);
@@ -232,6 +233,7 @@ void report_write_text(int fd, const uma_report_data_t *d) {
   if (d->exit_walk) write_pools(fd, d->exit_walk, "fragmentation at exit");
   if (d->peak_walk) write_pools(fd, d->peak_walk, "fragmentation at the peak footprint");
   write_rules(fd, d);
+  numa_write_text(fd);
 }
 
 /* The public entry (and malloc_stats): the text summary to `fd`. */

@@ -296,6 +296,7 @@ void report_write_json(int fd, const uma_report_data_t *d) {
   classes(j, d);
   rules(j, d);
   gpus(j, d);
+  numa_write_json(j);
   timeline(j);
   trace(j);
   json_close(j, '}');

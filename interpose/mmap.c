@@ -1,0 +1,68 @@
+/* mmap.c — the program's mmap, mmap64, munmap and mremap. Anonymous private
+ * writable mappings the program asks for go through the policy (source
+ * `mmap`: placement, huge pages, accounting; core/mmap_track.c); file and
+ * shared mappings, MAP_FIXED, stacks, huge-TLB and PROT_NONE reservations
+ * (runtimes reserve address space that way and commit it later) pass
+ * through untouched. Every call reaches the kernel by a raw system call, as
+ * glibc's would; errno is set as glibc sets it. */
+#define _GNU_SOURCE
+#include "interpose.h"
+#include <errno.h>
+#include <stdarg.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
+#define RA __builtin_return_address(0)
+
+static long fail(long r) {
+  errno = (int)-r;
+  return -1;
+}
+static bool failed(long r) { return (unsigned long)r > -4096UL; }
+
+static bool routed(int prot, int flags) {
+  return (flags & MAP_ANONYMOUS) && (flags & MAP_TYPE) == MAP_PRIVATE && (prot & PROT_WRITE) &&
+         !(flags & (MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_STACK | MAP_GROWSDOWN | MAP_HUGETLB));
+}
+
+static void *do_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off, const void *ra) {
+  long r = os_raw_syscall(SYS_mmap, (long)addr, (long)len, prot, flags, fd, (long)off);
+  if (failed(r)) return (void *)fail(r);
+  if (routed(prot, flags)) mmap_track_new((void *)r, len, ra);
+  else if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) mmap_track_gone((void *)r, len);   /* replaced */
+  return (void *)r;
+}
+
+UMA_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
+  return do_mmap(addr, len, prot, flags, fd, off, RA);
+}
+UMA_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
+  return do_mmap(addr, len, prot, flags, fd, off, RA);
+}
+
+UMA_EXPORT int munmap(void *addr, size_t len) {
+  long r = os_raw_syscall(SYS_munmap, (long)addr, (long)len, 0, 0, 0, 0);
+  if (failed(r)) return (int)fail(r);
+  mmap_track_gone(addr, len);
+  return 0;
+}
+
+UMA_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...) {
+  void *target = NULL;
+  if (flags & MREMAP_FIXED) {
+    va_list ap;
+    va_start(ap, flags);
+    target = va_arg(ap, void *);
+    va_end(ap);
+  }
+  long r = os_raw_syscall(SYS_mremap, (long)old, (long)old_len, (long)new_len, flags, (long)target, 0);
+  if (failed(r)) return (void *)fail(r);
+  /* MREMAP_DONTUNMAP leaves the old range mapped (empty): only the new one moves. */
+  if (old_len == 0) return (void *)r;   /* a second mapping of shared memory */
+  mmap_track_moved(old, old_len, (void *)r, new_len);
+  return (void *)r;
+}
