@@ -27,7 +27,7 @@ PRELOAD_PROGS := $(patsubst tests/preload/%.c,$(BUILD)/tests/%,$(wildcard tests/
 BENCH_WORKLOADS := larson xmalloc mstress cache_scratch alloc_test glibc_simple malloc_large frag frag_medium latency loop
 BENCH_PROGS   := $(BENCH_WORKLOADS:%=$(BUILD)/bench/%) $(BUILD)/bench/conf_startup
 
-.PHONY: test-gpu bench-gpu
+.PHONY: test-gpu bench-gpu test-numa
 .PHONY: all demo test test-unit test-preload test-fuzz fuzz test-python-full deps-build deps-test deps-bench install bench bench-quick bench-loop clean
 
 all: $(BUILD)/libumapreload.so $(BUILD)/libumacore.a $(BUILD)/uma-conf $(BUILD)/uma-report
@@ -67,7 +67,7 @@ demo: deps-build
 
 # ---- tests ---------------------------------------------------------------
 test: deps-test
-	@$(MAKE) --no-print-directory all test-unit test-fuzz test-preload
+	@$(MAKE) --no-print-directory all test-unit test-fuzz test-preload test-numa
 
 $(BUILD)/tests/unit: $(UNIT_SRC) $(BUILD)/libumacore.a
 	@mkdir -p $(dir $@)
@@ -86,6 +86,15 @@ $(BUILD)/tests/%: tests/preload/%.cc
 
 test-preload: $(BUILD)/libumapreload.so $(PRELOAD_PROGS)
 	PYTHON=$(PYTHON) tests/preload/run-all $(CURDIR)/$(BUILD)
+
+# NUMA placement, page by page, in QEMU guests with emulated nodes (about
+# 30 s; the first run also downloads two Debian kernels, about 180 MB).
+$(BUILD)/tests/numa_check: tests/numa/numa_check.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -Wall -pthread $< -o $@ -lnuma
+
+test-numa: $(BUILD)/libumapreload.so $(BUILD)/tests/numa_check
+	tests/numa/run $(CURDIR)/$(BUILD)
 
 # libFuzzer on the policy parser (clang, with AddressSanitizer and UBSan):
 # `make test` runs it for FUZZ_SECONDS, `make fuzz` for as long as you like.

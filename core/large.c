@@ -77,9 +77,10 @@ static void stats_large_alloc(uma_heap_t *heap, size_t usable) {
 }
 
 void *large_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, unsigned route) {
+  int node = numa_active ? numa_current_node() : 0;   /* local: where the caller runs now */
   size_t offset = user_offset_for(align);
   size_t map_size = round_page(offset + size);
-  uma_large_t *lg = align <= UMA_SEG_SIZE ? cache_take(map_size, route, heap->node) : NULL;
+  uma_large_t *lg = align <= UMA_SEG_SIZE ? cache_take(map_size, route, node) : NULL;
   bool reused = lg != NULL;
   if (!reused) {
     lg = align <= UMA_SEG_SIZE ? os_map_aligned(map_size, UMA_SEG_SIZE)
@@ -89,8 +90,8 @@ void *large_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, unsign
       os_unmap(lg, map_size);
       return NULL;
     }
-    numa_place(lg, map_size, &route_place[route], heap->node, &route_numa[route]);   /* before the first touch */
-    lg->node = heap->node;
+    numa_place(lg, map_size, &route_place[route], node, &route_numa[route]);   /* before the first touch */
+    lg->node = (uint8_t)node;
     lg->map_size = map_size;
     stats_commit((int64_t)map_size);   /* an upper bound: untouched pages count too */
   }

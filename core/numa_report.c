@@ -43,7 +43,7 @@ void numa_census_mapping(const void *base, uint8_t kind) {
     const uma_large_t *lg = base;
     size_t map = lg->map_size;
     if (map > ((size_t)1 << 46)) return;   /* being rewritten */
-    count_range((uintptr_t)base, map, FRAG_POOL_LARGE, lg->is_free ? -1 : lg->route);
+    count_range((uintptr_t)base, map, FRAG_POOL_LARGE, lg->route);   /* cached ones keep their placement */
   } else {
     int pool = kind == SEG_KIND_SMALL ? FRAG_POOL_SMALL : kind == SEG_KIND_MEDIUM ? FRAG_POOL_MEDIUM : FRAG_POOL_COALESCING;
     count_range((uintptr_t)base, UMA_SEG_SIZE, pool, 0);

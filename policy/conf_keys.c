@@ -99,8 +99,10 @@ const pol_key_t pol_keys[K_COUNT] = {
   [K_RULE_NUMA] = { "rule", "numa", POL_PLACEMENT, "local", 0, 0,
     "local|bind|preferred|preferred-many|interleave|weighted-interleave|tier|near-gpu",
     "NUMA placement: local, bind:NODES, preferred:N, preferred-many:NODES, "
-    "interleave:NODES, weighted-interleave:N=W,..., tier:fast|slow, near-gpu:K. "
-    "Applied by the NUMA layer (not in this build: checked, then local)." },
+    "interleave:NODES, weighted-interleave:N=W,..., tier:fast|slow, near-gpu:K. Applied "
+    "with mbind before first touch to blocks above 512K, pool = large and source = mmap; "
+    "smaller blocks come from node-local pools. Nodes this process may not use are left "
+    "out, and the report says what was applied." },
   [K_RULE_HUGEPAGES] = { "rule", "hugepages", POL_ENUM, "madvise", 0, 0, "madvise|never|always",
     "Transparent huge pages for the rule's large blocks: 'always' asks for them "
     "(MADV_HUGEPAGE), 'never' forbids them (MADV_NOHUGEPAGE), 'madvise' leaves the "

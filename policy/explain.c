@@ -225,7 +225,8 @@ void pol_explain(const pol_config_t *cfg, unsigned source, size_t size, size_t a
   if (pooled && r->pool != UMA_POOL_LARGE) buf_str(&b, "; applies to large blocks only");
   buf_str(&b, "\n  numa         ");
   buf_str(&b, r->numa);
-  if (strcmp(r->numa, "local") != 0) buf_str(&b, " (not applied by this build: local)");
+  if (strcmp(r->numa, "local") != 0 && pooled && r->pool != UMA_POOL_LARGE)
+    buf_str(&b, "; applies to large blocks only (pooled sizes come from node-local pools)");
   buf_str(&b, "\n  pinned       ");
   put_rule_value(&b, r, K_RULE_PINNED);
   if (r->pinned) buf_str(&b, " (not applied by this build: pageable)");

@@ -99,10 +99,19 @@ void pol_check_rules(pol_config_t *cfg) {
       check_class_bound(cfg, rj, b->size_lo);
       if (b->size_hi != SIZE_MAX) check_class_bound(cfg, rj, b->size_hi + 1);
     }
-    if (strcmp(b->numa, "local") != 0) not_in_this_build(cfg, rj, "numa placement", "memory stays local");
+    if (strcmp(b->numa, "local") != 0 && (b->sources & UMA_SOURCE_MALLOC) && b->pool != UMA_POOL_LARGE &&
+        b->size_lo <= UMA_BLOCK_MAX) {
+      char msg[300];
+      uma_buf_t mb = { msg, 0, sizeof msg };
+      buf_str(&mb, "rule '");
+      buf_str(&mb, b->name);
+      buf_str(&mb, "': numa placement applies to its blocks above 512K (or all of them with pool = large); "
+                   "smaller ones come from the node-local pools of the calling thread");
+      warn_rule(cfg, rj, msg);
+    }
     if (b->pinned != UMA_PINNED_OFF) not_in_this_build(cfg, rj, "pinned", "memory stays pageable");
     if (b->alias == UMA_ALIAS_COW) not_in_this_build(cfg, rj, "alias = cow", "large reallocs use mremap");
-    if (b->sources & ~(uint32_t)UMA_SOURCE_MALLOC)
-      not_in_this_build(cfg, rj, "a source other than malloc", "those requests pass through unchanged");
+    if (b->sources & ~(uint32_t)(UMA_SOURCE_MALLOC | UMA_SOURCE_MMAP))
+      not_in_this_build(cfg, rj, "a source other than malloc and mmap", "those requests pass through unchanged");
   }
 }
