@@ -370,6 +370,7 @@ UMA_HIDDEN const char *numa_mode_name(int mode);
 UMA_HIDDEN const char *numa_fallback_text(int why);
 /* From hwloc (numa_topology.c), after start-up; empty until then. */
 UMA_HIDDEN extern uint64_t numa_fast_nodes, numa_slow_nodes;
+UMA_HIDDEN extern uint64_t numa_bandwidth[NUMA_MAX], numa_latency[NUMA_MAX];   /* MB/s, ns; 0: unknown */
 UMA_HIDDEN extern const char *numa_tier_source;     /* how the tiers were told apart */
 UMA_HIDDEN extern int numa_gpu_count;
 UMA_HIDDEN extern int8_t numa_gpu_node[DEV_MAX_GPUS];

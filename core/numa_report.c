@@ -235,6 +235,10 @@ void numa_write_json(uma_json_t *j) {
     json_open(j, NULL, '{');
     json_u64(j, "node", n);
     json_u64(j, "memory_bytes", numa_mem_total[n]);
+    if (numa_bandwidth[n]) json_u64(j, "bandwidth_mbps", numa_bandwidth[n]);
+    else json_null(j, "bandwidth_mbps");
+    if (numa_latency[n]) json_u64(j, "latency_ns", numa_latency[n]);
+    else json_null(j, "latency_ns");
     json_open(j, "distances", '[');
     for (unsigned m = 0; m < NUMA_MAX; m++)
       if (numa_online >> m & 1) json_u64(j, NULL, numa_distance[n][m]);

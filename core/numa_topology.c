@@ -19,15 +19,25 @@
 #include "internal.h"
 #include <dlfcn.h>
 #include <fcntl.h>
+/* Built without hwloc's header (a machine without libhwloc-dev), the library
+ * still works: tiers come from the kernel, GPUs have no node, and the report
+ * says hwloc was not used. */
+#if __has_include(<hwloc.h>)
 #include <hwloc.h>
+#define HAVE_HWLOC 1
+#else
+#define HAVE_HWLOC 0
+#endif
 
 uint64_t numa_fast_nodes, numa_slow_nodes;
+uint64_t numa_bandwidth[NUMA_MAX], numa_latency[NUMA_MAX];   /* hwloc memattrs (MB/s, ns); 0: unknown */
 const char *numa_tier_source = "none";
 int numa_gpu_count;
 int8_t numa_gpu_node[DEV_MAX_GPUS];
 char numa_gpu_bus[DEV_MAX_GPUS][16];
 bool numa_hwloc_loaded;
 
+#if HAVE_HWLOC
 typedef struct hwloc_api_s {
   int (*topology_init)(hwloc_topology_t *);
   int (*set_io_types_filter)(hwloc_topology_t, enum hwloc_type_filter_e);
@@ -56,6 +66,8 @@ static bool load_api(hwloc_api_t *h) {
   return true;
 }
 
+/* Bandwidth and latency of each node as seen from the first node with
+ * CPUs (what HMAT exports); then the tiers, if the bandwidths differ. */
 static void tiers_from_bandwidth(const hwloc_api_t *h, hwloc_topology_t topo) {
   int depth = h->get_type_depth(topo, HWLOC_OBJ_NUMANODE);
   unsigned n = h->get_nbobjs_by_depth(topo, depth);
@@ -69,9 +81,12 @@ static void tiers_from_bandwidth(const hwloc_api_t *h, hwloc_topology_t topo) {
   for (unsigned i = 0; i < n; i++) {
     hwloc_obj_t node = h->get_obj_by_depth(topo, depth, i);
     struct hwloc_location loc = { .type = HWLOC_LOCATION_TYPE_CPUSET, .location.cpuset = initiator_node->cpuset };
-    hwloc_uint64_t v;
-    if (node->os_index >= NUMA_MAX || h->memattr_get_value(topo, HWLOC_MEMATTR_ID_BANDWIDTH, node, &loc, 0, &v) != 0)
-      return;   /* all nodes or none */
+    hwloc_uint64_t v, lat;
+    if (node->os_index >= NUMA_MAX) return;
+    if (h->memattr_get_value(topo, HWLOC_MEMATTR_ID_LATENCY, node, &loc, 0, &lat) == 0)
+      numa_latency[node->os_index] = lat;
+    if (h->memattr_get_value(topo, HWLOC_MEMATTR_ID_BANDWIDTH, node, &loc, 0, &v) != 0) return;   /* all nodes or none */
+    numa_bandwidth[node->os_index] = v;
     bw[node->os_index] = v;
     known |= 1ULL << node->os_index;
     if (v > best) best = v;
@@ -84,6 +99,8 @@ static void tiers_from_bandwidth(const hwloc_api_t *h, hwloc_topology_t topo) {
   numa_slow_nodes = known & ~fast;
   numa_tier_source = "hwloc bandwidth (HMAT)";
 }
+
+#endif
 
 static void scan_list(const char *s, uint64_t *mask) {
   while (*s >= '0' && *s <= '9') {
@@ -123,6 +140,7 @@ static void tiers_from_kernel(void) {
   numa_tier_source = "kernel memory tiers";
 }
 
+#if HAVE_HWLOC
 static int gpu_rank(const hwloc_obj_t o) {   /* 0 not a GPU, 1 NVIDIA, 2 other */
   unsigned cls = o->attr->pcidev.class_id >> 8;
   if (cls != 0x03 && cls != 0x12) return 0;
@@ -161,8 +179,11 @@ static void find_gpus(const hwloc_api_t *h, hwloc_topology_t topo) {
     }
 }
 
+#endif
+
 void numa_topology_discover(void) {
   if (!numa_active) return;
+#if HAVE_HWLOC
   hwloc_api_t h;
   hwloc_topology_t topo;
   if (load_api(&h) && h.topology_init(&topo) == 0) {
@@ -174,6 +195,7 @@ void numa_topology_discover(void) {
     }
     h.topology_destroy(topo);
   }
+#endif
   if (numa_fast_nodes == 0) tiers_from_kernel();
   if (numa_fast_nodes == 0 && numa_with_cpus != 0 && (numa_online & ~numa_with_cpus) != 0) {
     numa_fast_nodes = numa_online & numa_with_cpus;

@@ -8,9 +8,12 @@ allocator, and ns per malloc+free pair by size.
     tools/bench/suite.py --build build [--rounds 3] [--threads N] [--scale 1]
                          [--quick] [--markdown FILE] [--svg FILE]
                          [--variant NAME=VAR=VALUE[,VAR=VALUE…]]… [--no-pl]
+                         [--lib NAME=PATH]… [--allocators NAME,NAME…]
 
 --variant adds uma-preload under extra UMA_* settings as one more column
 (e.g. uma+report=UMA_REPORT_JSON=/dev/null to measure the report's cost).
+--lib adds another library as a column (an earlier build of uma-preload, to
+measure a change A B A B); --allocators keeps only the named columns.
 Unless --no-pl, each workload also runs once traced under uma-preload to get
 L, the peak of live requested bytes, and the tables show P/L: each
 allocator's peak RSS over L (uma-preload's own peak footprint too).
@@ -135,6 +138,8 @@ def main():
     ap.add_argument("--svg", help="write the ratio chart here")
     ap.add_argument("--variant", action="append", default=[], help="NAME=VAR=VALUE[,VAR=VALUE...]: uma-preload with settings")
     ap.add_argument("--no-pl", action="store_true", help="skip the traced runs that measure L")
+    ap.add_argument("--lib", action="append", default=[], help="NAME=PATH: one more library to preload")
+    ap.add_argument("--allocators", default="", help="comma-separated columns to keep")
     args = ap.parse_args()
     if args.quick:
         args.scale = 0.15
@@ -145,6 +150,13 @@ def main():
         name, _, settings = v.partition("=")
         allocs[name] = allocs["uma-preload"]
         envs[name] = dict(kv.split("=", 1) for kv in settings.split(","))
+    for v in args.lib:
+        name, _, path = v.partition("=")
+        allocs[name] = os.path.abspath(path)
+        envs[name] = {}
+    if args.allocators:
+        keep = args.allocators.split(",")
+        allocs = {a: allocs[a] for a in keep}
     for name, path in allocs.items():
         if path and not os.path.exists(path):
             sys.exit(f"uma-preload: bench: {name} library {path} is missing (make deps-bench installs it)")
@@ -188,8 +200,9 @@ def main():
 
     med_t = {w: {a: statistics.median(v) for a, v in d.items()} for w, d in times.items()}
     med_m = {w: {a: statistics.median(v) for a, v in d.items()} for w, d in rss.items()}
-    tr = {w: {a: med_t[w][a] / med_t[w]["mimalloc"] for a in allocs} for w in med_t}
-    mr = {w: {a: med_m[w][a] / med_m[w]["mimalloc"] for a in allocs} for w in med_m}
+    ref = "mimalloc" if "mimalloc" in allocs else next(iter(allocs))   # the ratios' denominator
+    tr = {w: {a: med_t[w][a] / med_t[w][ref] for a in allocs} for w in med_t}
+    mr = {w: {a: med_m[w][a] / med_m[w][ref] for a in allocs} for w in med_m}
     names = [w[0] for w in works]
     tr["geomean"] = {a: geomean([tr[w][a] for w in names]) for a in allocs}
     mr["geomean"] = {a: geomean([mr[w][a] for w in names]) for a in allocs}
@@ -212,13 +225,13 @@ def main():
     cmdline = "tools/bench/suite.py " + " ".join(sys.argv[1:])
     lines = [f"Command: `{cmdline}` — {datetime.date.today()}, commit {commit}{' (with uncommitted core changes)' if dirty else ''}, "
              f"{os.cpu_count()} cores ({cpu}), {args.threads} threads, scale {args.scale}, "
-             f"median of {args.rounds} interleaved rounds. Ratios to mimalloc; lower is better.", ""]
+             f"median of {args.rounds} interleaved rounds. Ratios to {ref}; lower is better.", ""]
     head = "| workload | " + " | ".join(allocs) + " |"
     sep = "|---|" + "---|" * len(allocs)
     for title, table, med, unit in (("Time", tr, med_t, "s"), ("Peak RSS", mr, med_m, "MB")):
-        lines += [f"**{title}** (mimalloc's absolute value in the last column)", "", head[:-1] + " | mimalloc abs |", sep + "---|"]
+        lines += [f"**{title}** ({ref}'s absolute value in the last column)", "", head[:-1] + f" | {ref} abs |", sep + "---|"]
         for w in names + ["geomean"]:
-            absval = "" if w == "geomean" else (f"{med[w]['mimalloc']:.2f} s" if unit == "s" else f"{med[w]['mimalloc'] / 1000:.0f} MB")
+            absval = "" if w == "geomean" else (f"{med[w][ref]:.2f} s" if unit == "s" else f"{med[w][ref] / 1000:.0f} MB")
             cells = " | ".join(f"**{table[w][a]:.2f}**" if a == "uma-preload" else f"{table[w][a]:.2f}" for a in allocs)
             lines.append(f"| {w} | {cells} | {absval} |")
         lines.append("")
