@@ -413,6 +413,7 @@ typedef struct uma_totals_s {
   tlsf_counters_t tlsf;
 } uma_totals_t;
 UMA_HIDDEN void stats_totals(uma_totals_t *t);
+UMA_HIDDEN void stats_get_from(const uma_totals_t *t, uma_stats_t *out);
 UMA_HIDDEN void stats_orphan_free(unsigned cls, size_t large_bytes);
 UMA_HIDDEN extern _Atomic uint64_t stats_heaps_created, stats_heaps_abandoned_total, stats_heaps_adopted, stats_heaps_rehomed;
 

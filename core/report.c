@@ -23,8 +23,8 @@ void report_configure(bool on, uint64_t timeline_ms, uint64_t timeline_bytes, ui
 void report_gather(uma_report_data_t *d) {
   __builtin_memset(d, 0, sizeof *d);
   timeline_final();
-  uma_stats_get(&d->stats);
   stats_totals(&d->totals);
+  stats_get_from(&d->totals, &d->stats);   /* one snapshot: classes add up to the totals */
   d->exit_walk = frag_scan(&frag_at_exit, true) ? &frag_at_exit : NULL;
   numa_census_mmap();
   d->peak_walk = frag_at_peak.valid ? &frag_at_peak : NULL;

@@ -51,33 +51,37 @@ void stats_totals(uma_totals_t *t) {
 
 /* Frees by other threads may be counted before the matching allocation is
  * seen, so differences are clamped at zero. */
+static void stats_sum_of(const uma_totals_t *t, uma_stats_t *out) {
+  memset(out, 0, sizeof *out);
+  for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) {
+    out->allocs += t->allocs[c];
+    out->frees += t->frees[c];
+    out->bytes_requested += t->requested[c];
+    if (c >= tlsf_first_class) continue;   /* served by the coalescing pool: counted below */
+    out->bytes_served += t->allocs[c] * sc_size(c);
+    if (t->allocs[c] > t->frees[c]) {
+      out->live_blocks += t->allocs[c] - t->frees[c];
+      out->live_bytes += (t->allocs[c] - t->frees[c]) * sc_size(c);
+    }
+  }
+  out->frees += t->tlsf.frees;
+  out->bytes_served += t->tlsf.bytes;
+  if (t->tlsf.allocs > t->tlsf.frees) out->live_blocks += t->tlsf.allocs - t->tlsf.frees;
+  if (t->tlsf.bytes > t->tlsf.freed_bytes) out->live_bytes += t->tlsf.bytes - t->tlsf.freed_bytes;
+  out->allocs += t->large_allocs;
+  out->frees += t->large_frees;
+  out->bytes_requested += t->large_requested;
+  out->bytes_served += t->large_bytes;
+  out->large_allocs = t->large_allocs;
+  out->large_remaps = t->large_remaps;
+  if (t->large_allocs > t->large_frees) out->live_blocks += t->large_allocs - t->large_frees;
+  if (t->large_bytes > t->large_freed) out->live_bytes += t->large_bytes - t->large_freed;
+}
+
 static void stats_sum(uma_stats_t *out) {
   uma_totals_t t;
   stats_totals(&t);
-  memset(out, 0, sizeof *out);
-  for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) {
-    out->allocs += t.allocs[c];
-    out->frees += t.frees[c];
-    out->bytes_requested += t.requested[c];
-    if (c >= tlsf_first_class) continue;   /* served by the coalescing pool: counted below */
-    out->bytes_served += t.allocs[c] * sc_size(c);
-    if (t.allocs[c] > t.frees[c]) {
-      out->live_blocks += t.allocs[c] - t.frees[c];
-      out->live_bytes += (t.allocs[c] - t.frees[c]) * sc_size(c);
-    }
-  }
-  out->frees += t.tlsf.frees;
-  out->bytes_served += t.tlsf.bytes;
-  if (t.tlsf.allocs > t.tlsf.frees) out->live_blocks += t.tlsf.allocs - t.tlsf.frees;
-  if (t.tlsf.bytes > t.tlsf.freed_bytes) out->live_bytes += t.tlsf.bytes - t.tlsf.freed_bytes;
-  out->allocs += t.large_allocs;
-  out->frees += t.large_frees;
-  out->bytes_requested += t.large_requested;
-  out->bytes_served += t.large_bytes;
-  out->large_allocs = t.large_allocs;
-  out->large_remaps = t.large_remaps;
-  if (t.large_allocs > t.large_frees) out->live_blocks += t.large_allocs - t.large_frees;
-  if (t.large_bytes > t.large_freed) out->live_bytes += t.large_bytes - t.large_freed;
+  stats_sum_of(&t, out);
 }
 
 /* ---- the footprint -------------------------------------------------------- */
@@ -111,8 +115,10 @@ void stats_sample_peak(uma_heap_t *heap) {
   peak_update(s.live_bytes);
 }
 
-void uma_stats_get(uma_stats_t *out) {
-  stats_sum(out);
+/* The public counters from one snapshot of the totals, so a report's
+ * per-class figures add up to its totals while threads keep allocating. */
+void stats_get_from(const uma_totals_t *t, uma_stats_t *out) {
+  stats_sum_of(t, out);
   peak_update(out->live_bytes);
   out->peak_live_bytes = atomic_load_explicit(&peak_live_bytes, memory_order_relaxed);
   out->mapped_bytes = atomic_load_explicit(&os_mapped_bytes, memory_order_relaxed);
@@ -121,4 +127,10 @@ void uma_stats_get(uma_stats_t *out) {
   out->heaps_created = atomic_load_explicit(&stats_heaps_created, memory_order_relaxed);
   out->heaps_abandoned = atomic_load_explicit(&stats_heaps_abandoned_total, memory_order_relaxed);
   out->heaps_adopted = atomic_load_explicit(&stats_heaps_adopted, memory_order_relaxed);
+}
+
+void uma_stats_get(uma_stats_t *out) {
+  uma_totals_t t;
+  stats_totals(&t);
+  stats_get_from(&t, out);
 }
