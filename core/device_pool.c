@@ -17,6 +17,18 @@
  * can no longer touch the block. The fence runs only when no ready block
  * fits and some are pending: where the alternative was a new cudaMalloc.
  *
+ * Expandable segments ([cuda] expandable = yes; PyTorch's
+ * expandable_segments): one virtual range per pool, reserved once, whose
+ * 2 MiB granules are backed by device memory on demand (cuMemCreate +
+ * cuMemMap) and given back one by one. Its blocks are all neighbours, so a
+ * hole left by a freed block merges with the free space around it and can
+ * serve any later request — with separate cudaMalloc segments, two free
+ * 30 MiB segments cannot serve a 50 MiB request and a third segment is
+ * mapped. Unbacked parts of the range are UNMAPPED blocks, never in a bin.
+ * A request goes to the first (lowest) run of free and unbacked blocks large
+ * enough, whose unbacked granules are then mapped; when the range cannot
+ * serve it, or its calls fail, ordinary segments take over.
+ *
  * All CUDA calls go through a backend (interpose/cuda_runtime.c); the unit
  * tests drive the pool with a fake one. */
 #include "internal.h"
@@ -26,7 +38,7 @@
 #define FL_COUNT 48
 #define MiB (1024 * 1024UL)
 
-enum { DB_READY = 1, DB_USED = 2, DB_PENDING = 3 };
+enum { DB_READY = 1, DB_USED = 2, DB_PENDING = 3, DB_UNMAPPED = 4 };
 
 typedef struct dev_seg_s dev_seg_t;
 typedef struct dev_block_s {
@@ -53,6 +65,10 @@ typedef struct dev_pool_s {
   dev_block_t *pending;
   dev_seg_t *segs;
   addr_table_t used;                       /* blocks handed out: address → descriptor */
+  dev_seg_t *xseg;                         /* the expandable segment, or NULL */
+  size_t granule;
+  uint64_t *handles;                       /* per granule of xseg: its physical allocation */
+  bool x_failed;                           /* reserving failed: not tried again */
   dev_stats_t st;
 } dev_pool_t;
 
@@ -65,7 +81,7 @@ static const dev_backend_t *backends[DEV_APIS];
 size_t dev_round = 512;
 uint64_t dev_max_reserved;                 /* 0: no cap */
 uint64_t dev_release_threshold;            /* 0: keep every cached segment */
-bool dev_enabled = true, dev_dlsym_route;
+bool dev_enabled = true, dev_dlsym_route, dev_expandable;
 UMA_TLS int dev_in_backend;
 
 static pthread_mutex_t meta_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -159,6 +175,22 @@ static dev_block_t *find_ready(dev_pool_t *p, size_t size) {
   return p->bins[f][__builtin_ctz(p->sl_map[f])];
 }
 
+/* Cut b at offset `at`: b keeps the head, the new block (returned, its state
+ * for the caller to set) the rest. NULL when no descriptor can be had. */
+static dev_block_t *block_split(dev_block_t *b, size_t at) {
+  dev_block_t *rest = meta_new();
+  if (rest == NULL) return NULL;
+  rest->addr = b->addr + at;
+  rest->size = b->size - at;
+  rest->seg = b->seg;
+  rest->prev_phys = b;
+  rest->next_phys = b->next_phys;
+  if (rest->next_phys) rest->next_phys->prev_phys = rest;
+  b->next_phys = rest;
+  b->size = at;
+  return rest;
+}
+
 /* ---- segments ------------------------------------------------------------------- */
 
 static size_t segment_size_for(size_t size) {
@@ -212,7 +244,9 @@ static bool segment_empty(const dev_block_t *b) { return b->state == DB_READY &&
 
 /* Give back every segment that is one ready block; `keep` bytes of cache
  * may stay. */
+static void expandable_release(dev_pool_t *p, int id, uint64_t keep);
 static void release_free_segments(dev_pool_t *p, int id, uint64_t keep) {
+  if (p->xseg) expandable_release(p, id, keep);
   dev_seg_t *next;
   for (dev_seg_t *seg = p->segs; seg && p->st.cached > keep; seg = next) {
     next = seg->next;
@@ -258,6 +292,149 @@ static void fence_and_collect(dev_pool_t *p, int id) {
     release_free_segments(p, id, dev_release_threshold);
 }
 
+/* ---- expandable segments ------------------------------------------------------------ */
+
+static bool expandable_init(dev_pool_t *p, int id) {
+  if (p->xseg || p->x_failed) return p->xseg != NULL;
+  p->x_failed = true;   /* until it worked */
+  size_t size = 0, granule = 0;
+  uintptr_t va = 0;
+  if (BACKEND(id)->reserve == NULL || BACKEND(id)->reserve(DEVICE(id), &size, &va, &granule) != 0 || granule == 0 ||
+      size < granule)
+    return false;
+  size = size / granule * granule;
+  uint64_t *handles = os_map(size / granule * sizeof *handles);
+  dev_seg_t *seg = meta_new();
+  dev_block_t *b = meta_new();
+  if (handles == NULL || seg == NULL || b == NULL) return false;   /* the range stays reserved, unused */
+  seg->base = va;
+  seg->size = size;
+  seg->first = b;
+  b->addr = va;
+  b->size = size;
+  b->seg = seg;
+  b->state = DB_UNMAPPED;
+  p->xseg = seg;
+  p->granule = granule;
+  p->handles = handles;
+  p->st.expandable_va = size;
+  p->x_failed = false;
+  return true;
+}
+
+static dev_block_t *block_at(dev_seg_t *seg, uintptr_t a) {
+  dev_block_t *b = seg->first;
+  while (b && b->addr + b->size <= a) b = b->next_phys;
+  return b;
+}
+
+/* Back [b->addr, b->addr + len) — the head of an UNMAPPED block, granule
+ * multiples — with device memory; it becomes ready (merged with its ready
+ * neighbours). On failure the granules mapped so far stay, as a ready block. */
+static int expandable_map(dev_pool_t *p, int id, dev_block_t *b, size_t len) {
+  if (len < b->size) {   /* the rest stays unbacked */
+    if (block_split(b, len) == NULL) return -1;
+    b->next_phys->state = DB_UNMAPPED;
+  }
+  size_t done = 0;
+  int err = 0;
+  for (; done < len; done += p->granule) {
+    size_t g = (b->addr + done - p->xseg->base) / p->granule;
+    if ((err = BACKEND(id)->map_granule(DEVICE(id), b->addr + done, p->granule, &p->handles[g])) != 0) break;
+  }
+  if (done < len) {
+    if (done == 0) return err;
+    if (block_split(b, done) == NULL) {   /* cannot describe the split: give the mapped part back */
+      for (size_t off = 0; off < done; off += p->granule)
+        BACKEND(id)->unmap_granule(DEVICE(id), b->addr + off, p->granule,
+                                   p->handles[(b->addr + off - p->xseg->base) / p->granule]);
+      return err;
+    }
+    b->next_phys->state = DB_UNMAPPED;
+  }
+  p->st.reserved += done;
+  if (p->st.reserved > p->st.peak_reserved) p->st.peak_reserved = p->st.reserved;
+  p->st.granules_mapped += done / p->granule;
+  make_ready(p, b);
+  return err;
+}
+
+/* A ready block of at least `need` bytes made from the lowest run of free
+ * and unbacked blocks that is large enough, or NULL (*err: CUDA's error, or
+ * 0 when no run is large enough). */
+static dev_block_t *expandable_grow(dev_pool_t *p, int id, size_t need, int *err) {
+  *err = 0;
+  uintptr_t start = 0;
+  size_t run = 0;
+  for (dev_block_t *b = p->xseg->first; b; b = b->next_phys) {
+    if (b->state != DB_READY && b->state != DB_UNMAPPED) {
+      run = 0;
+      continue;
+    }
+    if (run == 0) start = b->addr;
+    run += b->size;
+    if (run >= need) break;
+  }
+  if (run < need) return NULL;
+  if (dev_max_reserved && p->st.reserved + need > dev_max_reserved) return NULL;
+  uintptr_t end = start + need, g = p->granule;
+  for (uintptr_t a = start; a < end;) {
+    dev_block_t *b = block_at(p->xseg, a);
+    uintptr_t b_end = b->addr + b->size;
+    if (b->state == DB_UNMAPPED) {
+      uintptr_t hi = (end + g - 1) / g * g;
+      if (hi > b_end) hi = b_end;
+      if ((*err = expandable_map(p, id, b, hi - b->addr)) != 0) return NULL;
+      b_end = hi;
+    }
+    a = b_end;
+  }
+  return find_ready(p, need);
+}
+
+/* Give back the whole granules inside ready blocks while more than `keep`
+ * bytes are cached; their blocks become UNMAPPED (merged with unbacked
+ * neighbours), the partial granules at their ends stay ready. */
+static void expandable_release(dev_pool_t *p, int id, uint64_t keep) {
+  uintptr_t g = p->granule;
+  for (dev_block_t *b = p->xseg->first; b && p->st.cached > keep;) {
+    uintptr_t lo = (b->addr + g - 1) / g * g, hi = (b->addr + b->size) / g * g;
+    if (b->state != DB_READY || hi <= lo) {
+      b = b->next_phys;
+      continue;
+    }
+    bin_remove(p, b);
+    dev_block_t *mid = b;
+    if (lo > b->addr && (mid = block_split(b, lo - b->addr)) == NULL) { bin_insert(p, b); break; }
+    if (mid != b) bin_insert(p, b);
+    if (hi < mid->addr + mid->size) {
+      dev_block_t *tail = block_split(mid, hi - mid->addr);
+      if (tail == NULL) { make_ready(p, mid); break; }
+      bin_insert(p, tail);
+    }
+    for (uintptr_t a = lo; a < hi; a += g)
+      BACKEND(id)->unmap_granule(DEVICE(id), a, g, p->handles[(a - p->xseg->base) / g]);
+    p->st.reserved -= hi - lo;
+    p->st.granules_unmapped += (hi - lo) / g;
+    mid->state = DB_UNMAPPED;
+    dev_block_t *n = mid->next_phys, *prev = mid->prev_phys;
+    if (n && n->state == DB_UNMAPPED) {   /* keep unbacked space in few descriptors */
+      mid->size += n->size;
+      mid->next_phys = n->next_phys;
+      if (mid->next_phys) mid->next_phys->prev_phys = mid;
+      meta_free(n);
+    }
+    if (prev && prev->state == DB_UNMAPPED) {
+      prev->size += mid->size;
+      prev->next_phys = mid->next_phys;
+      if (prev->next_phys) prev->next_phys->prev_phys = prev;
+      meta_free(mid);
+      mid = prev;
+    }
+    b = mid->next_phys;
+  }
+}
+
 /* ---- the API ----------------------------------------------------------------------- */
 
 static size_t round_up(size_t size) {
@@ -284,12 +461,15 @@ int dev_alloc(int id, size_t size, uintptr_t *out) {
     int err = 0;
     if (dev_max_reserved && p->st.reserved + segment_size_for(need) > dev_max_reserved)
       release_free_segments(p, id, 0);
-    b = segment_new(p, id, need, &err);
+    bool expandable = dev_expandable && expandable_init(p, id);
+    if (expandable) b = expandable_grow(p, id, need, &err);
+    if (b == NULL) b = segment_new(p, id, need, &err);   /* also when the range cannot serve it */
     if (b == NULL && err > 0) {   /* out of memory: give back what is cached and try again */
       p->st.oom_retries++;
       fence_and_collect(p, id);
       release_free_segments(p, id, 0);
       b = find_ready(p, need);
+      if (b == NULL && expandable) b = expandable_grow(p, id, need, &err);
       if (b == NULL) b = segment_new(p, id, need, &err);
       if (b) BACKEND(id)->clear_error();   /* the first failure must not linger as cudaGetLastError's */
     }
@@ -301,18 +481,8 @@ int dev_alloc(int id, size_t size, uintptr_t *out) {
   bin_remove(p, b);
   size_t min_rest = need <= MiB ? (dev_round ? dev_round : 512) : MiB + 1;
   if (b->size - need >= min_rest) {
-    dev_block_t *rest = meta_new();
-    if (rest) {
-      rest->addr = b->addr + need;
-      rest->size = b->size - need;
-      rest->seg = b->seg;
-      rest->prev_phys = b;
-      rest->next_phys = b->next_phys;
-      if (rest->next_phys) rest->next_phys->prev_phys = rest;
-      b->next_phys = rest;
-      b->size = need;
-      bin_insert(p, rest);
-    }
+    dev_block_t *rest = block_split(b, need);
+    if (rest) bin_insert(p, rest);
   }
   b->state = DB_USED;
   b->requested = size;
@@ -402,10 +572,12 @@ bool dev_summary(int id, dev_stats_t *st, uma_frag_pool_t *extents) {
   if (pthread_mutex_trylock(&p->lock) != 0) return false;
   *st = p->st;
   memset(extents, 0, sizeof *extents);
-  for (dev_seg_t *seg = p->segs; seg; seg = seg->next) {
+  for (dev_seg_t *seg = p->xseg ? p->xseg : p->segs; seg; seg = seg == p->xseg ? p->segs : seg->next) {
     extents->mappings++;
-    extents->mapped += seg->size;
+    extents->mapped += seg == p->xseg ? 0 : seg->size;   /* the expandable range: its backed blocks, below */
     for (dev_block_t *b = seg->first; b; b = b->next_phys) {
+      if (b->state == DB_UNMAPPED) continue;
+      if (seg == p->xseg) extents->mapped += b->size;
       if (b->state == DB_USED) {
         extents->live_bytes += b->size;
         continue;
@@ -436,6 +608,8 @@ void dev_forget(int id) {
   memset(p->sl_map, 0, sizeof p->sl_map);
   p->pending = NULL;
   p->segs = NULL;
+  p->xseg = NULL;      /* the reset released its virtual range and granules too */
+  p->x_failed = false;
   addr_table_clear(&p->used);
   p->st.reserved = p->st.allocated = p->st.cached = p->st.pending = 0;
   p->st.segments_released += keep.segments_mapped - keep.segments_released;

@@ -517,6 +517,8 @@ typedef struct dev_stats_s {
   uint64_t cached, pending;                /* free: ready now / waiting for a fence */
   uint64_t allocs, frees, hits, segments_mapped, segments_released, fences, oom_retries;
   uint64_t passthrough_allocs, passthrough_bytes;   /* served by CUDA directly (async, pitch) */
+  uint64_t granules_mapped, granules_unmapped;      /* expandable segments: cuMemMap / cuMemUnmap calls */
+  uint64_t expandable_va;                           /* the virtual range reserved (0: none) */
 } dev_stats_t;
 /* The CUDA calls the pool makes; 0 or a CUDA error code. */
 typedef struct dev_backend_s {
@@ -524,10 +526,17 @@ typedef struct dev_backend_s {
   void (*unmap)(int device, uintptr_t addr);             /* cudaFree */
   void (*fence)(int device);                             /* wait for all work issued so far */
   void (*clear_error)(void);                             /* cudaGetLastError */
+  /* CUDA's virtual memory API, for expandable segments (NULL: not offered).
+   * reserve: a virtual range of about *size bytes (set to what was
+   * reserved) and the mapping granularity; map_granule: back one granule at
+   * addr with fresh device memory; unmap_granule: give it back. */
+  int (*reserve)(int device, size_t *size, uintptr_t *va, size_t *granule);
+  int (*map_granule)(int device, uintptr_t addr, size_t granule, uint64_t *handle);
+  void (*unmap_granule)(int device, uintptr_t addr, size_t granule, uint64_t handle);
 } dev_backend_t;
 UMA_HIDDEN extern size_t dev_round;
 UMA_HIDDEN extern uint64_t dev_max_reserved, dev_release_threshold;
-UMA_HIDDEN extern bool dev_enabled, dev_dlsym_route;
+UMA_HIDDEN extern bool dev_enabled, dev_dlsym_route, dev_expandable;
 UMA_HIDDEN void dev_pool_init(int api, const dev_backend_t *be);
 UMA_HIDDEN int dev_alloc(int id, size_t size, uintptr_t *out);
 UMA_HIDDEN bool dev_free(int id, uintptr_t addr);
@@ -548,6 +557,10 @@ UMA_HIDDEN extern const char *const cudart_sonames[];
 UMA_HIDDEN bool dev_free_any(uintptr_t addr);                 /* any device, either API */
 UMA_HIDDEN void dev_add_idle(int device, size_t *free_bytes, const size_t *total_bytes);
 UMA_HIDDEN void *driver_wrap(const char *name, void *real);
+/* interpose/cuda_vmm.c: CUDA's virtual memory API, for expandable segments */
+UMA_HIDDEN int vmm_reserve(int device, size_t *size, uintptr_t *va, size_t *granule);
+UMA_HIDDEN int vmm_map_granule(int device, uintptr_t addr, size_t granule, uint64_t *handle);
+UMA_HIDDEN void vmm_unmap_granule(int device, uintptr_t addr, size_t granule, uint64_t handle);
 
 /* ---- NUMA in the report (numa_report.c) ----------------------------------- */
 UMA_HIDDEN void numa_census_mapping(const void *base, uint8_t kind);

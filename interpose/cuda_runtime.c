@@ -68,7 +68,18 @@ static void be_fence(int device) {
 
 static void be_clear_error(void) { get_cudaGetLastError()(); }
 
-static const dev_backend_t backend = { be_map, be_unmap, be_fence, be_clear_error };
+/* The runtime's pool maps through the driver's virtual memory API: the
+ * runtime's primary context must exist first (cudaFree(NULL) makes it). */
+static int be_reserve(int device, size_t *size, uintptr_t *va, size_t *granule) {
+  dev_in_backend++;
+  get_cudaFree()(NULL);
+  int e = vmm_reserve(device, size, va, granule);
+  dev_in_backend--;
+  return e;
+}
+
+static const dev_backend_t backend = { be_map, be_unmap, be_fence, be_clear_error,
+                                       be_reserve, vmm_map_granule, vmm_unmap_granule };
 static pthread_once_t backend_once = PTHREAD_ONCE_INIT;
 static void backend_init(void) { dev_pool_init(DEV_API_RUNTIME, &backend); }
 

@@ -78,6 +78,12 @@ const pol_key_t pol_keys[K_COUNT] = {
   [K_CUDA_RELEASE_THRESHOLD] = { "cuda", "release_threshold", POL_SIZE, "0", 0, INT64_MAX, NULL,
     "Cached free device memory above which wholly free segments go back to CUDA as soon as "
     "they are free. 0: keep them for reuse (cudaMalloc costs 70-900 us)." },
+  [K_CUDA_EXPANDABLE] = { "cuda", "expandable", POL_BOOL, "no", 0, 1, NULL,
+    "Grow one virtual address range per device with CUDA's virtual memory API (cuMemCreate, "
+    "cuMemMap, in 2 MiB granules, as PyTorch's expandable segments do) instead of separate "
+    "cudaMalloc segments: free blocks are neighbours, so they merge and serve any later "
+    "request, and free granules go back to the device one by one. Off by default: its "
+    "memory cannot be shared with cudaIpcGetMemHandle." },
 
   [K_RULE_SOURCE] = { "rule", "source", POL_SOURCES, "malloc", 0, 0, "malloc|mmap|cuda-device|cuda-host",
     "Which requests the rule sees: a list of malloc (the malloc family), mmap (anonymous "

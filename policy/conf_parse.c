@@ -174,6 +174,7 @@ static bool store(pol_config_t *cfg, int section, int rule, pol_key_id_t k, cons
     case K_CUDA_ROUND: cfg->cuda_round = v.num; break;
     case K_CUDA_MAX_CACHED: cfg->cuda_max_cached = v.num; break;
     case K_CUDA_RELEASE_THRESHOLD: cfg->cuda_release_threshold = v.num; break;
+    case K_CUDA_EXPANDABLE: cfg->cuda_expandable = v.num; break;
     default: break;
     }
     strcpy(cfg->origin[k], origin);

@@ -143,6 +143,7 @@ void pol_apply(const pol_config_t *cfg) {
   dev_round = (size_t)cfg->cuda_round;
   dev_max_reserved = (uint64_t)cfg->cuda_max_cached;
   dev_release_threshold = (uint64_t)cfg->cuda_release_threshold;
+  dev_expandable = cfg->cuda_expandable != 0;
   for (int i = 0; i < cfg->rule_count; i++) apply_routes[i] = cfg->rules[i].route;
   route_install(apply_routes, cfg->rule_count);
   memcpy(report_destination, cfg->report_destination, sizeof report_destination);

@@ -117,3 +117,148 @@ Test(device_pool, a_reset_forgets_the_device) {
   cr_assert_eq(fake_maps, 2, "a fresh segment after the reset");
   cr_assert_neq(a, b);
 }
+
+/* ---- expandable segments: a fake virtual range of 1 GiB in 2 MiB granules ---- */
+
+#define X_BASE 0x7e0000000000ULL
+#define X_GRANULE (2 * MiB)
+#define X_GRANULES 512
+static bool x_mapped[X_GRANULES];
+static int x_violations, x_maps, x_unmaps;
+
+static int fake_reserve(int device, size_t *size, uintptr_t *va, size_t *granule) {
+  (void)device;
+  *size = X_GRANULES * X_GRANULE;
+  *va = X_BASE;
+  *granule = X_GRANULE;
+  return 0;
+}
+static int fake_map_granule(int device, uintptr_t addr, size_t granule, uint64_t *handle) {
+  (void)device;
+  size_t g = (addr - X_BASE) / X_GRANULE;
+  if (granule != X_GRANULE || addr % X_GRANULE || g >= X_GRANULES || x_mapped[g]) x_violations++;
+  if (fake_mapped + granule > fake_limit) return 2;   /* CUDA_ERROR_OUT_OF_MEMORY */
+  x_mapped[g] = true;
+  fake_mapped += granule;
+  *handle = 1000 + g;
+  x_maps++;
+  return 0;
+}
+static void fake_unmap_granule(int device, uintptr_t addr, size_t granule, uint64_t handle) {
+  (void)device;
+  size_t g = (addr - X_BASE) / X_GRANULE;
+  if (g >= X_GRANULES || !x_mapped[g] || handle != 1000 + g || granule != X_GRANULE) x_violations++;
+  else x_mapped[g] = false;
+  fake_mapped -= granule;
+  x_unmaps++;
+}
+static const dev_backend_t fake_x = { fake_map, fake_unmap, fake_fence, fake_clear,
+                                      fake_reserve, fake_map_granule, fake_unmap_granule };
+
+static bool backed(uintptr_t a, size_t size) {
+  for (uintptr_t p = a & ~(X_GRANULE - 1); p < a + size; p += X_GRANULE)
+    if (p < X_BASE || p >= X_BASE + X_GRANULES * X_GRANULE || !x_mapped[(p - X_BASE) / X_GRANULE]) return false;
+  return true;
+}
+
+static uint64_t reserved_now(void) {
+  dev_stats_t st;
+  uma_frag_pool_t ext;
+  dev_summary(0, &st, &ext);
+  return st.reserved;
+}
+
+/* Two freed 30 MiB blocks serve a 50 MiB request: with separate segments a
+ * third segment is mapped (110 MiB reserved), in one range they merge (60). */
+Test(device_pool, expandable_holes_merge_and_serve_a_larger_request) {
+  dev_pool_init(DEV_API_RUNTIME, &fake_x);
+  uint64_t with_segments;
+  {
+    uintptr_t a = take(30 * MiB), b = take(30 * MiB);
+    dev_free(0, a);
+    dev_free(0, b);
+    take(50 * MiB);
+    with_segments = reserved_now();
+  }
+  cr_assert_eq(with_segments, 110 * MiB, "separate segments: %lu MiB", (unsigned long)(with_segments / MiB));
+  dev_forget(0);
+  dev_expandable = true;
+  uintptr_t a = take(30 * MiB), b = take(30 * MiB);
+  cr_assert_eq(a, X_BASE, "from the range's start");
+  cr_assert_eq(b, a + 30 * MiB, "neighbours: a %#lx b %#lx", (unsigned long)a, (unsigned long)b);
+  dev_free(0, a);
+  dev_free(0, b);
+  uintptr_t c = take(50 * MiB);
+  cr_assert_eq(c, a, "the merged hole serves it");
+  cr_assert_eq(reserved_now(), 60 * MiB);
+  cr_assert(backed(c, 50 * MiB));
+  cr_assert_eq(x_violations, 0);
+  dev_expandable = false;
+}
+
+/* Out of memory: the free granules of the range go back, then the request
+ * is served from what that freed. */
+Test(device_pool, expandable_gives_free_granules_back_when_out_of_memory) {
+  dev_pool_init(DEV_API_RUNTIME, &fake_x);
+  dev_expandable = true;
+  fake_limit = 64 * MiB;
+  uintptr_t a = take(40 * MiB), c = take(10 * MiB);
+  cr_assert_eq(c, a + 40 * MiB);
+  dev_free(0, a);
+  uintptr_t d = take(50 * MiB);   /* 40 free + 10 used + 50 new > 64: unmap the free 40, retry */
+  cr_assert(backed(d, 50 * MiB));
+  cr_assert(d + 50 * MiB <= a || d >= c + 10 * MiB, "not over the live block");
+  dev_stats_t st;
+  uma_frag_pool_t ext;
+  dev_summary(0, &st, &ext);
+  cr_assert_eq(st.reserved, 60 * MiB, "10 live + 50 new: %lu MiB", (unsigned long)(st.reserved / MiB));
+  cr_assert_geq(st.granules_unmapped, 20);
+  cr_assert_eq(st.oom_retries, 1);
+  cr_assert_eq(fake_maps, 0, "no cudaMalloc segment was needed");
+  cr_assert_eq(x_violations, 0);
+  dev_expandable = false;
+}
+
+/* Random requests from 512 B to 40 MiB: live blocks never overlap and lie
+ * in backed granules; once all are freed and the cache released, every
+ * granule is back. */
+Test(device_pool, expandable_random_requests_stay_consistent) {
+  dev_pool_init(DEV_API_RUNTIME, &fake_x);
+  dev_expandable = true;
+  dev_release_threshold = 64 * MiB;
+  enum { N = 64 };
+  uintptr_t live[N] = { 0 };
+  size_t size[N] = { 0 };
+  unsigned seed = 12345;
+  for (int op = 0; op < 4000; op++) {
+    seed = seed * 1103515245u + 12345u;
+    int i = (int)((seed >> 8) % N);
+    if (live[i]) {
+      cr_assert(dev_free(0, live[i]));
+      live[i] = 0;
+      continue;
+    }
+    seed = seed * 1103515245u + 12345u;
+    size_t s = (seed >> 4) % 4 == 0 ? 512 + (seed >> 8) % (40 * MiB) : 512 + (seed >> 8) % (256 * 1024);
+    live[i] = take(s);
+    size[i] = s;
+    cr_assert(backed(live[i], s), "op %d: block %#lx of %zu not backed", op, (unsigned long)live[i], s);
+    for (int j = 0; j < N; j++)
+      if (j != i && live[j])
+        cr_assert(live[i] + s <= live[j] || live[j] + size[j] <= live[i], "op %d: blocks overlap", op);
+  }
+  for (int i = 0; i < N; i++)
+    if (live[i]) cr_assert(dev_free(0, live[i]));
+  dev_release_threshold = 0;
+  uintptr_t x = take(512);   /* a fence makes the pending blocks ready */
+  dev_free(0, x);
+  take(600 * MiB);   /* more than the cache: drains pending, then grows */
+  dev_stats_t st;
+  uma_frag_pool_t ext;
+  dev_summary(0, &st, &ext);
+  cr_assert_eq(x_violations, 0);
+  cr_assert_eq(fake_maps, 0, "the range served everything");
+  cr_assert_gt(st.granules_unmapped, 0, "the release threshold gave granules back");
+  cr_assert_leq(st.reserved, 600 * MiB + 64 * MiB + 2 * MiB);
+  dev_expandable = false;
+}
