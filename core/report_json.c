@@ -230,6 +230,9 @@ static void gpus(uma_json_t *j, const uma_report_data_t *d) {
     json_u64(j, "oom_retries", st->oom_retries);
     json_u64(j, "passthrough_allocations", st->passthrough_allocs);
     json_u64(j, "passthrough_bytes", st->passthrough_bytes);
+    json_u64(j, "expandable_va_bytes", st->expandable_va);
+    json_u64(j, "granules_mapped", st->granules_mapped);
+    json_u64(j, "granules_unmapped", st->granules_unmapped);
     free_space(j, x);
     json_close(j, '}');
   }
