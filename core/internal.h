@@ -517,7 +517,8 @@ typedef struct dev_stats_s {
   uint64_t cached, pending;                /* free: ready now / waiting for a fence */
   uint64_t allocs, frees, hits, segments_mapped, segments_released, fences, oom_retries;
   uint64_t passthrough_allocs, passthrough_bytes;   /* served by CUDA directly (async, pitch) */
-  uint64_t granules_mapped, granules_unmapped;      /* expandable segments: cuMemMap / cuMemUnmap calls */
+  uint64_t granules_mapped, granules_unmapped;      /* expandable segments: granules backed / given back */
+  uint64_t chunks_mapped, chunks_unmapped;          /* … in how many cuMemCreate+cuMemMap / cuMemUnmap calls */
   uint64_t expandable_va;                           /* the virtual range reserved (0: none) */
 } dev_stats_t;
 /* The CUDA calls the pool makes; 0 or a CUDA error code. */
@@ -528,11 +529,12 @@ typedef struct dev_backend_s {
   void (*clear_error)(void);                             /* cudaGetLastError */
   /* CUDA's virtual memory API, for expandable segments (NULL: not offered).
    * reserve: a virtual range of about *size bytes (set to what was
-   * reserved) and the mapping granularity; map_granule: back one granule at
-   * addr with fresh device memory; unmap_granule: give it back. */
+   * reserved) and the mapping granularity; map_range: back [addr, addr+size)
+   * (granule multiples) with one fresh physical allocation; unmap_range:
+   * give one back, whole. */
   int (*reserve)(int device, size_t *size, uintptr_t *va, size_t *granule);
-  int (*map_granule)(int device, uintptr_t addr, size_t granule, uint64_t *handle);
-  void (*unmap_granule)(int device, uintptr_t addr, size_t granule, uint64_t handle);
+  int (*map_range)(int device, uintptr_t addr, size_t size, uint64_t *handle);
+  void (*unmap_range)(int device, uintptr_t addr, size_t size, uint64_t handle);
 } dev_backend_t;
 UMA_HIDDEN extern size_t dev_round;
 UMA_HIDDEN extern uint64_t dev_max_reserved, dev_release_threshold;
@@ -559,8 +561,8 @@ UMA_HIDDEN void dev_add_idle(int device, size_t *free_bytes, const size_t *total
 UMA_HIDDEN void *driver_wrap(const char *name, void *real);
 /* interpose/cuda_vmm.c: CUDA's virtual memory API, for expandable segments */
 UMA_HIDDEN int vmm_reserve(int device, size_t *size, uintptr_t *va, size_t *granule);
-UMA_HIDDEN int vmm_map_granule(int device, uintptr_t addr, size_t granule, uint64_t *handle);
-UMA_HIDDEN void vmm_unmap_granule(int device, uintptr_t addr, size_t granule, uint64_t handle);
+UMA_HIDDEN int vmm_map_range(int device, uintptr_t addr, size_t size, uint64_t *handle);
+UMA_HIDDEN void vmm_unmap_range(int device, uintptr_t addr, size_t size, uint64_t handle);
 
 /* ---- NUMA in the report (numa_report.c) ----------------------------------- */
 UMA_HIDDEN void numa_census_mapping(const void *base, uint8_t kind);

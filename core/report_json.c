@@ -233,6 +233,8 @@ static void gpus(uma_json_t *j, const uma_report_data_t *d) {
     json_u64(j, "expandable_va_bytes", st->expandable_va);
     json_u64(j, "granules_mapped", st->granules_mapped);
     json_u64(j, "granules_unmapped", st->granules_unmapped);
+    json_u64(j, "chunks_mapped", st->chunks_mapped);
+    json_u64(j, "chunks_unmapped", st->chunks_unmapped);
     free_space(j, x);
     json_close(j, '}');
   }

@@ -46,7 +46,7 @@ static void be_fence(int device) { (void)device; get_cuCtxSynchronize()(); }
 static void be_clear_error(void) {}   /* the driver API keeps no last error */
 
 static const dev_backend_t backend = { be_map, be_unmap, be_fence, be_clear_error,
-                                       vmm_reserve, vmm_map_granule, vmm_unmap_granule };
+                                       vmm_reserve, vmm_map_range, vmm_unmap_range };
 static pthread_once_t backend_once = PTHREAD_ONCE_INIT;
 static void backend_init(void) { dev_pool_init(DEV_API_DRIVER, &backend); }
 

@@ -79,7 +79,7 @@ static int be_reserve(int device, size_t *size, uintptr_t *va, size_t *granule) 
 }
 
 static const dev_backend_t backend = { be_map, be_unmap, be_fence, be_clear_error,
-                                       be_reserve, vmm_map_granule, vmm_unmap_granule };
+                                       be_reserve, vmm_map_range, vmm_unmap_range };
 static pthread_once_t backend_once = PTHREAD_ONCE_INIT;
 static void backend_init(void) { dev_pool_init(DEV_API_RUNTIME, &backend); }
 

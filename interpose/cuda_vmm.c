@@ -1,8 +1,8 @@
 /* cuda_vmm.c — CUDA's virtual memory API for the device pool's expandable
- * segments (core/device_pool.c): reserve a virtual range, back granules of
- * it with device memory, give them back. Both pools' backends (runtime and
- * driver) use these; the driver's functions come from the libcuda the
- * program loaded. The structures are declared here as cuda.h lays them out
+ * segments (core/device_pool.c): reserve a virtual range, back parts of
+ * it with device memory (one physical allocation each), give them back.
+ * Both pools' backends (runtime and driver) use these; the driver's
+ * functions come from the libcuda the program loaded. The structures are declared here as cuda.h lays them out
  * (CUDA 11.2 and later), so the library builds where no CUDA is installed. */
 #include "interpose.h"
 
@@ -57,18 +57,18 @@ int vmm_reserve(int device, size_t *size, uintptr_t *va, size_t *granule) {
   return 0;
 }
 
-int vmm_map_granule(int device, uintptr_t addr, size_t granule, uint64_t *handle) {
+int vmm_map_range(int device, uintptr_t addr, size_t size, uint64_t *handle) {
   vmm_prop_t prop = prop_for(device);
   CUmemGenericAllocationHandle h = 0;
-  CUresult r = get_cuMemCreate()(&h, granule, &prop, 0);
+  CUresult r = get_cuMemCreate()(&h, size, &prop, 0);
   if (r != 0) return r;
-  if ((r = get_cuMemMap()((CUdeviceptr)addr, granule, 0, h, 0)) != 0) {
+  if ((r = get_cuMemMap()((CUdeviceptr)addr, size, 0, h, 0)) != 0) {
     get_cuMemRelease()(h);
     return r;
   }
   vmm_access_t access = { { 1, device }, 3 };
-  if ((r = get_cuMemSetAccess()((CUdeviceptr)addr, granule, &access, 1)) != 0) {
-    get_cuMemUnmap()((CUdeviceptr)addr, granule);
+  if ((r = get_cuMemSetAccess()((CUdeviceptr)addr, size, &access, 1)) != 0) {
+    get_cuMemUnmap()((CUdeviceptr)addr, size);
     get_cuMemRelease()(h);
     return r;
   }
@@ -76,8 +76,8 @@ int vmm_map_granule(int device, uintptr_t addr, size_t granule, uint64_t *handle
   return 0;
 }
 
-void vmm_unmap_granule(int device, uintptr_t addr, size_t granule, uint64_t handle) {
+void vmm_unmap_range(int device, uintptr_t addr, size_t size, uint64_t handle) {
   (void)device;
-  get_cuMemUnmap()((CUdeviceptr)addr, granule);
+  get_cuMemUnmap()((CUdeviceptr)addr, size);
   get_cuMemRelease()((CUmemGenericAllocationHandle)handle);
 }

@@ -124,6 +124,7 @@ Test(device_pool, a_reset_forgets_the_device) {
 #define X_GRANULE (2 * MiB)
 #define X_GRANULES 512
 static bool x_mapped[X_GRANULES];
+static size_t x_chunk[X_GRANULES];   /* at a chunk's first granule: its size */
 static int x_violations, x_maps, x_unmaps;
 
 static int fake_reserve(int device, size_t *size, uintptr_t *va, size_t *granule) {
@@ -133,27 +134,37 @@ static int fake_reserve(int device, size_t *size, uintptr_t *va, size_t *granule
   *granule = X_GRANULE;
   return 0;
 }
-static int fake_map_granule(int device, uintptr_t addr, size_t granule, uint64_t *handle) {
+/* One chunk: granule multiples, none mapped before, at most 64 MiB. */
+static int fake_map_range(int device, uintptr_t addr, size_t size, uint64_t *handle) {
   (void)device;
-  size_t g = (addr - X_BASE) / X_GRANULE;
-  if (granule != X_GRANULE || addr % X_GRANULE || g >= X_GRANULES || x_mapped[g]) x_violations++;
-  if (fake_mapped + granule > fake_limit) return 2;   /* CUDA_ERROR_OUT_OF_MEMORY */
-  x_mapped[g] = true;
-  fake_mapped += granule;
+  size_t g = (addr - X_BASE) / X_GRANULE, n = size / X_GRANULE;
+  if (size % X_GRANULE || addr % X_GRANULE || g + n > X_GRANULES || size == 0 || size > 64 * MiB) x_violations++;
+  if (fake_mapped + size > fake_limit) return 2;   /* CUDA_ERROR_OUT_OF_MEMORY */
+  for (size_t i = g; i < g + n && i < X_GRANULES; i++) {
+    if (x_mapped[i]) x_violations++;
+    x_mapped[i] = true;
+  }
+  x_chunk[g] = size;
+  fake_mapped += size;
   *handle = 1000 + g;
   x_maps++;
   return 0;
 }
-static void fake_unmap_granule(int device, uintptr_t addr, size_t granule, uint64_t handle) {
+/* Only whole chunks, as cuMemUnmap demands. */
+static void fake_unmap_range(int device, uintptr_t addr, size_t size, uint64_t handle) {
   (void)device;
   size_t g = (addr - X_BASE) / X_GRANULE;
-  if (g >= X_GRANULES || !x_mapped[g] || handle != 1000 + g || granule != X_GRANULE) x_violations++;
-  else x_mapped[g] = false;
-  fake_mapped -= granule;
+  if (g >= X_GRANULES || handle != 1000 + g || x_chunk[g] != size) {
+    x_violations++;
+    return;
+  }
+  for (size_t i = g; i < g + size / X_GRANULE; i++) x_mapped[i] = false;
+  x_chunk[g] = 0;
+  fake_mapped -= size;
   x_unmaps++;
 }
 static const dev_backend_t fake_x = { fake_map, fake_unmap, fake_fence, fake_clear,
-                                      fake_reserve, fake_map_granule, fake_unmap_granule };
+                                      fake_reserve, fake_map_range, fake_unmap_range };
 
 static bool backed(uintptr_t a, size_t size) {
   for (uintptr_t p = a & ~(X_GRANULE - 1); p < a + size; p += X_GRANULE)
@@ -261,4 +272,33 @@ Test(device_pool, expandable_random_requests_stay_consistent) {
   cr_assert_gt(st.granules_unmapped, 0, "the release threshold gave granules back");
   cr_assert_leq(st.reserved, 600 * MiB + 64 * MiB + 2 * MiB);
   dev_expandable = false;
+}
+
+/* A growth of 200 MiB is four physical allocations (64 + 64 + 64 + 8 MiB),
+ * not a hundred granule calls. A release gives back only chunks wholly
+ * free: the one a live block reaches into stays. */
+Test(device_pool, expandable_grows_in_chunks_and_releases_them_whole) {
+  dev_pool_init(DEV_API_RUNTIME, &fake_x);
+  dev_expandable = true;
+  uintptr_t a = take(200 * MiB);
+  cr_assert_eq(x_maps, 4);
+  dev_free(0, a);
+  uintptr_t e = take(150 * MiB);   /* fence: a is ready again; e reaches into the third chunk */
+  cr_assert_eq(e, a);
+  uintptr_t f = take(1 * MiB);
+  cr_assert_eq(f, a + 150 * MiB);
+  dev_free(0, f);
+  dev_release_threshold = 1;
+  uintptr_t g = take(60 * MiB);    /* fence, release (only the 8 MiB chunk is wholly free), grow */
+  cr_assert_eq(g, a + 150 * MiB);
+  dev_stats_t st;
+  uma_frag_pool_t ext;
+  dev_summary(0, &st, &ext);
+  cr_assert_eq(st.chunks_unmapped, 1, "only the fourth chunk was wholly free");
+  cr_assert_eq(st.chunks_mapped, 5);
+  cr_assert_eq(st.reserved, 210 * MiB, "192 kept + 18 new: %lu", (unsigned long)(st.reserved / MiB));
+  cr_assert(backed(g, 60 * MiB));
+  cr_assert_eq(x_violations, 0);
+  dev_expandable = false;
+  dev_release_threshold = 0;
 }
