@@ -63,11 +63,11 @@ const pol_key_t pol_keys[K_COUNT] = {
     "Serve cudaMalloc from uma-preload's device pool (best fit, split and coalesced, one pool "
     "per GPU; a freed block is reused only after every piece of work issued before its free "
     "has finished). 'no' passes every CUDA call straight through." },
-  [K_CUDA_DLSYM_ROUTE] = { "cuda", "dlsym_route", POL_BOOL, "no", 0, 1, NULL,
-    "Also reach programs that find the CUDA driver with dlsym (CuPy through libcudart): "
-    "dlsym on a libcuda handle answers with our wrappers for cuGetProcAddress and "
-    "cuMemAlloc/cuMemFree/cuMemGetInfo. Off by default: JAX crashed with it on an H200 "
-    "(2026-11-28), cause not yet found." },
+  [K_CUDA_DLSYM_ROUTE] = { "cuda", "dlsym_route", POL_BOOL, "yes", 0, 1, NULL,
+    "Also reach programs that find the CUDA driver with dlsym (libcudart itself, so CuPy "
+    "and JAX): dlsym on a libcuda handle answers with our wrappers for cuGetProcAddress and "
+    "cuMemAlloc/cuMemFree/cuMemGetInfo; every other lookup is glibc's. 'no' leaves dlsym "
+    "alone (those programs' device memory then bypasses the pool)." },
   [K_CUDA_ROUND] = { "cuda", "round", POL_SIZE, "512", 256, 2 << 20, NULL,
     "The device pool rounds requests up to a multiple of this (at least 256: cudaMalloc "
     "promises 256-byte alignment)." },

@@ -16,6 +16,7 @@ void pol_config_defaults(pol_config_t *cfg) {
   cfg->report_timeline_ms = 100;
   cfg->coalescing_above = 64 << 10;
   cfg->cuda_enable = 1;
+  cfg->cuda_dlsym_route = 1;
   cfg->cuda_round = 512;
   cfg->coalescing_granularity[0] = (tlsf_granularity_t){ 128 << 10, 1024 };
   cfg->coalescing_granularity[1] = (tlsf_granularity_t){ UMA_BLOCK_MAX, 4096 };
