@@ -569,11 +569,16 @@ int dev_owner(int api, uintptr_t addr) {
 /* A block freed while another device is current, or through the other API
  * (CUDA lets either free it): find its pool. */
 bool dev_free_any(uintptr_t addr) {
-  for (int api = 0; api < DEV_APIS; api++) {
+  for (int api = 0; api < DEV_DEVICE_APIS; api++) {
     int owner = dev_owner(api, addr);
     if (owner >= 0 && dev_free(owner, addr)) return true;
   }
   return false;
+}
+
+bool dev_free_host(uintptr_t addr) {
+  int owner = dev_owner(DEV_API_HOST, addr);
+  return owner >= 0 && dev_free(owner, addr);
 }
 
 /* cudaMemGetInfo / cuMemGetInfo: the pools' idle bytes are free to the
@@ -588,7 +593,7 @@ void dev_add_idle(int device, size_t *free_bytes, const size_t *total_bytes) {
 uint64_t dev_idle_bytes(int device) {
   if (device < 0 || device >= DEV_MAX) return 0;
   uint64_t n = 0;
-  for (int api = 0; api < DEV_APIS; api++) {   /* both APIs' pools are on this device */
+  for (int api = 0; api < DEV_DEVICE_APIS; api++) {   /* both APIs' pools are on this device */
     dev_pool_t *p = &pools[api * DEV_MAX + device];
     pthread_mutex_lock(&p->lock);
     n += p->st.cached + p->st.pending;

@@ -118,6 +118,7 @@ typedef struct uma_large_s {
   uint8_t route;                     /* the rule that placed it (route_table index) */
   uint8_t hugepages;                 /* the UMA_HUGEPAGES_* advice the mapping carries */
   uint8_t node;                      /* local placement: the node it was placed on */
+  uint8_t pinned;                    /* PIN_*: registered with CUDA for DMA (pinned.c) */
   size_t map_size;
   size_t user_offset;
 } uma_large_t;
@@ -313,6 +314,7 @@ UMA_HIDDEN void os_advise_hugepages(void *p, size_t size, int mode);   /* UMA_HU
 UMA_HIDDEN bool os_remap_in_place(void *p, size_t old_size, size_t new_size);
 UMA_HIDDEN bool os_remap_to(void *p, size_t old_size, size_t new_size, void *target);
 UMA_HIDDEN uint64_t os_now_ms(void);
+UMA_HIDDEN uint64_t os_now_ns(void);   /* CLOCK_MONOTONIC, for measuring costs */
 UMA_HIDDEN long os_write(int fd, const void *buf, size_t len);
 UMA_HIDDEN int os_open(const char *path, int flags, int mode);
 UMA_HIDDEN long os_read(int fd, void *buf, size_t len);
@@ -508,7 +510,11 @@ UMA_HIDDEN void json_end(uma_json_t *j);
 
 /* ---- the GPU device pool (device_pool.c) --------------------------------- */
 #define DEV_MAX 16
-enum { DEV_API_RUNTIME, DEV_API_DRIVER, DEV_APIS };
+/* The pinned host pool (cudaHostAlloc, cuMemHostAlloc) is the same kind of
+ * pool over registered host chunks: "device" there is the GPU the chunk is
+ * placed near (its NUMA node). */
+enum { DEV_API_RUNTIME, DEV_API_DRIVER, DEV_API_HOST, DEV_APIS };
+#define DEV_DEVICE_APIS 2                  /* runtime and driver: device memory */
 #define DEV_POOLS (DEV_APIS * DEV_MAX)     /* pool id = api * DEV_MAX + device */
 typedef struct dev_stats_s {
   uint64_t reserved, peak_reserved;        /* bytes held from cudaMalloc */
@@ -557,6 +563,7 @@ UMA_HIDDEN void *dlsym_raw(void *handle, const char *name);   /* glibc's, never 
 UMA_HIDDEN void *loaded_symbol(const char *name, const char *const *sonames);
 UMA_HIDDEN extern const char *const cudart_sonames[];
 UMA_HIDDEN bool dev_free_any(uintptr_t addr);                 /* any device, either API */
+UMA_HIDDEN bool dev_free_host(uintptr_t addr);                /* a pinned host block, any pool */
 UMA_HIDDEN void dev_add_idle(int device, size_t *free_bytes, const size_t *total_bytes);
 UMA_HIDDEN void *driver_wrap(const char *name, void *real);
 /* interpose/cuda_vmm.c: CUDA's virtual memory API, for expandable segments */
@@ -569,6 +576,30 @@ UMA_HIDDEN void numa_census_mapping(const void *base, uint8_t kind);
 UMA_HIDDEN void numa_census_mmap(void);
 UMA_HIDDEN void numa_write_text(int fd);
 UMA_HIDDEN void numa_write_json(uma_json_t *j);
+
+/* ---- transparent pinning of large blocks (pinned.c) ----------------------- */
+/* uma_large_t.pinned: not yet tried, registered with CUDA, or refused (cap,
+ * CUDA's error): a refused block is not tried again. */
+enum { PIN_NONE = 0, PIN_YES = 1, PIN_REFUSED = 2 };
+typedef struct pin_stats_s {
+  uint64_t registrations, refused, over_cap, register_ns;
+  uint64_t bytes, peak_bytes;                 /* registered now, and the most */
+  uint64_t copies, copy_bytes, copy_ns;       /* copies from or to blocks we pinned */
+  uint64_t h2d_bytes, d2h_bytes;
+} pin_stats_t;
+UMA_HIDDEN extern pin_stats_t pin_stats;      /* under pin_lock */
+UMA_HIDDEN extern pthread_mutex_t pin_lock;
+UMA_HIDDEN extern uint8_t pin_mode;           /* [cuda] pinned: UMA_PINNED_* for blocks no rule governs */
+UMA_HIDDEN extern uint64_t pin_min, pin_max;
+/* Set by interpose/cuda_host.c once CUDA is in use: gives a block's
+ * registration back before its mapping is unmapped or moved. */
+UMA_HIDDEN extern void (*pin_release_hook)(void *base, size_t size);
+UMA_HIDDEN uma_large_t *pin_block_of(const void *p, size_t len);   /* our large block holding [p, p+len), or NULL */
+UMA_HIDDEN uint8_t pin_mode_for(const uma_large_t *lg);
+UMA_HIDDEN void pin_forget(uma_large_t *lg);                        /* before unmap or mremap */
+UMA_HIDDEN bool pin_block(uma_large_t *lg, int (*register_range)(void *base, size_t size));
+UMA_HIDDEN void pin_write_text(int fd);
+UMA_HIDDEN void pin_write_json(uma_json_t *j);
 
 /* ---- the report (report.c, report_json.c) -------------------------------- */
 UMA_HIDDEN void report_configure(bool on, uint64_t timeline_ms, uint64_t timeline_bytes, uint64_t trace_records);

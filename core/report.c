@@ -124,7 +124,8 @@ static void write_gpu(int fd, const typeof(((uma_report_data_t *)0)->gpus[0]) *g
   uma_buf_t b = { text, 0, sizeof text };
   buf_str(&b, "  gpu");
   buf_u64(&b, (uint64_t)(g->id % DEV_MAX));
-  buf_str(&b, g->id / DEV_MAX == DEV_API_RUNTIME ? " cudaMalloc pool" : " cuMemAlloc pool");
+  int api = g->id / DEV_MAX;
+  buf_str(&b, api == DEV_API_RUNTIME ? " cudaMalloc pool" : api == DEV_API_DRIVER ? " cuMemAlloc pool" : " pinned host pool");
   buf_pad(&b, 24);
   buf_str(&b, "reserved "); buf_bytes(&b, g->st.reserved);
   buf_str(&b, " (peak "); buf_bytes(&b, g->st.peak_reserved);
@@ -233,6 +234,7 @@ void report_write_text(int fd, const uma_report_data_t *d) {
   if (d->exit_walk) write_pools(fd, d->exit_walk, "fragmentation at exit");
   if (d->peak_walk) write_pools(fd, d->peak_walk, "fragmentation at the peak footprint");
   write_rules(fd, d);
+  pin_write_text(fd);
   numa_write_text(fd);
 }
 

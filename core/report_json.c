@@ -205,15 +205,17 @@ static void gpus(uma_json_t *j, const uma_report_data_t *d) {
     const dev_stats_t *st = &d->gpus[i].st;
     const uma_frag_pool_t *x = &d->gpus[i].free;
     int device = d->gpus[i].id % DEV_MAX;
-    bool driver = d->gpus[i].id / DEV_MAX == DEV_API_DRIVER;
+    int api = d->gpus[i].id / DEV_MAX;
+    bool driver = api == DEV_API_DRIVER, host = api == DEV_API_HOST;
     char name[16] = "gpu";
     uma_buf_t nb = { name, 3, sizeof name };
     buf_u64(&nb, (uint64_t)device);
     if (driver) buf_str(&nb, "-driver");
+    if (host) buf_str(&nb, "-pinned");
     json_open(j, NULL, '{');
     json_str(j, "name", name);
     json_u64(j, "device", (uint64_t)device);
-    json_str(j, "api", driver ? "driver" : "runtime");
+    json_str(j, "api", driver ? "driver" : host ? "pinned" : "runtime");
     json_u64(j, "reserved_bytes", st->reserved);
     json_u64(j, "peak_reserved_bytes", st->peak_reserved);
     json_u64(j, "allocated_bytes", st->allocated);
@@ -301,6 +303,7 @@ void report_write_json(int fd, const uma_report_data_t *d) {
   classes(j, d);
   rules(j, d);
   gpus(j, d);
+  pin_write_json(j);
   numa_write_json(j);
   timeline(j);
   trace(j);

@@ -84,6 +84,20 @@ const pol_key_t pol_keys[K_COUNT] = {
     "cudaMalloc segments: free blocks are neighbours, so they merge and serve any later "
     "request, and free granules go back to the device one by one. Off by default: its "
     "memory cannot be shared with cudaIpcGetMemHandle." },
+  [K_CUDA_PINNED] = { "cuda", "pinned", POL_ENUM, "lazy", 0, 0, "off|lazy|eager",
+    "Transparent pinning of large malloc'd blocks that no rule governs (a rule's own "
+    "'pinned' decides for its blocks): 'lazy' registers a block with CUDA at the first "
+    "cudaMemcpy/cudaMemcpyAsync that reads or writes it, so that copy and the next run at "
+    "DMA speed (pageable semantics are kept: an async copy from or to such a block returns "
+    "once it is done, as from pageable memory); 'eager' is applied as lazy in this build "
+    "(registering inside malloc could deadlock with CUDA's own locks); 'off' never." },
+  [K_CUDA_PINNED_MIN] = { "cuda", "pinned_min", POL_SIZE, "1M", 0, INT64_MAX, NULL,
+    "Smallest block transparent pinning applies to (registering costs about 30-55 ms per "
+    "GiB of touched memory, once per block)." },
+  [K_CUDA_PINNED_MAX] = { "cuda", "pinned_max", POL_SIZE, "25%", 0, INT64_MAX, NULL,
+    "Most bytes transparent pinning keeps registered (page-locked memory cannot be swapped "
+    "or reclaimed); past it, blocks stay pageable and the report counts them. A share of "
+    "RAM (e.g. 25%) or a size." },
 
   [K_RULE_SOURCE] = { "rule", "source", POL_SOURCES, "malloc", 0, 0, "malloc|mmap|cuda-device|cuda-host",
     "Which requests the rule sees: a list of malloc (the malloc family), mmap (anonymous "
@@ -114,8 +128,10 @@ const pol_key_t pol_keys[K_COUNT] = {
     "(MADV_HUGEPAGE), 'never' forbids them (MADV_NOHUGEPAGE), 'madvise' leaves the "
     "system setting in charge." },
   [K_RULE_PINNED] = { "rule", "pinned", POL_ENUM, "off", 0, 0, "off|lazy|eager",
-    "Page-locked (pinned) host memory for fast GPU copies: off, lazy (pinned at the first "
-    "copy), eager (pinned up front). Applied by the pinned pool (not in this build)." },
+    "Page-locked (pinned) host memory for fast GPU copies of the rule's large blocks: off, "
+    "lazy (registered with CUDA at the first cudaMemcpy/cudaMemcpyAsync that touches the "
+    "block), eager (applied as lazy in this build: registering inside malloc could deadlock "
+    "with CUDA's own locks). Blocks no rule governs follow [cuda] pinned." },
   [K_RULE_ALIAS] = { "rule", "alias", POL_ENUM, "mremap", 0, 0, "mremap|off|cow",
     "How realloc of a large block moves it: 'mremap' moves page mappings (no bytes "
     "copied), 'off' copies, 'cow' shares pages copy-on-write (not in this build: mremap)." },

@@ -99,6 +99,9 @@ static void put_plain_value(uma_buf_t *b, const pol_config_t *cfg, pol_key_id_t 
   case K_CUDA_MAX_CACHED: buf_size(b, (uint64_t)cfg->cuda_max_cached); break;
   case K_CUDA_RELEASE_THRESHOLD: buf_size(b, (uint64_t)cfg->cuda_release_threshold); break;
   case K_CUDA_EXPANDABLE: buf_str(b, cfg->cuda_expandable ? "yes" : "no"); break;
+  case K_CUDA_PINNED: put_choice(b, pol_keys[k].choices, cfg->cuda_pinned); break;
+  case K_CUDA_PINNED_MIN: buf_size(b, (uint64_t)cfg->cuda_pinned_min); break;
+  case K_CUDA_PINNED_MAX: buf_size(b, (uint64_t)cfg->cuda_pinned_max); break;
   case K_COALESCING_FIT: put_choice(b, pol_keys[k].choices, cfg->coalescing_fit); break;
   default: break;
   }
@@ -230,7 +233,8 @@ void pol_explain(const pol_config_t *cfg, unsigned source, size_t size, size_t a
     buf_str(&b, "; applies to large blocks only (pooled sizes come from node-local pools)");
   buf_str(&b, "\n  pinned       ");
   put_rule_value(&b, r, K_RULE_PINNED);
-  if (r->pinned) buf_str(&b, " (not applied by this build: pageable)");
+  if (r->pinned == UMA_PINNED_EAGER) buf_str(&b, " (applied as lazy: registered at the first copy)");
+  else if (r->pinned == UMA_PINNED_LAZY) buf_str(&b, " (registered with CUDA at the first copy; large blocks only)");
   buf_str(&b, "\n  alias        ");
   put_rule_value(&b, r, K_RULE_ALIAS);
   buf_str(&b, r->alias == UMA_ALIAS_OFF ? " (realloc copies bytes)" : " (realloc of a large block moves pages)");

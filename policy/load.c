@@ -144,6 +144,9 @@ void pol_apply(const pol_config_t *cfg) {
   dev_max_reserved = (uint64_t)cfg->cuda_max_cached;
   dev_release_threshold = (uint64_t)cfg->cuda_release_threshold;
   dev_expandable = cfg->cuda_expandable != 0;
+  pin_mode = (uint8_t)cfg->cuda_pinned;
+  pin_min = (uint64_t)cfg->cuda_pinned_min;
+  pin_max = (uint64_t)cfg->cuda_pinned_max;
   for (int i = 0; i < cfg->rule_count; i++) apply_routes[i] = cfg->rules[i].route;
   route_install(apply_routes, cfg->rule_count);
   memcpy(report_destination, cfg->report_destination, sizeof report_destination);

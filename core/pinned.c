@@ -1,0 +1,149 @@
+/* pinned.c — the core's side of transparent pinning: which large block a
+ * copy's host pointer lies in, whether its rule wants it pinned, and giving
+ * a registration back before the block's mapping is unmapped or moved (a
+ * registration names virtual addresses: after mremap it would describe
+ * pages that are no longer there). The CUDA calls themselves live in
+ * interpose/cuda_host.c, which sets pin_release_hook. */
+#include "internal.h"
+
+pin_stats_t pin_stats;
+pthread_mutex_t pin_lock = PTHREAD_MUTEX_INITIALIZER;
+uint8_t pin_mode = UMA_PINNED_LAZY;
+uint64_t pin_min = 1 << 20, pin_max;
+void (*pin_release_hook)(void *base, size_t size);
+
+/* The large block (one of ours, in use) holding all of [p, p+len), or NULL.
+ * Reads only headers the ownership map vouches for. */
+uma_large_t *pin_block_of(const void *p, size_t len) {
+  if (p == NULL || len == 0) return NULL;
+  uintptr_t a = (uintptr_t)p;
+  /* The map marks only a large block's first 4 MiB slot: walk back from the
+   * pointer's slot to the nearest slot that is ours (up to 256 GiB back);
+   * it must be a large block's header and the block must cover the range. */
+  for (uintptr_t slot = a & ~UMA_SEG_MASK, steps = 0; slot && steps < (1u << 16); slot -= UMA_SEG_SIZE, steps++) {
+    if (!owner_map_test((void *)slot)) continue;
+    if (*(volatile uint8_t *)slot != SEG_KIND_LARGE) return NULL;   /* a segment of a pool */
+    uma_large_t *lg = (uma_large_t *)slot;
+    if (lg->is_free || a < slot + lg->user_offset || a + len > slot + lg->map_size) return NULL;
+    return lg;
+  }
+  return NULL;
+}
+
+/* The block's rule decides; blocks no rule governs follow [cuda] pinned. */
+uint8_t pin_mode_for(const uma_large_t *lg) {
+  return lg->route ? route_table[lg->route].pinned : pin_mode;
+}
+
+/* Register the block's whole mapping once, within the cap; the block
+ * remembers the answer (a refused block is not tried again). Its mapping
+ * has not moved while it is in use, so the registration stays valid until
+ * pin_forget. */
+bool pin_block(uma_large_t *lg, int (*register_range)(void *base, size_t size)) {
+  pthread_mutex_lock(&pin_lock);
+  if (lg->pinned == PIN_NONE) {
+    if (pin_max && pin_stats.bytes + lg->map_size > pin_max) {
+      lg->pinned = PIN_REFUSED;
+      pin_stats.over_cap++;
+    } else {
+      uint64_t t0 = os_now_ns();
+      int r = register_range(lg, lg->map_size);
+      pin_stats.register_ns += os_now_ns() - t0;
+      if (r == 0) {
+        lg->pinned = PIN_YES;
+        pin_stats.registrations++;
+        pin_stats.bytes += lg->map_size;
+        if (pin_stats.bytes > pin_stats.peak_bytes) pin_stats.peak_bytes = pin_stats.bytes;
+      } else {
+        lg->pinned = PIN_REFUSED;
+        pin_stats.refused++;
+      }
+    }
+  }
+  pthread_mutex_unlock(&pin_lock);
+  return lg->pinned == PIN_YES;
+}
+
+void pin_forget(uma_large_t *lg) {
+  if (lg->pinned == PIN_YES && pin_release_hook) {
+    pin_release_hook(lg, lg->map_size);
+    pthread_mutex_lock(&pin_lock);
+    pin_stats.bytes -= lg->map_size;
+    pthread_mutex_unlock(&pin_lock);
+  }
+  lg->pinned = PIN_NONE;
+}
+
+/* ---- the report -------------------------------------------------------------- */
+
+/* Pageable rates measured on an H200 (PCIe Gen5 x16, docs/BENCH.md): what
+ * the copies would have cost without the registration, for the estimate. */
+#define PAGEABLE_H2D_BYTES_PER_S 8.0e9
+#define PAGEABLE_D2H_BYTES_PER_S 13.5e9
+
+static uint64_t pageable_estimate_ns(const pin_stats_t *s) {
+  return (uint64_t)((double)s->h2d_bytes / PAGEABLE_H2D_BYTES_PER_S * 1e9 +
+                    (double)s->d2h_bytes / PAGEABLE_D2H_BYTES_PER_S * 1e9);
+}
+
+void pin_write_text(int fd) {
+  pin_stats_t s;
+  pthread_mutex_lock(&pin_lock);
+  s = pin_stats;
+  pthread_mutex_unlock(&pin_lock);
+  if (s.registrations == 0 && s.refused == 0 && s.over_cap == 0) return;
+  char text[512];
+  uma_buf_t b = { text, 0, sizeof text };
+  buf_str(&b, "  pinned by uma-preload");
+  buf_pad(&b, 24);
+  buf_count(&b, s.registrations);
+  buf_str(&b, " blocks registered in ");
+  buf_u64(&b, s.register_ns / 1000000);
+  buf_str(&b, " ms (now ");
+  buf_bytes(&b, s.bytes);
+  buf_str(&b, ", peak ");
+  buf_bytes(&b, s.peak_bytes);
+  buf_str(&b, ")");
+  if (s.over_cap || s.refused) {
+    buf_str(&b, "; left pageable: ");
+    buf_count(&b, s.over_cap);
+    buf_str(&b, " over [cuda] pinned_max, ");
+    buf_count(&b, s.refused);
+    buf_str(&b, " refused by CUDA");
+  }
+  buf_str(&b, "\n");
+  buf_pad(&b, 24);
+  buf_count(&b, s.copies);
+  buf_str(&b, " copies, ");
+  buf_bytes(&b, s.copy_bytes);
+  buf_str(&b, " in ");
+  buf_u64(&b, s.copy_ns / 1000000);
+  buf_str(&b, " ms; from pageable memory about ");
+  buf_u64(&b, pageable_estimate_ns(&s) / 1000000);
+  buf_str(&b, " ms\n");
+  os_write(fd, text, b.len);
+}
+
+void pin_write_json(uma_json_t *j) {
+  pin_stats_t s;
+  pthread_mutex_lock(&pin_lock);
+  s = pin_stats;
+  pthread_mutex_unlock(&pin_lock);
+  json_open(j, "pinned", '{');
+  json_str(j, "mode", pin_mode == UMA_PINNED_OFF ? "off" : pin_mode == UMA_PINNED_EAGER ? "eager" : "lazy");
+  json_u64(j, "min_bytes", pin_min);
+  json_u64(j, "max_bytes", pin_max);
+  json_u64(j, "registrations", s.registrations);
+  json_u64(j, "register_ns", s.register_ns);
+  json_u64(j, "bytes", s.bytes);
+  json_u64(j, "peak_bytes", s.peak_bytes);
+  json_u64(j, "refused", s.refused);
+  json_u64(j, "over_cap", s.over_cap);
+  json_u64(j, "copies", s.copies);
+  json_u64(j, "copy_bytes", s.copy_bytes);
+  json_u64(j, "host_to_device_bytes", s.h2d_bytes);
+  json_u64(j, "device_to_host_bytes", s.d2h_bytes);
+  json_u64(j, "copy_ns", s.copy_ns);
+  json_u64(j, "pageable_estimate_ns", pageable_estimate_ns(&s));
+  json_close(j, '}');
+}

@@ -1,0 +1,67 @@
+/* Transparent pinning's core side: finding the large block behind a copy's
+ * host pointer, registering it once within the cap, and giving the
+ * registration back before the mapping is unmapped or moved. A fake
+ * register function stands in for CUDA. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include "internal.h"
+
+#define MiB (1024 * 1024UL)
+static int registered, released;
+static size_t last_size;
+static int fake_register(void *base, size_t size) { (void)base; registered++; last_size = size; return 0; }
+static int fake_refuse(void *base, size_t size) { (void)base; (void)size; return 999; }
+static void fake_release(void *base, size_t size) { (void)base; (void)size; released++; }
+
+Test(pinned, finds_the_large_block_behind_any_pointer_into_it) {
+  uint8_t *p = uma_malloc(40 * MiB);
+  uma_large_t *lg = pin_block_of(p, 40 * MiB);
+  cr_assert_not_null(lg);
+  cr_assert_eq(pin_block_of(p + 33 * MiB, 7 * MiB), lg, "an interior range, nine slots in");
+  cr_assert_null(pin_block_of(p + 33 * MiB, 8 * MiB), "past the block's end");
+  void *small = uma_malloc(1000);
+  cr_assert_null(pin_block_of(small, 1000), "pooled blocks are not registered");
+  int on_stack;
+  cr_assert_null(pin_block_of(&on_stack, sizeof on_stack));
+  uma_free(small);
+  uma_free(p);
+  cr_assert_null(pin_block_of(p, 1 * MiB), "a freed block is not pinned");
+}
+
+Test(pinned, registers_once_and_gives_it_back_before_unmap_or_move) {
+  pin_release_hook = fake_release;
+  pin_max = 0;
+  uint8_t *p = uma_malloc(8 * MiB);
+  uma_large_t *lg = pin_block_of(p, 8 * MiB);
+  cr_assert(pin_block(lg, fake_register));
+  cr_assert(pin_block(lg, fake_register));
+  cr_assert_eq(registered, 1, "once per block");
+  cr_assert_geq(last_size, 8 * MiB);
+  cr_assert_eq(pin_stats.bytes, lg->map_size);
+  p = uma_realloc(p, 64 * MiB);   /* mremap: the registration goes first */
+  cr_assert_eq(released, 1);
+  cr_assert_eq(pin_stats.bytes, 0);
+  lg = pin_block_of(p, 64 * MiB);
+  cr_assert_eq(lg->pinned, PIN_NONE, "registered again at the next copy");
+  cr_assert(pin_block(lg, fake_register));
+  uma_option_set(UMA_OPTION_PURGE_DELAY_MS, 0);   /* free unmaps at once */
+  uma_free(p);
+  cr_assert_eq(released, 2, "and before munmap");
+}
+
+Test(pinned, the_cap_and_cuda_refusals_leave_blocks_pageable) {
+  pin_release_hook = fake_release;
+  uint8_t *a = uma_malloc(8 * MiB), *b = uma_malloc(8 * MiB), *c = uma_malloc(8 * MiB);
+  pin_max = 12 * MiB;
+  cr_assert(pin_block(pin_block_of(a, 1), fake_register));
+  cr_assert_not(pin_block(pin_block_of(b, 1), fake_register), "over the cap");
+  cr_assert_eq(pin_stats.over_cap, 1);
+  pin_max = 0;
+  cr_assert_not(pin_block(pin_block_of(b, 1), fake_register), "a refused block is not tried again");
+  cr_assert_not(pin_block(pin_block_of(c, 1), fake_refuse));
+  cr_assert_eq(pin_stats.refused, 1);
+  cr_assert_eq(registered, 1);
+  uma_free(a);
+  uma_free(b);
+  uma_free(c);
+}
