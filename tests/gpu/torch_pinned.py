@@ -22,8 +22,9 @@ for mib in (16, 256, 1024):
     print(f"metric d2h_GBps_{mib}MiB {gbps(lambda: y.cpu(), n):.2f}")
     del x, y
 
-p = torch.arange(1 << 22, dtype=torch.float32).pin_memory()
-assert p.is_pinned() and float(p.sum()) == float(torch.arange(1 << 22, dtype=torch.float64).sum())
+src = torch.arange(1 << 22, dtype=torch.float32)
+p = src.pin_memory()
+assert p.is_pinned() and torch.equal(p, src) and torch.equal(p.cuda().cpu(), src)
 ds = torch.utils.data.TensorDataset(torch.arange(4096 * 64, dtype=torch.float32).reshape(4096, 64))
 total = sum(float(b[0].cuda(non_blocking=True).sum()) for b in torch.utils.data.DataLoader(ds, batch_size=256, pin_memory=True))
 print(f"check dataloader_sum {total}")
