@@ -221,7 +221,7 @@ bool alloc_owns(const void *p) {
   if (!owner_map_test(s)) return false;
   if (((uma_segment_t *)s)->kind == SEG_KIND_LARGE) {
     uma_large_t *lg = s;
-    return p == (uint8_t *)lg + lg->user_offset;
+    return p == (uint8_t *)lg + lg->user_offset && !lg->is_free;   /* cached or retired: not the program's */
   }
   if (((uma_segment_t *)s)->kind == SEG_KIND_BIG) return tlsf_owns(s, p);
   uma_page_t *page = seg_page_of(s, p);
@@ -264,7 +264,9 @@ void *alloc_realloc(void *p, size_t size, const void *ra) {
     if (p != (uint8_t *)lg + lg->user_offset || lg->is_free)
       uma_invalid_pointer("realloc", p, "is not a live large block");
     old_usable = large_usable(lg);
-    if (size > UMA_BLOCK_MAX && route_table[lg->route].alias != UMA_ALIAS_OFF) {
+    /* A block registered with CUDA is not moved: its registration names
+     * these addresses. It is copied like any other. */
+    if (size > UMA_BLOCK_MAX && route_table[lg->route].alias != UMA_ALIAS_OFF && lg->pinned != PIN_YES) {
       if (uma_tls_heap == NULL) heap_get_slow();
       void *q = large_realloc(uma_tls_heap, lg, p, size);   /* pages move, bytes do not */
       if (q == NULL) errno = ENOMEM;

@@ -121,6 +121,7 @@ typedef struct uma_large_s {
   uint8_t pinned;                    /* PIN_*: registered with CUDA for DMA (pinned.c) */
   size_t map_size;
   size_t user_offset;
+  struct uma_large_s *retired_next;  /* registered and freed: waiting to be unregistered, then unmapped */
 } uma_large_t;
 
 /* Any pointer the core handed out lies in the 4 MiB slot that starts with its
@@ -578,9 +579,10 @@ UMA_HIDDEN void numa_write_text(int fd);
 UMA_HIDDEN void numa_write_json(uma_json_t *j);
 
 /* ---- transparent pinning of large blocks (pinned.c) ----------------------- */
-/* uma_large_t.pinned: not yet tried, registered with CUDA, or refused (cap,
- * CUDA's error): a refused block is not tried again. */
-enum { PIN_NONE = 0, PIN_YES = 1, PIN_REFUSED = 2 };
+/* uma_large_t.pinned: not yet copied, registered with CUDA, refused (cap,
+ * CUDA's error: not tried again), or copied once (registered at its second
+ * copy: a buffer copied once would pay the registration for one copy). */
+enum { PIN_NONE = 0, PIN_YES = 1, PIN_REFUSED = 2, PIN_SEEN = 3 };
 typedef struct pin_stats_s {
   uint64_t registrations, refused, over_cap, register_ns;
   uint64_t bytes, peak_bytes;                 /* registered now, and the most */
@@ -596,7 +598,8 @@ UMA_HIDDEN extern uint64_t pin_min, pin_max;
 UMA_HIDDEN extern void (*pin_release_hook)(void *base, size_t size);
 UMA_HIDDEN uma_large_t *pin_block_of(const void *p, size_t len);   /* our large block holding [p, p+len), or NULL */
 UMA_HIDDEN uint8_t pin_mode_for(const uma_large_t *lg);
-UMA_HIDDEN void pin_forget(uma_large_t *lg);                        /* before unmap or mremap */
+UMA_HIDDEN bool pin_retire(uma_large_t *lg);                        /* large_unmap: true when deferred */
+UMA_HIDDEN void pin_drain_retired(void);                             /* from CUDA entry points only */
 UMA_HIDDEN bool pin_block(uma_large_t *lg, int (*register_range)(void *base, size_t size));
 UMA_HIDDEN void pin_write_text(int fd);
 UMA_HIDDEN void pin_write_json(uma_json_t *j);

@@ -28,7 +28,7 @@ static size_t user_offset_for(size_t align) {
 size_t large_usable(const uma_large_t *lg) { return lg->map_size - lg->user_offset; }
 
 static void large_unmap(uma_large_t *lg) {
-  pin_forget(lg);   /* a registration goes before its pages do */
+  if (pin_retire(lg)) return;   /* registered with CUDA: unmapped after its unregistration */
   stats_commit(-(int64_t)lg->map_size);
   owner_map_release(lg);
   os_unmap(lg, lg->map_size);
@@ -65,8 +65,9 @@ static uma_large_t *cache_take(size_t map_size, unsigned route, int node) {
     cache_remove_at(best_i);
   }
   pthread_mutex_unlock(&large_lock);
-  if (best && best->map_size > map_size + map_size / 4) pin_forget(best);   /* about to shrink it */
-  if (best && best->map_size > map_size + map_size / 4 && os_remap_in_place(best, best->map_size, map_size)) {
+  /* A registered mapping keeps its size: the registration names it whole. */
+  if (best && best->pinned != PIN_YES && best->map_size > map_size + map_size / 4 &&
+      os_remap_in_place(best, best->map_size, map_size)) {
     stats_commit(-(int64_t)(best->map_size - map_size));
     best->map_size = map_size;
   }
@@ -152,15 +153,15 @@ void *large_realloc(uma_heap_t *heap, uma_large_t *lg, void *p, size_t size) {
   size_t need = round_page(offset + size);
   size_t old_usable = large_usable(lg);
   if (need <= lg->map_size) {
-    if (need < lg->map_size / 2) pin_forget(lg);
-    if (need < lg->map_size / 2 && os_remap_in_place(lg, lg->map_size, need)) {
+    if (need < lg->map_size / 2 && lg->pinned != PIN_YES && os_remap_in_place(lg, lg->map_size, need)) {
       stats_commit(-(int64_t)(lg->map_size - need));
       lg->map_size = need;   /* shrink: give the tail back */
     }
     alloc_count_large_in_place(old_usable, size, large_usable(lg));
     return p;
   }
-  pin_forget(lg);   /* the registration covers the old size and addresses */
+  if (lg->pinned == PIN_YES) return NULL;   /* never moved while registered (alloc_realloc copies instead) */
+  if (lg->pinned == PIN_SEEN) lg->pinned = PIN_NONE;
   if (os_remap_in_place(lg, lg->map_size, need)) {
     stats_commit((int64_t)(need - lg->map_size));
     lg->map_size = need;

@@ -3,7 +3,8 @@
  * a registration back before the block's mapping is unmapped or moved (a
  * registration names virtual addresses: after mremap it would describe
  * pages that are no longer there). The CUDA calls themselves live in
- * interpose/cuda_host.c, which sets pin_release_hook. */
+ * interpose/cuda_host.c, which sets pin_release_hook and calls
+ * pin_drain_retired from its entry points. */
 #include "internal.h"
 
 pin_stats_t pin_stats;
@@ -38,7 +39,7 @@ uint8_t pin_mode_for(const uma_large_t *lg) {
 /* Register the block's whole mapping once, within the cap; the block
  * remembers the answer (a refused block is not tried again). Its mapping
  * has not moved while it is in use, so the registration stays valid until
- * pin_forget. */
+ * the block is retired (pin_retire). */
 bool pin_block(uma_large_t *lg, int (*register_range)(void *base, size_t size)) {
   pthread_mutex_lock(&pin_lock);
   if (lg->pinned == PIN_NONE) {
@@ -64,14 +65,40 @@ bool pin_block(uma_large_t *lg, int (*register_range)(void *base, size_t size)) 
   return lg->pinned == PIN_YES;
 }
 
-void pin_forget(uma_large_t *lg) {
-  if (lg->pinned == PIN_YES && pin_release_hook) {
-    pin_release_hook(lg, lg->map_size);
+/* A registered block leaving (unmap): the registration must go before the
+ * pages do, but this runs inside free or malloc, where calling CUDA could
+ * deadlock with CUDA's own locks (its threads call free too). So the block
+ * waits, mapped and counted, until the next CUDA call of the program
+ * reaches one of our entry points (pin_drain_retired). */
+static uma_large_t *retired;
+bool pin_retire(uma_large_t *lg) {
+  if (lg->pinned != PIN_YES || pin_release_hook == NULL) return false;
+  lg->is_free = 1;   /* gone for the program: a second free is diagnosed */
+  pthread_mutex_lock(&pin_lock);
+  lg->retired_next = retired;
+  retired = lg;
+  pthread_mutex_unlock(&pin_lock);
+  return true;
+}
+
+void pin_drain_retired(void) {
+  if (__atomic_load_n(&retired, __ATOMIC_RELAXED) == NULL) return;
+  pthread_mutex_lock(&pin_lock);
+  uma_large_t *list = retired;
+  retired = NULL;
+  pthread_mutex_unlock(&pin_lock);
+  while (list) {
+    uma_large_t *lg = list;
+    list = lg->retired_next;
+    size_t size = lg->map_size;
+    pin_release_hook(lg, size);
     pthread_mutex_lock(&pin_lock);
-    pin_stats.bytes -= lg->map_size;
+    pin_stats.bytes -= size;
     pthread_mutex_unlock(&pin_lock);
+    stats_commit(-(int64_t)size);
+    owner_map_release(lg);
+    os_unmap(lg, size);
   }
-  lg->pinned = PIN_NONE;
 }
 
 /* ---- the report -------------------------------------------------------------- */

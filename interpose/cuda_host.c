@@ -218,6 +218,7 @@ UMA_EXPORT cudaError_t cudaMallocHost(void **ptr, size_t size) {
 }
 
 UMA_EXPORT cudaError_t cudaFreeHost(void *ptr) {
+  pin_drain_retired();
   if (ptr && dev_free_host((uintptr_t)ptr)) return cudaSuccess;
   return get_cudaFreeHost() ? get_cudaFreeHost()(ptr) : NO_CUDA;
 }
@@ -260,6 +261,10 @@ static uma_large_t *pinned_block(const void *p, size_t len) {
   uma_large_t *lg = pin_block_of(p, len);
   if (lg == NULL || lg->pinned == PIN_REFUSED || pin_mode_for(lg) == UMA_PINNED_OFF) return NULL;
   if (lg->pinned == PIN_YES) return lg;
+  if (lg->pinned == PIN_NONE) {   /* its first copy stays pageable (see PIN_SEEN) */
+    lg->pinned = PIN_SEEN;
+    return NULL;
+  }
   pin_release_hook = release_registration;
   return pin_block(lg, register_block) ? lg : NULL;
 }
@@ -290,6 +295,7 @@ static void count_copy(size_t count, bool to_device, uint64_t ns) {
 
 UMA_EXPORT cudaError_t cudaMemcpy(void *dst, const void *src, size_t count, int kind) {
   if (get_cudaMemcpy() == NULL) return NO_CUDA;
+  pin_drain_retired();
   bool to_device = false;
   uma_large_t *lg = copy_host_block(dst, src, count, kind, &to_device);
   uint64_t t0 = lg ? os_now_ns() : 0;
@@ -303,6 +309,7 @@ UMA_EXPORT cudaError_t cudaMemcpy(void *dst, const void *src, size_t count, int 
  * semantics, so wait for the stream before returning. */
 UMA_EXPORT cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t count, int kind, cudaStream_t stream) {
   if (get_cudaMemcpyAsync() == NULL) return NO_CUDA;
+  pin_drain_retired();
   bool to_device = false;
   uma_large_t *lg = get_cudaStreamSynchronize() ? copy_host_block(dst, src, count, kind, &to_device) : NULL;
   uint64_t t0 = lg ? os_now_ns() : 0;
