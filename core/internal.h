@@ -592,6 +592,7 @@ typedef struct pin_stats_s {
 UMA_HIDDEN extern pin_stats_t pin_stats;      /* under pin_lock */
 UMA_HIDDEN extern pthread_mutex_t pin_lock;
 UMA_HIDDEN extern uint8_t pin_mode;           /* [cuda] pinned: UMA_PINNED_* for blocks no rule governs */
+UMA_HIDDEN extern bool pin_pool_enabled;      /* [cuda] pinned_pool */
 UMA_HIDDEN extern uint64_t pin_min, pin_max;
 /* Set by interpose/cuda_host.c once CUDA is in use: gives a block's
  * registration back before its mapping is unmapped or moved. */

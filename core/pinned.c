@@ -9,7 +9,8 @@
 
 pin_stats_t pin_stats;
 pthread_mutex_t pin_lock = PTHREAD_MUTEX_INITIALIZER;
-uint8_t pin_mode = UMA_PINNED_LAZY;
+uint8_t pin_mode = UMA_PINNED_OFF;
+bool pin_pool_enabled = true;
 uint64_t pin_min = 1 << 20, pin_max;
 void (*pin_release_hook)(void *base, size_t size);
 

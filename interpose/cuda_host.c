@@ -173,7 +173,7 @@ static void host_init(void) { dev_pool_init(DEV_API_HOST, &host_backend); }
 
 /* The pinned pool for the calling thread's GPU, or -1 (pass through). */
 static int host_pool(bool runtime) {
-  if (!dev_enabled || dev_in_backend || !driver_ready()) return -1;
+  if (!dev_enabled || !pin_pool_enabled || dev_in_backend || !driver_ready()) return -1;
   pthread_once(&host_once, host_init);
   int device = 0;
   if (runtime) {

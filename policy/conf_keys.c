@@ -84,13 +84,20 @@ const pol_key_t pol_keys[K_COUNT] = {
     "cudaMalloc segments: free blocks are neighbours, so they merge and serve any later "
     "request, and free granules go back to the device one by one. Off by default: its "
     "memory cannot be shared with cudaIpcGetMemHandle." },
-  [K_CUDA_PINNED] = { "cuda", "pinned", POL_ENUM, "lazy", 0, 0, "off|lazy|eager",
+  [K_CUDA_PINNED_POOL] = { "cuda", "pinned_pool", POL_BOOL, "yes", 0, 1, NULL,
+    "Serve cudaHostAlloc, cudaMallocHost, cuMemHostAlloc and cuMemAllocHost from a pool of "
+    "chunks registered once (placed near the GPU), so a repeated 1 GiB request does not pay "
+    "CUDA's 0.4-0.5 s again; a freed block is reused after every context's earlier work is "
+    "done. Write-combined requests always go to CUDA." },
+  [K_CUDA_PINNED] = { "cuda", "pinned", POL_ENUM, "off", 0, 0, "off|lazy|eager",
     "Transparent pinning of large malloc'd blocks that no rule governs (a rule's own "
     "'pinned' decides for its blocks): 'lazy' registers a block with CUDA at the first "
     "cudaMemcpy/cudaMemcpyAsync that reads or writes it, so that copy and the next run at "
     "DMA speed (pageable semantics are kept: an async copy from or to such a block returns "
     "once it is done, as from pageable memory); 'eager' is applied as lazy in this build "
-    "(registering inside malloc could deadlock with CUDA's own locks); 'off' never." },
+    "(registering inside malloc could deadlock with CUDA's own locks); 'off' never. Off by "
+    "default until the deferred unregistration is measured on a GPU (an earlier build "
+    "stalled on repeated 1 GiB device-to-host copies)." },
   [K_CUDA_PINNED_MIN] = { "cuda", "pinned_min", POL_SIZE, "1M", 0, INT64_MAX, NULL,
     "Smallest block transparent pinning applies to (registering costs about 30-55 ms per "
     "GiB of touched memory, once per block)." },

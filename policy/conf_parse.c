@@ -18,7 +18,8 @@ void pol_config_defaults(pol_config_t *cfg) {
   cfg->cuda_enable = 1;
   cfg->cuda_dlsym_route = 1;
   cfg->cuda_round = 512;
-  cfg->cuda_pinned = UMA_PINNED_LAZY;
+  cfg->cuda_pinned_pool = 1;
+  cfg->cuda_pinned = UMA_PINNED_OFF;
   cfg->cuda_pinned_min = 1 << 20;
   cfg->cuda_pinned_max = (int64_t)(pol_ram_bytes() / 100 * 25);
   cfg->coalescing_granularity[0] = (tlsf_granularity_t){ 128 << 10, 1024 };
@@ -179,6 +180,7 @@ static bool store(pol_config_t *cfg, int section, int rule, pol_key_id_t k, cons
     case K_CUDA_MAX_CACHED: cfg->cuda_max_cached = v.num; break;
     case K_CUDA_RELEASE_THRESHOLD: cfg->cuda_release_threshold = v.num; break;
     case K_CUDA_EXPANDABLE: cfg->cuda_expandable = v.num; break;
+    case K_CUDA_PINNED_POOL: cfg->cuda_pinned_pool = v.num; break;
     case K_CUDA_PINNED: cfg->cuda_pinned = v.num; break;
     case K_CUDA_PINNED_MIN: cfg->cuda_pinned_min = v.num; break;
     case K_CUDA_PINNED_MAX: cfg->cuda_pinned_max = v.num; break;

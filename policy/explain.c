@@ -99,6 +99,7 @@ static void put_plain_value(uma_buf_t *b, const pol_config_t *cfg, pol_key_id_t 
   case K_CUDA_MAX_CACHED: buf_size(b, (uint64_t)cfg->cuda_max_cached); break;
   case K_CUDA_RELEASE_THRESHOLD: buf_size(b, (uint64_t)cfg->cuda_release_threshold); break;
   case K_CUDA_EXPANDABLE: buf_str(b, cfg->cuda_expandable ? "yes" : "no"); break;
+  case K_CUDA_PINNED_POOL: buf_str(b, cfg->cuda_pinned_pool ? "yes" : "no"); break;
   case K_CUDA_PINNED: put_choice(b, pol_keys[k].choices, cfg->cuda_pinned); break;
   case K_CUDA_PINNED_MIN: buf_size(b, (uint64_t)cfg->cuda_pinned_min); break;
   case K_CUDA_PINNED_MAX: buf_size(b, (uint64_t)cfg->cuda_pinned_max); break;
