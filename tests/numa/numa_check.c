@@ -88,14 +88,16 @@ static void expect_interleave(const char *name, size_t size, unsigned mask, cons
   for (int i = 0; i < 8; i++)
     if (mask >> i & 1) total_w += weight[i];
   int ok = n > 0;
-  for (int i = 0; i < 8; i++) {
+  for (int i = 0; i < 8; i++) {   /* within two huge pages of the weights' share */
     size_t want = (mask >> i & 1) ? n * weight[i] / total_w : 0;
-    size_t tol = (mask >> i & 1) ? (size_t)total_w * THP_PAGES : 0;   /* one round of the pattern */
+    size_t tol = (mask >> i & 1) ? 2 * THP_PAGES + 1 : 0;
     if (count[i] + tol < want || count[i] > want + tol) ok = 0;
   }
   /* Runs of pages on one node: every run but the first and the last (the
    * block's edges share huge-page regions with the header and the next
-   * mapping) is exactly its node's weight in units. */
+   * mapping) is its node's weight in huge pages, or in pages where a 2 MiB
+   * region fell back to small pages (THP may fail for one); two runs may be
+   * odd where the two kinds of region meet. */
   size_t longest = 0, runs = 0, bad_runs = 0, unit = 1;
   size_t *run_len = calloc(n + 1, sizeof *run_len);
   int *run_node = calloc(n + 1, sizeof *run_node);
@@ -105,8 +107,13 @@ static void expect_interleave(const char *name, size_t size, unsigned mask, cons
   }
   if (longest >= THP_PAGES) unit = THP_PAGES;
   for (size_t r = 1; r + 1 < runs; r++)
-    if (run_node[r] < 0 || run_node[r] >= 8 || run_len[r] != weight[run_node[r]] * unit) bad_runs++;
-  int runs_ok = runs >= 3 && bad_runs == 0;
+    if (run_node[r] < 0 || run_node[r] >= 8 ||
+        (run_len[r] != weight[run_node[r]] * unit && run_len[r] != weight[run_node[r]]))
+      bad_runs++;
+  unsigned max_w = 0;
+  for (int i = 0; i < 8; i++)
+    if ((mask >> i & 1) && weight[i] > max_w) max_w = weight[i];
+  int runs_ok = runs >= 3 && bad_runs <= 2 && longest <= (size_t)max_w * THP_PAGES + 1;
   free(run_len);
   free(run_node);
   char why[160];
@@ -217,9 +224,9 @@ int main(int argc, char **argv) {
     else if (!strcmp(c, "preferred1")) expect_all_on("preferred:1", 18 * MiB, 1);
     else if (!strcmp(c, "preferredmany1")) expect_all_on("preferred-many:1", 20 * MiB, 1);
     else if (!strcmp(c, "interleave01")) expect_interleave("interleave:0,1", 22 * MiB, 0x3, w1);
-    else if (!strcmp(c, "weighted-fallback")) expect_interleave("weighted-interleave:0=3,1=1 (fallback)", 24 * MiB, 0x3, w1);
-    else if (!strcmp(c, "weighted21")) { unsigned w21[8] = { 2, 1 }; expect_interleave("weighted-interleave (kernel weights 2:1)", 24 * MiB, 0x3, w21); }
-    else if (!strcmp(c, "weighted31")) expect_interleave("weighted-interleave:0=3,1=1", 24 * MiB, 0x3, w31);
+    else if (!strcmp(c, "weighted-fallback")) expect_interleave("weighted-interleave:0=3,1=1 (fallback)", 96 * MiB, 0x3, w1);
+    else if (!strcmp(c, "weighted21")) { unsigned w21[8] = { 2, 1 }; expect_interleave("weighted-interleave (kernel weights 2:1)", 96 * MiB, 0x3, w21); }
+    else if (!strcmp(c, "weighted31")) expect_interleave("weighted-interleave:0=3,1=1", 96 * MiB, 0x3, w31);
     else if (!strcmp(c, "badnode")) { pin_to_cpu(0); expect_all_on("bind:5 (no such node: local, the caller's)", 26 * MiB, 0); }
     else if (!strcmp(c, "interleave0-3")) expect_interleave("interleave:0-3", 22 * MiB, 0xf, w1);
     else if (!strcmp(c, "bind3")) expect_all_on("bind:3", 28 * MiB, 3);

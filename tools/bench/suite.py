@@ -63,6 +63,7 @@ def workloads(build, threads, scale):
         ("glibc-simple", [*b("glibc_simple")[:-4], "--threads", "1", "--scale", str(scale / 2)], r"^glibc_simple: OK"),
         ("glibc-thread", b("glibc_simple"), r"^glibc_simple: OK"),
         ("malloc-large", b("malloc_large"), r"^malloc_large: OK"),
+        ("realloc-grow", b("realloc_grow"), r"^realloc_grow: OK"),
         ("frag", b("frag"), r"^frag: OK"),
         ("frag-medium", b("frag_medium"), r"^frag_medium: OK"),
         ("python3", [PYTHON, os.path.join(HERE, "py_objects.py"), str(scale)], r"^py_objects: OK \d+"),
