@@ -262,22 +262,24 @@ static void release_free_segments(dev_pool_t *p, int id, uint64_t keep) {
 
 /* ---- pending → ready ------------------------------------------------------------- */
 
-static void make_ready(dev_pool_t *p, dev_block_t *b) {
+/* b takes in its next neighbour, whose descriptor goes. */
+static void absorb_next(dev_block_t *b) {
   dev_block_t *n = b->next_phys;
-  if (n && n->state == DB_READY) {   /* merge the next block into b */
+  b->size += n->size;
+  b->next_phys = n->next_phys;
+  if (b->next_phys) b->next_phys->prev_phys = b;
+  meta_free(n);
+}
+
+static void make_ready(dev_pool_t *p, dev_block_t *b) {
+  dev_block_t *n = b->next_phys, *prev = b->prev_phys;
+  if (n && n->state == DB_READY) {
     bin_remove(p, n);
-    b->size += n->size;
-    b->next_phys = n->next_phys;
-    if (b->next_phys) b->next_phys->prev_phys = b;
-    meta_free(n);
+    absorb_next(b);
   }
-  dev_block_t *prev = b->prev_phys;
-  if (prev && prev->state == DB_READY) {   /* merge b into the previous block */
+  if (prev && prev->state == DB_READY) {
     bin_remove(p, prev);
-    prev->size += b->size;
-    prev->next_phys = b->next_phys;
-    if (prev->next_phys) prev->next_phys->prev_phys = prev;
-    meta_free(b);
+    absorb_next(prev);
     b = prev;
   }
   bin_insert(p, b);
@@ -450,17 +452,9 @@ static void expandable_release(dev_pool_t *p, int id, uint64_t keep) {
     p->st.granules_unmapped += (hi - lo) / g;
     mid->state = DB_UNMAPPED;
     dev_block_t *n = mid->next_phys, *prev = mid->prev_phys;
-    if (n && n->state == DB_UNMAPPED) {   /* keep unbacked space in few descriptors */
-      mid->size += n->size;
-      mid->next_phys = n->next_phys;
-      if (mid->next_phys) mid->next_phys->prev_phys = mid;
-      meta_free(n);
-    }
+    if (n && n->state == DB_UNMAPPED) absorb_next(mid);   /* keep unbacked space in few descriptors */
     if (prev && prev->state == DB_UNMAPPED) {
-      prev->size += mid->size;
-      prev->next_phys = mid->next_phys;
-      if (prev->next_phys) prev->next_phys->prev_phys = prev;
-      meta_free(mid);
+      absorb_next(prev);
       mid = prev;
     }
     b = mid->next_phys;

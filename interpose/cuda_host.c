@@ -199,21 +199,22 @@ static int pool_host_alloc(int id, void **ptr, size_t size) {
 
 /* ---- the pinned pool's entry points --------------------------------------------- */
 
+/* 0 or CUDA's error when the pool answered; -1: pass the call to CUDA
+ * (write-combined, pool off, or no memory for the pool's own metadata). */
+static int pooled(bool runtime, void **ptr, size_t size, unsigned flags) {
+  int id = ptr && size && !(flags & HOST_ALLOC_WRITE_COMBINED) ? host_pool(runtime) : -1;
+  return id >= 0 ? pool_host_alloc(id, ptr, size) : -1;
+}
+
 UMA_EXPORT cudaError_t cudaHostAlloc(void **ptr, size_t size, unsigned flags) {
-  int id = ptr && size && !(flags & HOST_ALLOC_WRITE_COMBINED) ? host_pool(true) : -1;
-  if (id >= 0) {
-    int e = pool_host_alloc(id, ptr, size);
-    if (e >= 0) return e;   /* 0, or CUDA's out-of-memory after the pool's retry */
-  }
+  int e = pooled(true, ptr, size, flags);
+  if (e >= 0) return e;
   return get_cudaHostAlloc() ? get_cudaHostAlloc()(ptr, size, flags) : NO_CUDA;
 }
 
 UMA_EXPORT cudaError_t cudaMallocHost(void **ptr, size_t size) {
-  int id = ptr && size ? host_pool(true) : -1;
-  if (id >= 0) {
-    int e = pool_host_alloc(id, ptr, size);
-    if (e >= 0) return e;
-  }
+  int e = pooled(true, ptr, size, 0);
+  if (e >= 0) return e;
   return get_cudaMallocHost() ? get_cudaMallocHost()(ptr, size) : NO_CUDA;
 }
 
@@ -224,20 +225,14 @@ UMA_EXPORT cudaError_t cudaFreeHost(void *ptr) {
 }
 
 UMA_EXPORT CUresult cuMemHostAlloc(void **pp, size_t size, unsigned flags) {
-  int id = pp && size && !(flags & HOST_ALLOC_WRITE_COMBINED) ? host_pool(false) : -1;
-  if (id >= 0) {
-    int e = pool_host_alloc(id, pp, size);
-    if (e >= 0) return e;
-  }
+  int e = pooled(false, pp, size, flags);
+  if (e >= 0) return e;
   return get_cuMemHostAlloc() ? get_cuMemHostAlloc()(pp, size, flags) : NO_CUDA;
 }
 
 UMA_EXPORT CUresult cuMemAllocHost_v2(void **pp, size_t size) {
-  int id = pp && size ? host_pool(false) : -1;
-  if (id >= 0) {
-    int e = pool_host_alloc(id, pp, size);
-    if (e >= 0) return e;
-  }
+  int e = pooled(false, pp, size, 0);
+  if (e >= 0) return e;
   return get_cuMemAllocHost_v2() ? get_cuMemAllocHost_v2()(pp, size) : NO_CUDA;
 }
 
