@@ -195,6 +195,22 @@ static void check_rehome(int cpu, int node) {
   if (!a.ok) failures++;
 }
 
+/* Under a process policy of its own (numactl --interleave), pooled memory
+ * follows it: small blocks spread over both nodes instead of the local one. */
+static void check_process_policy(void) {
+  enum { N = 4096 };
+  static char *b[N];
+  size_t count[8], all[8] = { 0 }, total = 0;
+  for (int i = 0; i < N; i++) b[i] = written(4000);
+  for (int i = 0; i < N; i += 16) {
+    total += page_nodes(b[i], 4000, count, NULL);
+    for (int k = 0; k < 8; k++) all[k] += count[k];
+  }
+  for (int i = 0; i < N; i++) free(b[i]);
+  report("process-policy-interleave", all[0] * 4 >= total && all[1] * 4 >= total,
+         "(pooled pages on both nodes, each at least a quarter)", all, total);
+}
+
 /* The program's own anonymous mapping follows the mmap rule (bind:1). */
 static void check_mmap(size_t size, int node) {
   char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -234,6 +250,9 @@ int main(int argc, char **argv) {
     else if (!strcmp(c, "tierfast")) expect_all_on("tier:fast", 32 * MiB, 0);
     else if (!strcmp(c, "neargpu")) expect_all_on("near-gpu:0", 34 * MiB, 1);
     else if (!strcmp(c, "mmap1")) check_mmap(8 * MiB, 1);
+    else if (!strcmp(c, "cpuset-bind1")) expect_all_on("bind:1 outside the cpuset (local)", 16 * MiB, 0);
+    else if (!strcmp(c, "cpuset-interleave")) expect_all_on("interleave:0-3 cut to the cpuset's node 0", 22 * MiB, 0);
+    else if (!strcmp(c, "process-policy")) check_process_policy();
     else { fprintf(stderr, "numa_check: unknown check '%s'\n", c); return 100; }
   }
   return failures;
