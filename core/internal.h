@@ -365,6 +365,8 @@ UMA_HIDDEN extern uint8_t numa_kernel_weight[NUMA_MAX];
 UMA_HIDDEN extern numa_place_t route_place[UMA_ROUTE_MAX + 1];
 UMA_HIDDEN extern numa_counters_t route_numa[UMA_ROUTE_MAX + 1];
 UMA_HIDDEN void numa_init(void);
+UMA_HIDDEN size_t numa_read_file(const char *path, char *buf, size_t cap);
+UMA_HIDDEN bool numa_parse_nodes(const char *s, uint64_t *mask);
 UMA_HIDDEN int numa_current_node(void);
 UMA_HIDDEN void numa_compile(const char *text, numa_place_t *pl);
 UMA_HIDDEN void numa_resolve(numa_place_t *pl);

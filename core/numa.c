@@ -41,7 +41,8 @@ numa_place_t route_place[UMA_ROUTE_MAX + 1];
 
 /* ---- sysfs, read without allocating --------------------------------------- */
 
-static size_t read_small_file(const char *path, char *buf, size_t cap) {
+/* A small sysfs file into buf (NUL-terminated); its length, 0 if absent. */
+size_t numa_read_file(const char *path, char *buf, size_t cap) {
   int fd = os_open(path, O_RDONLY, 0);
   if (fd < 0) return 0;
   long n = os_read(fd, buf, cap - 1);
@@ -75,6 +76,8 @@ static bool parse_list(const char *s, void (*set)(unsigned, void *), void *arg) 
 static void set_mask_bit(unsigned i, void *arg) {
   if (i < NUMA_MAX) *(uint64_t *)arg |= 1ULL << i;
 }
+/* A node list ("0-1,3") as a mask; false when it does not parse. */
+bool numa_parse_nodes(const char *s, uint64_t *mask) { return parse_list(s, set_mask_bit, mask); }
 static void set_cpu_node(unsigned cpu, void *arg) {
   if (cpu < NUMA_CPU_MAX) numa_cpu_node[cpu] = (uint8_t)(uintptr_t)arg;
 }
@@ -91,14 +94,12 @@ static void node_path(char *out, unsigned node, const char *file) {
 static void read_node(unsigned node) {
   char path[128], buf[4096];
   node_path(path, node, "cpulist");
-  if (read_small_file(path, buf, sizeof buf) && buf[0] != '\n') {
-    uint64_t any = 0;
-    parse_list(buf, set_mask_bit, &any);   /* syntax check only */
+  if (numa_read_file(path, buf, sizeof buf) && buf[0] != '\n') {
     parse_list(buf, set_cpu_node, (void *)(uintptr_t)node);
     numa_with_cpus |= 1ULL << node;
   }
   node_path(path, node, "distance");
-  if (read_small_file(path, buf, sizeof buf)) {
+  if (numa_read_file(path, buf, sizeof buf)) {
     const char *s = buf;
     for (unsigned to = 0; to < NUMA_MAX && *s && *s != '\n'; to++) {
       while (!(numa_online >> to & 1) && to < NUMA_MAX) to++;
@@ -109,7 +110,7 @@ static void read_node(unsigned node) {
     }
   }
   node_path(path, node, "meminfo");   /* "Node 0 MemTotal:       1234 kB" */
-  if (read_small_file(path, buf, sizeof buf)) {
+  if (numa_read_file(path, buf, sizeof buf)) {
     const char *m = strstr(buf, "MemTotal:");
     unsigned long kb = 0;
     if (m) {
@@ -124,7 +125,7 @@ static void read_node(unsigned node) {
   buf_u64(&wb, node);
   wpath[wb.len < sizeof wpath - 1 ? wb.len : sizeof wpath - 1] = 0;
   unsigned w;
-  if (read_small_file(wpath, buf, sizeof buf) && scan_uint(buf, &w)) {
+  if (numa_read_file(wpath, buf, sizeof buf) && scan_uint(buf, &w)) {
     numa_weighted_supported = true;
     numa_kernel_weight[node] = (uint8_t)(w > 255 ? 255 : w);
   }
@@ -135,8 +136,8 @@ static void read_node(unsigned node) {
  * (numactl, a parent's set_mempolicy), which pooled memory then follows. */
 void numa_init(void) {
   char buf[512];
-  if (!read_small_file("/sys/devices/system/node/online", buf, sizeof buf) ||
-      !parse_list(buf, set_mask_bit, &numa_online) || numa_online == 0) {
+  if (!numa_read_file("/sys/devices/system/node/online", buf, sizeof buf) ||
+      !numa_parse_nodes(buf, &numa_online) || numa_online == 0) {
     numa_online = 1;   /* no sysfs (a container without it): one node */
   }
   numa_node_count = 64 - __builtin_clzll(numa_online);

@@ -18,7 +18,6 @@
  * is the node of its nearest non-I/O ancestor. */
 #include "internal.h"
 #include <dlfcn.h>
-#include <fcntl.h>
 /* Built without hwloc's header (a machine without libhwloc-dev), the library
  * still works: tiers come from the kernel, GPUs have no node, and the report
  * says hwloc was not used. */
@@ -102,18 +101,6 @@ static void tiers_from_bandwidth(const hwloc_api_t *h, hwloc_topology_t topo) {
 
 #endif
 
-static void scan_list(const char *s, uint64_t *mask) {
-  while (*s >= '0' && *s <= '9') {
-    unsigned a = 0, b;
-    while (*s >= '0' && *s <= '9') a = a * 10 + (unsigned)(*s++ - '0');
-    b = a;
-    if (*s == '-')
-      for (b = 0, s++; *s >= '0' && *s <= '9';) b = b * 10 + (unsigned)(*s++ - '0');
-    for (unsigned i = a; i <= b && i < NUMA_MAX; i++) *mask |= 1ULL << i;
-    if (*s == ',') s++;
-  }
-}
-
 static void tiers_from_kernel(void) {
   uint64_t first = 0, rest = 0;
   for (unsigned t = 0; t < 512; t++) {   /* tier ids are abstract distances / 128 */
@@ -123,14 +110,8 @@ static void tiers_from_kernel(void) {
     buf_u64(&b, t);
     buf_str(&b, "/nodelist");
     path[b.len] = 0;
-    int fd = os_open(path, O_RDONLY, 0);
-    if (fd < 0) continue;
-    long n = os_read(fd, buf, sizeof buf - 1);
-    os_close(fd);
-    if (n <= 0) continue;
-    buf[n] = 0;
     uint64_t mask = 0;
-    scan_list(buf, &mask);
+    if (!numa_read_file(path, buf, sizeof buf) || !numa_parse_nodes(buf, &mask)) continue;
     if (first == 0) first = mask;
     else rest |= mask;
   }
