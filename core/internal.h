@@ -121,7 +121,7 @@ typedef struct uma_large_s {
   uint8_t pinned;                    /* PIN_*: registered with CUDA for DMA (pinned.c) */
   size_t map_size;
   size_t user_offset;
-  struct uma_large_s *retired_next;  /* registered and freed: waiting to be unregistered, then unmapped */
+  struct uma_large_s *pin_next;      /* on pinned.c's list of blocks waiting to be registered or unregistered */
 } uma_large_t;
 
 /* Any pointer the core handed out lies in the 4 MiB slot that starts with its
@@ -581,10 +581,10 @@ UMA_HIDDEN void numa_write_text(int fd);
 UMA_HIDDEN void numa_write_json(uma_json_t *j);
 
 /* ---- transparent pinning of large blocks (pinned.c) ----------------------- */
-/* uma_large_t.pinned: not yet copied, registered with CUDA, refused (cap,
- * CUDA's error: not tried again), or copied once (registered at its second
- * copy: a buffer copied once would pay the registration for one copy). */
-enum { PIN_NONE = 0, PIN_YES = 1, PIN_REFUSED = 2, PIN_SEEN = 3 };
+/* uma_large_t.pinned: not registered, registered with CUDA, refused (over
+ * the cap or by CUDA: left pageable until the mapping is reused), waiting
+ * for the next CUDA call to register it (eager), or being registered. */
+enum { PIN_NONE = 0, PIN_YES = 1, PIN_REFUSED = 2, PIN_WANTED = 3, PIN_BUSY = 4 };
 typedef struct pin_stats_s {
   uint64_t registrations, refused, over_cap, register_ns;
   uint64_t bytes, peak_bytes;                 /* registered now, and the most */
@@ -602,8 +602,15 @@ UMA_HIDDEN extern void (*pin_release_hook)(void *base, size_t size);
 UMA_HIDDEN uma_large_t *pin_block_of(const void *p, size_t len);   /* our large block holding [p, p+len), or NULL */
 UMA_HIDDEN uint8_t pin_mode_for(const uma_large_t *lg);
 UMA_HIDDEN bool pin_retire(uma_large_t *lg);                        /* large_unmap: true when deferred */
-UMA_HIDDEN void pin_drain_retired(void);                             /* from CUDA entry points only */
+UMA_HIDDEN void pin_on_alloc(uma_large_t *lg, bool reused);          /* large_alloc: eager blocks wait for CUDA */
+UMA_HIDDEN void pin_on_release(uma_large_t *lg);                     /* freed or about to move: no longer waiting */
+/* From CUDA entry points only: unregister and unmap retired blocks, register
+ * the eager ones waiting. */
+UMA_HIDDEN void pin_drain(int (*register_range)(void *base, size_t size));
 UMA_HIDDEN bool pin_block(uma_large_t *lg, int (*register_range)(void *base, size_t size));
+UMA_HIDDEN void pin_fork_prepare(void);
+UMA_HIDDEN void pin_fork_parent(void);
+UMA_HIDDEN void pin_fork_child(void);
 UMA_HIDDEN void pin_write_text(int fd);
 UMA_HIDDEN void pin_write_json(uma_json_t *j);
 

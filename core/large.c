@@ -14,7 +14,12 @@
 static pthread_mutex_t large_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct { uma_large_t *lg; uint64_t expire_ms; } large_cache[LARGE_CACHE_MAX];
 static int large_cache_count;             /* entries [0, count), oldest first */
-static size_t large_cache_bytes;
+static size_t large_cache_bytes;          /* of mappings not registered with CUDA */
+/* Registered mappings are kept whatever their size (bounded by [cuda]
+ * pinned_max, which counts them): registering costs 30-180 ms per GiB, and a
+ * program that copies fresh buffers to or from the GPU each step gets the
+ * same registered pages back. */
+static size_t large_cache_pinned_bytes;
 
 static size_t round_page(size_t n) { return (n + UMA_OS_PAGE - 1) & ~(UMA_OS_PAGE - 1); }
 
@@ -35,7 +40,8 @@ static void large_unmap(uma_large_t *lg) {
 }
 
 static void cache_remove_at(int i) {
-  large_cache_bytes -= large_cache[i].lg->map_size;
+  if (large_cache[i].lg->pinned == PIN_YES) large_cache_pinned_bytes -= large_cache[i].lg->map_size;
+  else large_cache_bytes -= large_cache[i].lg->map_size;
   memmove(&large_cache[i], &large_cache[i + 1], sizeof large_cache[0] * (size_t)(large_cache_count - i - 1));
   large_cache_count--;
 }
@@ -105,6 +111,7 @@ void *large_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, unsign
   lg->route = (uint8_t)route;
   lg->hugepages = hugepages;
   lg->user_offset = offset;
+  pin_on_alloc(lg, reused);
   uint8_t *p = (uint8_t *)lg + offset;
   if (zero && reused) memset(p, 0, size);   /* a fresh mapping reads as zero already */
   stats_large_alloc(heap, large_usable(lg));
@@ -123,10 +130,12 @@ void large_free(uma_heap_t *heap, uma_large_t *lg, void *p) {
     stats_orphan_free(UMA_CLASS_COUNT, usable);
   }
   if (lg->route) route_count_free(lg->route, usable);
+  pin_on_release(lg);
+  bool registered = lg->pinned == PIN_YES;
   int64_t delay = route_table[lg->route].purge_delay_ms;
   if (delay < 0) delay = uma_options[UMA_OPTION_PURGE_DELAY_MS];
   size_t cache_max = (size_t)uma_options[UMA_OPTION_LARGE_CACHE_MAX];
-  if (delay == 0 || lg->map_size > cache_max / 2) {
+  if (delay == 0 || (!registered && lg->map_size > cache_max / 2)) {
     large_unmap(lg);
     return;
   }
@@ -137,10 +146,14 @@ void large_free(uma_heap_t *heap, uma_large_t *lg, void *p) {
   large_cache[large_cache_count].lg = lg;
   large_cache[large_cache_count].expire_ms = os_now_ms() + (uint64_t)delay;
   large_cache_count++;
-  large_cache_bytes += lg->map_size;
+  if (registered) large_cache_pinned_bytes += lg->map_size;
+  else large_cache_bytes += lg->map_size;
   while (large_cache_count == LARGE_CACHE_MAX || large_cache_bytes > cache_max) {
-    evict[n++] = large_cache[0].lg;
-    cache_remove_at(0);
+    int oldest = 0;   /* over the byte bound: the oldest unregistered mapping */
+    if (large_cache_count < LARGE_CACHE_MAX)
+      while (large_cache[oldest].lg->pinned == PIN_YES) oldest++;
+    evict[n++] = large_cache[oldest].lg;
+    cache_remove_at(oldest);
   }
   pthread_mutex_unlock(&large_lock);
   for (int i = 0; i < n; i++) large_unmap(evict[i]);
@@ -161,7 +174,7 @@ void *large_realloc(uma_heap_t *heap, uma_large_t *lg, void *p, size_t size) {
     return p;
   }
   if (lg->pinned == PIN_YES) return NULL;   /* never moved while registered (alloc_realloc copies instead) */
-  if (lg->pinned == PIN_SEEN) lg->pinned = PIN_NONE;
+  pin_on_release(lg);                         /* an eager block waiting: its header is about to move */
   if (os_remap_in_place(lg, lg->map_size, need)) {
     stats_commit((int64_t)(need - lg->map_size));
     lg->map_size = need;
@@ -203,6 +216,15 @@ void large_cache_purge(uint64_t now_ms, bool force) {
   for (int i = 0; i < n; i++) large_unmap(expired[i]);
 }
 
-void large_fork_prepare(void) { pthread_mutex_lock(&large_lock); }
-void large_fork_parent(void) { pthread_mutex_unlock(&large_lock); }
-void large_fork_child(void) { pthread_mutex_init(&large_lock, NULL); }
+void large_fork_prepare(void) {
+  pthread_mutex_lock(&large_lock);
+  pin_fork_prepare();
+}
+void large_fork_parent(void) {
+  pin_fork_parent();
+  pthread_mutex_unlock(&large_lock);
+}
+void large_fork_child(void) {
+  pin_fork_child();
+  pthread_mutex_init(&large_lock, NULL);
+}

@@ -4,8 +4,9 @@
  * registration names virtual addresses: after mremap it would describe
  * pages that are no longer there). The CUDA calls themselves live in
  * interpose/cuda_host.c, which sets pin_release_hook and calls
- * pin_drain_retired from its entry points. */
+ * pin_drain from its entry points. */
 #include "internal.h"
+#include <sched.h>
 
 pin_stats_t pin_stats;
 pthread_mutex_t pin_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -37,60 +38,116 @@ uint8_t pin_mode_for(const uma_large_t *lg) {
   return lg->route ? route_table[lg->route].pinned : pin_mode;
 }
 
-/* Register the block's whole mapping once, within the cap; the block
- * remembers the answer (a refused block is not tried again). Its mapping
- * has not moved while it is in use, so the registration stays valid until
- * the block is retired (pin_retire). */
-bool pin_block(uma_large_t *lg, int (*register_range)(void *base, size_t size)) {
-  pthread_mutex_lock(&pin_lock);
-  if (lg->pinned == PIN_NONE) {
-    if (pin_max && pin_stats.bytes + lg->map_size > pin_max) {
-      lg->pinned = PIN_REFUSED;
-      pin_stats.over_cap++;
-    } else {
-      uint64_t t0 = os_now_ns();
-      int r = register_range(lg, lg->map_size);
-      pin_stats.register_ns += os_now_ns() - t0;
-      if (r == 0) {
-        lg->pinned = PIN_YES;
-        pin_stats.registrations++;
-        pin_stats.bytes += lg->map_size;
-        if (pin_stats.bytes > pin_stats.peak_bytes) pin_stats.peak_bytes = pin_stats.bytes;
-      } else {
-        lg->pinned = PIN_REFUSED;
-        pin_stats.refused++;
-      }
+static uma_large_t *retired, *wanted;   /* see pin_drain */
+
+static void unlink_wanted(uma_large_t *lg) {
+  for (uma_large_t **at = &wanted; *at; at = &(*at)->pin_next)
+    if (*at == lg) {
+      *at = lg->pin_next;
+      return;
     }
-  }
-  pthread_mutex_unlock(&pin_lock);
-  return lg->pinned == PIN_YES;
 }
 
-/* A registered block leaving (unmap): the registration must go before the
- * pages do, but this runs inside free or malloc, where calling CUDA could
- * deadlock with CUDA's own locks (its threads call free too). So the block
- * waits, mapped and counted, until the next CUDA call of the program
- * reaches one of our entry points (pin_drain_retired). */
-static uma_large_t *retired;
+/* Under pin_lock: take the block for registration (PIN_BUSY, its bytes held
+ * against the cap while CUDA works), or refuse it over the cap. */
+static bool claim_locked(uma_large_t *lg) {
+  if (lg->pinned == PIN_WANTED) unlink_wanted(lg);
+  else if (lg->pinned != PIN_NONE) return false;
+  if (pin_max && pin_stats.bytes + lg->map_size > pin_max) {
+    lg->pinned = PIN_REFUSED;
+    pin_stats.over_cap++;
+    return false;
+  }
+  lg->pinned = PIN_BUSY;
+  pin_stats.bytes += lg->map_size;
+  return true;
+}
+
+/* CUDA is called without pin_lock: it may allocate, and a large malloc
+ * takes pin_lock (pin_on_alloc). */
+static bool register_claimed(uma_large_t *lg, int (*register_range)(void *base, size_t size)) {
+  size_t size = lg->map_size;
+  uint64_t t0 = os_now_ns();
+  int r = register_range(lg, size);
+  uint64_t ns = os_now_ns() - t0;
+  pthread_mutex_lock(&pin_lock);
+  pin_stats.register_ns += ns;
+  if (r == 0) {
+    pin_stats.registrations++;
+    if (pin_stats.bytes > pin_stats.peak_bytes) pin_stats.peak_bytes = pin_stats.bytes;
+  } else {
+    pin_stats.bytes -= size;
+    pin_stats.refused++;
+  }
+  __atomic_store_n(&lg->pinned, r == 0 ? PIN_YES : PIN_REFUSED, __ATOMIC_RELEASE);
+  pthread_mutex_unlock(&pin_lock);
+  return r == 0;
+}
+
+/* Register the block's whole mapping once, within the cap; the block
+ * remembers the answer. Its mapping does not move while it is registered,
+ * so the registration stays valid until the block is retired (pin_retire). */
+bool pin_block(uma_large_t *lg, int (*register_range)(void *base, size_t size)) {
+  pthread_mutex_lock(&pin_lock);
+  bool go = claim_locked(lg);
+  pthread_mutex_unlock(&pin_lock);
+  if (go) return register_claimed(lg, register_range);
+  return __atomic_load_n(&lg->pinned, __ATOMIC_ACQUIRE) == PIN_YES;
+}
+
+/* Two lists through uma_large_t.pin_next, both worked off by pin_drain at
+ * the program's next CUDA call (never inside malloc or free, where calling
+ * CUDA could deadlock with CUDA's own locks: its threads call free too):
+ * - retired: registered blocks leaving (unmap). The registration must go
+ *   before the pages do, so the block waits, mapped and counted;
+ * - wanted: eager blocks made since the last CUDA call, to be registered. */
 bool pin_retire(uma_large_t *lg) {
   if (lg->pinned != PIN_YES || pin_release_hook == NULL) return false;
   lg->is_free = 1;   /* gone for the program: a second free is diagnosed */
   pthread_mutex_lock(&pin_lock);
-  lg->retired_next = retired;
+  lg->pin_next = retired;
   retired = lg;
   pthread_mutex_unlock(&pin_lock);
   return true;
 }
 
-void pin_drain_retired(void) {
-  if (__atomic_load_n(&retired, __ATOMIC_RELAXED) == NULL) return;
+/* A mapping reused from the cache may be registered (it stays so); one
+ * refused earlier is tried again (the cap may have room now). */
+void pin_on_alloc(uma_large_t *lg, bool reused) {
+  if (!reused) lg->pinned = PIN_NONE;
+  else if (lg->pinned == PIN_REFUSED) lg->pinned = PIN_NONE;
+  if (lg->pinned != PIN_NONE || pin_mode_for(lg) != UMA_PINNED_EAGER || large_usable(lg) < pin_min) return;
+  pthread_mutex_lock(&pin_lock);
+  lg->pinned = PIN_WANTED;
+  lg->pin_next = wanted;
+  wanted = lg;
+  pthread_mutex_unlock(&pin_lock);
+}
+
+void pin_on_release(uma_large_t *lg) {
+  uint8_t state = __atomic_load_n(&lg->pinned, __ATOMIC_ACQUIRE);
+  if (state != PIN_WANTED && state != PIN_BUSY) return;
+  pthread_mutex_lock(&pin_lock);
+  if (lg->pinned == PIN_WANTED) {
+    unlink_wanted(lg);
+    lg->pinned = PIN_NONE;
+  }
+  pthread_mutex_unlock(&pin_lock);
+  /* Being registered right now (a drain, or a copy racing the free): the
+   * mapping must not be unmapped or moved under CUDA. */
+  while (__atomic_load_n(&lg->pinned, __ATOMIC_ACQUIRE) == PIN_BUSY) sched_yield();
+}
+
+void pin_drain(int (*register_range)(void *base, size_t size)) {
+  if (__atomic_load_n(&retired, __ATOMIC_RELAXED) == NULL && __atomic_load_n(&wanted, __ATOMIC_RELAXED) == NULL)
+    return;
   pthread_mutex_lock(&pin_lock);
   uma_large_t *list = retired;
   retired = NULL;
   pthread_mutex_unlock(&pin_lock);
   while (list) {
     uma_large_t *lg = list;
-    list = lg->retired_next;
+    list = lg->pin_next;
     size_t size = lg->map_size;
     pin_release_hook(lg, size);
     pthread_mutex_lock(&pin_lock);
@@ -100,7 +157,21 @@ void pin_drain_retired(void) {
     owner_map_release(lg);
     os_unmap(lg, size);
   }
+  /* One at a time, claimed under the lock (a free meanwhile waits for
+   * the registration: pin_on_release). */
+  for (;;) {
+    pthread_mutex_lock(&pin_lock);
+    uma_large_t *lg = wanted;
+    bool go = lg && claim_locked(lg);
+    pthread_mutex_unlock(&pin_lock);
+    if (lg == NULL) break;
+    if (go) register_claimed(lg, register_range);
+  }
 }
+
+void pin_fork_prepare(void) { pthread_mutex_lock(&pin_lock); }
+void pin_fork_parent(void) { pthread_mutex_unlock(&pin_lock); }
+void pin_fork_child(void) { pthread_mutex_init(&pin_lock, NULL); }
 
 /* ---- the report -------------------------------------------------------------- */
 

@@ -7,9 +7,10 @@
  *     answers with our wrapper;
  *   - the runtime's cudaGetDriverEntryPoint / …ByVersion (PyTorch's route),
  *     likewise.
- * Not reached yet: a cuGetProcAddress found with dlsym on a libcuda handle
- * (libcudart's own route, CuPy's, JAX's). Everything not wrapped is
- * returned untouched. The driver itself is never loaded by us: its functions
+ *   - dlsym on a libcuda handle (libcudart's own route, CuPy's, JAX's;
+ *     interpose/dlsym.c) for the wrapped names.
+ * The same routes reach the pinned wrappers of cuda_host.c (its table).
+ * Everything not wrapped is returned untouched. The driver itself is never loaded by us: its functions
  * come from the copy the program loaded (RTLD_NEXT, else dlopen NOLOAD). */
 #include "interpose.h"
 #include <dlfcn.h>
@@ -98,24 +99,35 @@ UMA_EXPORT CUresult cuGetProcAddress(const char *symbol, void **pfn, int version
 UMA_EXPORT CUresult cuGetProcAddress_v2(const char *symbol, void **pfn, int version, unsigned long long flags,
                                         int *status);
 
+/* The pool's own wrappers; cuda_host.c has the pinned ones. */
+static const driver_wrapper_t alloc_wrappers[] = {
+  { "cuMemAlloc", "cuMemAlloc_v2", 3020, (void *)cuMemAlloc_v2, (void **)&real_cuMemAlloc_v2, false },
+  { "cuMemFree", "cuMemFree_v2", 3020, (void *)cuMemFree_v2, (void **)&real_cuMemFree_v2, false },
+  { "cuMemGetInfo", "cuMemGetInfo_v2", 3020, (void *)cuMemGetInfo_v2, (void **)&real_cuMemGetInfo_v2, false },
+  { NULL, NULL, 0, NULL, NULL, false },
+};
+static const driver_wrapper_t *const wrapper_tables[] = { alloc_wrappers, host_driver_wrappers };
+#define PER_THREAD_DEFAULT_STREAM 2   /* CU_GET_PROC_ADDRESS_…, cudaEnablePerThreadDefaultStream */
+
 /* Our wrapper for a base name the driver just resolved, or NULL. Lookups use
  * base names ("cuMemAlloc"); cuGetProcAddress answers with the _v2 ABI from
  * CUDA 12.5 (version 12050) on. */
-static void *wrapper_for(const char *symbol, int version) {
+static void *wrapper_for(const char *symbol, int version, unsigned long long flags) {
   if (symbol == NULL) return NULL;
-  if (strcmp(symbol, "cuMemAlloc") == 0 && version >= 3020) return (void *)cuMemAlloc_v2;
-  if (strcmp(symbol, "cuMemFree") == 0 && version >= 3020) return (void *)cuMemFree_v2;
-  if (strcmp(symbol, "cuMemGetInfo") == 0 && version >= 3020) return (void *)cuMemGetInfo_v2;
   if (strcmp(symbol, "cuGetProcAddress") == 0)
     return version >= 12050 ? (void *)cuGetProcAddress_v2 : (void *)cuGetProcAddress;
+  for (size_t t = 0; t < sizeof wrapper_tables / sizeof wrapper_tables[0]; t++)
+    for (const driver_wrapper_t *w = wrapper_tables[t]; w->base; w++)
+      if (strcmp(symbol, w->base) == 0)
+        return version >= w->since && !(w->stream_copy && (flags & PER_THREAD_DEFAULT_STREAM)) ? w->wrapper : NULL;
   return NULL;
 }
 
 /* Replace what the driver found by our wrapper, when we have one (and only
  * when the driver found something: its answer about versions stands). */
-static void substitute(const char *symbol, void **pfn, int version) {
+static void substitute(const char *symbol, void **pfn, int version, unsigned long long flags) {
   if (pfn && *pfn && dev_enabled) {
-    void *w = wrapper_for(symbol, version);
+    void *w = wrapper_for(symbol, version, flags);
     if (w) *pfn = w;
   }
 }
@@ -123,7 +135,7 @@ static void substitute(const char *symbol, void **pfn, int version) {
 UMA_EXPORT CUresult cuGetProcAddress(const char *symbol, void **pfn, int version, unsigned long long flags) {
   if (get_cuGetProcAddress() == NULL) return CUDA_ERROR_NOT_FOUND;
   CUresult r = get_cuGetProcAddress()(symbol, pfn, version, flags);
-  if (r == CUDA_SUCCESS) substitute(symbol, pfn, version);
+  if (r == CUDA_SUCCESS) substitute(symbol, pfn, version, flags);
   return r;
 }
 
@@ -131,16 +143,21 @@ UMA_EXPORT CUresult cuGetProcAddress_v2(const char *symbol, void **pfn, int vers
                                         int *status) {
   if (get_cuGetProcAddress_v2() == NULL) return CUDA_ERROR_NOT_FOUND;
   CUresult r = get_cuGetProcAddress_v2()(symbol, pfn, version, flags, status);
-  if (r == CUDA_SUCCESS) substitute(symbol, pfn, version);
+  if (r == CUDA_SUCCESS) substitute(symbol, pfn, version, flags);
   return r;
 }
 
 /* ---- the dlsym route (interpose/dlsym.c) ------------------------------------- */
 
+static const driver_wrapper_t *wrapper_named(const char *name) {
+  for (size_t t = 0; t < sizeof wrapper_tables / sizeof wrapper_tables[0]; t++)
+    for (const driver_wrapper_t *w = wrapper_tables[t]; w->base; w++)
+      if (strcmp(name, w->name) == 0) return w;
+  return NULL;
+}
+
 bool driver_wraps(const char *name) {
-  return strcmp(name, "cuGetProcAddress") == 0 || strcmp(name, "cuGetProcAddress_v2") == 0 ||
-         strcmp(name, "cuMemAlloc_v2") == 0 || strcmp(name, "cuMemFree_v2") == 0 ||
-         strcmp(name, "cuMemGetInfo_v2") == 0;
+  return strcmp(name, "cuGetProcAddress") == 0 || strcmp(name, "cuGetProcAddress_v2") == 0 || wrapper_named(name);
 }
 
 /* Remember the real function dlsym found, answer with our wrapper. */
@@ -153,19 +170,10 @@ void *driver_wrap(const char *name, void *real) {
     real_cuGetProcAddress_v2 = (CUresult(*)(const char *, void **, int, unsigned long long, int *))real;
     return (void *)cuGetProcAddress_v2;
   }
-  if (strcmp(name, "cuMemAlloc_v2") == 0) {
-    real_cuMemAlloc_v2 = (CUresult(*)(CUdeviceptr *, size_t))real;
-    return (void *)cuMemAlloc_v2;
-  }
-  if (strcmp(name, "cuMemFree_v2") == 0) {
-    real_cuMemFree_v2 = (CUresult(*)(CUdeviceptr))real;
-    return (void *)cuMemFree_v2;
-  }
-  if (strcmp(name, "cuMemGetInfo_v2") == 0) {
-    real_cuMemGetInfo_v2 = (CUresult(*)(size_t *, size_t *))real;
-    return (void *)cuMemGetInfo_v2;
-  }
-  return real;
+  const driver_wrapper_t *w = wrapper_named(name);
+  if (w == NULL) return real;
+  __atomic_store_n(w->real, real, __ATOMIC_RELEASE);
+  return w->wrapper;
 }
 
 /* The runtime's route to driver entry points (PyTorch's). */
@@ -177,7 +185,7 @@ UMA_REAL(cudaError_t, cudaGetDriverEntryPointByVersion, (const char *, void **, 
 UMA_EXPORT cudaError_t cudaGetDriverEntryPoint(const char *symbol, void **fn, unsigned long long flags, int *status) {
   if (get_cudaGetDriverEntryPoint() == NULL) return CUDA_ERROR_NOT_FOUND;
   cudaError_t e = get_cudaGetDriverEntryPoint()(symbol, fn, flags, status);
-  if (e == 0) substitute(symbol, fn, 13000);   /* the runtime's own version: current ABIs */
+  if (e == 0) substitute(symbol, fn, 13000, flags);   /* the runtime's own version: current ABIs */
   return e;
 }
 
@@ -185,6 +193,6 @@ UMA_EXPORT cudaError_t cudaGetDriverEntryPointByVersion(const char *symbol, void
                                                          unsigned long long flags, int *status) {
   if (get_cudaGetDriverEntryPointByVersion() == NULL) return CUDA_ERROR_NOT_FOUND;
   cudaError_t e = get_cudaGetDriverEntryPointByVersion()(symbol, fn, version, flags, status);
-  if (e == 0) substitute(symbol, fn, (int)version);
+  if (e == 0) substitute(symbol, fn, (int)version, flags);
   return e;
 }

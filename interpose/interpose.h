@@ -15,4 +15,19 @@
     return real_##name;                                                          \
   }
 
+/* A driver entry point we wrap, for the routes that bypass the PLT
+ * (cuGetProcAddress, cudaGetDriverEntryPoint, dlsym on a libcuda handle):
+ * asked for `base` at a version ≥ `since`, the driver answers with `name`'s
+ * ABI, and we answer with `wrapper`, whose real function is kept in *real.
+ * A copy (`stream_copy`) is substituted only where the legacy default stream
+ * was asked for: the per-thread-stream variants are other functions. */
+typedef struct driver_wrapper_s {
+  const char *base, *name;
+  int since;
+  void *wrapper;
+  void **real;
+  bool stream_copy;
+} driver_wrapper_t;
+UMA_HIDDEN extern const driver_wrapper_t host_driver_wrappers[];   /* cuda_host.c, ends with a NULL base */
+
 #endif

@@ -89,15 +89,15 @@ const pol_key_t pol_keys[K_COUNT] = {
     "chunks registered once (placed near the GPU), so a repeated 1 GiB request does not pay "
     "CUDA's 0.4-0.5 s again; a freed block is reused after every context's earlier work is "
     "done. Write-combined requests always go to CUDA." },
-  [K_CUDA_PINNED] = { "cuda", "pinned", POL_ENUM, "off", 0, 0, "off|lazy|eager",
+  [K_CUDA_PINNED] = { "cuda", "pinned", POL_ENUM, "lazy", 0, 0, "off|lazy|eager",
     "Transparent pinning of large malloc'd blocks that no rule governs (a rule's own "
     "'pinned' decides for its blocks): 'lazy' registers a block with CUDA at the first "
-    "cudaMemcpy/cudaMemcpyAsync that reads or writes it, so that copy and the next run at "
-    "DMA speed (pageable semantics are kept: an async copy from or to such a block returns "
-    "once it is done, as from pageable memory); 'eager' is applied as lazy in this build "
-    "(registering inside malloc could deadlock with CUDA's own locks); 'off' never. Off by "
-    "default until the deferred unregistration is measured on a GPU (an earlier build "
-    "stalled on repeated 1 GiB device-to-host copies)." },
+    "copy (cudaMemcpy, cudaMemcpyAsync, cuMemcpy*) that reads or writes it, so that copy "
+    "and the next run at DMA speed; 'eager' registers every such block at the first CUDA "
+    "call after it was made (never inside malloc: that could deadlock with CUDA's own "
+    "locks); 'off' never. Pageable semantics are kept: an async copy from or to such a "
+    "block returns once it is done, as from pageable memory. Nothing happens in a program "
+    "that never copies to or from a GPU." },
   [K_CUDA_PINNED_MIN] = { "cuda", "pinned_min", POL_SIZE, "1M", 0, INT64_MAX, NULL,
     "Smallest block transparent pinning applies to (registering costs about 30-55 ms per "
     "GiB of touched memory, once per block)." },
@@ -136,9 +136,9 @@ const pol_key_t pol_keys[K_COUNT] = {
     "system setting in charge." },
   [K_RULE_PINNED] = { "rule", "pinned", POL_ENUM, "off", 0, 0, "off|lazy|eager",
     "Page-locked (pinned) host memory for fast GPU copies of the rule's large blocks: off, "
-    "lazy (registered with CUDA at the first cudaMemcpy/cudaMemcpyAsync that touches the "
-    "block), eager (applied as lazy in this build: registering inside malloc could deadlock "
-    "with CUDA's own locks). Blocks no rule governs follow [cuda] pinned." },
+    "lazy (registered with CUDA at the first copy that touches the block), eager "
+    "(registered at the first CUDA call after the block was made). Blocks no rule governs "
+    "follow [cuda] pinned." },
   [K_RULE_ALIAS] = { "rule", "alias", POL_ENUM, "mremap", 0, 0, "mremap|off|cow",
     "How realloc of a large block moves it: 'mremap' moves page mappings (no bytes "
     "copied), 'off' copies, 'cow' shares pages copy-on-write (not in this build: mremap)." },

@@ -19,7 +19,7 @@ void pol_config_defaults(pol_config_t *cfg) {
   cfg->cuda_dlsym_route = 1;
   cfg->cuda_round = 512;
   cfg->cuda_pinned_pool = 1;
-  cfg->cuda_pinned = UMA_PINNED_OFF;
+  cfg->cuda_pinned = UMA_PINNED_LAZY;
   cfg->cuda_pinned_min = 1 << 20;
   cfg->cuda_pinned_max = (int64_t)(pol_ram_bytes() / 100 * 25);
   cfg->coalescing_granularity[0] = (tlsf_granularity_t){ 128 << 10, 1024 };

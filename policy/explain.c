@@ -234,7 +234,7 @@ void pol_explain(const pol_config_t *cfg, unsigned source, size_t size, size_t a
     buf_str(&b, "; applies to large blocks only (pooled sizes come from node-local pools)");
   buf_str(&b, "\n  pinned       ");
   put_rule_value(&b, r, K_RULE_PINNED);
-  if (r->pinned == UMA_PINNED_EAGER) buf_str(&b, " (applied as lazy: registered at the first copy)");
+  if (r->pinned == UMA_PINNED_EAGER) buf_str(&b, " (registered with CUDA at the first CUDA call after it is made; large blocks only)");
   else if (r->pinned == UMA_PINNED_LAZY) buf_str(&b, " (registered with CUDA at the first copy; large blocks only)");
   buf_str(&b, "\n  alias        ");
   put_rule_value(&b, r, K_RULE_ALIAS);

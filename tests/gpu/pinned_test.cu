@@ -9,13 +9,17 @@
 //  3. a pinned block freed while a copy into it is still queued behind a slow
 //     kernel, then allocated again and written by the host: the host's data
 //     must survive;
-// and measures copy bandwidth from malloc'd memory and a reused 1 GiB
+//  4. 1 and 2 through the driver API (cuMemcpyHtoDAsync, cuMemcpyDtoHAsync,
+//     cuMemcpyAsync with unified addressing);
+// and measures copy bandwidth from malloc'd memory (one buffer copied again
+// and again; a fresh buffer per copy, as y.cpu() makes) and a reused 1 GiB
 // cudaHostAlloc. Prints "pinned_test: OK" and "metric NAME VALUE" lines.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <cstdint>
+#include <cuda.h>
 #include <cuda_runtime.h>
 
 static double now_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
@@ -23,6 +27,7 @@ __global__ void spin(long long cycles) { long long t0 = clock64(); while (clock6
 __global__ void fill(uint32_t *p, size_t n, uint32_t v) {
   for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) p[i] = v + (uint32_t)i;
 }
+#define CHECK_DRV(x) do { CUresult r_ = (x); if (r_ != CUDA_SUCCESS) { printf("pinned_test: %s: error %d\n", #x, (int)r_); return 1; } } while (0)
 #define CHECK(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) { printf("pinned_test: %s: %s\n", #x, cudaGetErrorString(e_)); return 1; } } while (0)
 
 int main() {
@@ -49,6 +54,27 @@ int main() {
     CHECK(cudaMemcpyAsync(back, dev, n, cudaMemcpyDeviceToHost, s));
     for (size_t i = 0; i < n / 4; i++)   // no synchronisation: pageable memory is complete on return
       if (back[i] != 1000u * round + (uint32_t)i) { printf("pinned_test: round %d: host word %zu is %#x: the copy had not finished on return\n", round, i, back[i]); return 1; }
+    free(src);
+    free(back);
+  }
+  // 4. the driver's copies, with the same promises
+  for (int round = 0; round < 3; round++) {
+    uint32_t *src = (uint32_t *)malloc(n), *back = (uint32_t *)malloc(n);
+    for (size_t i = 0; i < n / 4; i++) src[i] = (uint32_t)i * 13u + round;
+    spin<<<1, 1, 0, s>>>(20000000);
+    CHECK_DRV(round == 2 ? cuMemcpyAsync((CUdeviceptr)dev, (CUdeviceptr)src, n, (CUstream)s)
+                         : cuMemcpyHtoDAsync((CUdeviceptr)dev, src, n, (CUstream)s));
+    memset(src, 0xee, n);
+    CHECK(cudaStreamSynchronize(s));
+    CHECK_DRV(cuMemcpyDtoH(back, (CUdeviceptr)dev, n));
+    for (size_t i = 0; i < n / 4; i++)
+      if (back[i] != (uint32_t)i * 13u + round) { printf("pinned_test: driver round %d: device word %zu is %#x: the source was read after the call returned\n", round, i, back[i]); return 1; }
+    fill<<<256, 256, 0, s>>>(dev, n / 4, 3000u * round);
+    spin<<<1, 1, 0, s>>>(20000000);
+    CHECK_DRV(round == 2 ? cuMemcpyAsync((CUdeviceptr)back, (CUdeviceptr)dev, n, (CUstream)s)
+                         : cuMemcpyDtoHAsync(back, (CUdeviceptr)dev, n, (CUstream)s));
+    for (size_t i = 0; i < n / 4; i++)
+      if (back[i] != 3000u * round + (uint32_t)i) { printf("pinned_test: driver round %d: host word %zu is %#x: the copy had not finished on return\n", round, i, back[i]); return 1; }
     free(src);
     free(back);
   }
@@ -81,6 +107,14 @@ int main() {
   t0 = now_s();
   for (int i = 0; i < 10; i++) CHECK(cudaMemcpy(hb, db, big, cudaMemcpyDeviceToHost));
   printf("metric d2h_GBps %.2f\n", 10.0 * big / (now_s() - t0) / 1e9);
+  t0 = now_s();
+  for (int i = 0; i < 10; i++) {   // a fresh destination per copy, freed after
+    uint8_t *fresh = (uint8_t *)malloc(big);
+    CHECK(cudaMemcpy(fresh, db, big, cudaMemcpyDeviceToHost));
+    if (fresh[big / 2] != 1) { printf("pinned_test: a fresh destination holds %d\n", fresh[big / 2]); return 1; }
+    free(fresh);
+  }
+  printf("metric d2h_fresh_GBps %.2f\n", 10.0 * big / (now_s() - t0) / 1e9);
   // a reused 1 GiB cudaHostAlloc
   void *p;
   t0 = now_s();

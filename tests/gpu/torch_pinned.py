@@ -34,14 +34,19 @@ model = torch.nn.Sequential(torch.nn.Linear(4096, 1024), torch.nn.ReLU(), torch.
 opt = torch.optim.SGD(model.parameters(), lr=0.01)
 g = torch.Generator().manual_seed(1)
 steps = int(sys.argv[1]) if len(sys.argv) > 1 else 60
-times = []
+times, moves = [], []
 for step in range(steps):
     t0 = time.perf_counter()
     xb = torch.randn(2048, 4096, generator=g)          # 32 MiB built on the CPU each step
     yb = torch.randint(0, 10, (2048,), generator=g)
-    loss = torch.nn.functional.cross_entropy(model(xb.to("cuda")), yb.to("cuda"))
+    t1 = time.perf_counter()
+    xd, yd = xb.to("cuda"), yb.to("cuda")              # the transfer share of the step
+    torch.cuda.synchronize()
+    moves.append(time.perf_counter() - t1)
+    loss = torch.nn.functional.cross_entropy(model(xd), yd)
     opt.zero_grad(); loss.backward(); opt.step()
     lv = float(loss)
     times.append(time.perf_counter() - t0)
     print(f"loss {step} {lv!r}")
 print(f"metric loop_step_ms {statistics.median(times[5:]) * 1e3:.3f}")
+print(f"metric loop_transfer_ms {statistics.median(moves[5:]) * 1e3:.3f}")
