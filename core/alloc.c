@@ -266,7 +266,9 @@ void *alloc_realloc(void *p, size_t size, const void *ra) {
     old_usable = large_usable(lg);
     /* A block registered with CUDA is not moved: its registration names
      * these addresses. It is copied like any other. */
-    if (size > UMA_BLOCK_MAX && route_table[lg->route].alias != UMA_ALIAS_OFF && lg->pinned != PIN_YES) {
+    if (lg->cow) {   /* over the memory file: moving it would map other blocks' file pages; alias instead */
+      if (size <= old_usable && size >= old_usable / 2) return p;
+    } else if (size > UMA_BLOCK_MAX && route_table[lg->route].alias != UMA_ALIAS_OFF && lg->pinned != PIN_YES) {
       if (uma_tls_heap == NULL) heap_get_slow();
       void *q = large_realloc(uma_tls_heap, lg, p, size);   /* pages move, bytes do not */
       if (q == NULL) errno = ENOMEM;
@@ -285,7 +287,8 @@ void *alloc_realloc(void *p, size_t size, const void *ra) {
   }
   void *q = alloc_malloc(size, ra);
   if (q == NULL) return NULL;
-  memcpy(q, p, size < old_usable ? size : old_usable);
+  size_t keep = size < old_usable ? size : old_usable;
+  if (!cow_copy(q, p, keep)) memcpy(q, p, keep);
   alloc_free(p);
   return q;
 }

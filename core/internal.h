@@ -119,9 +119,12 @@ typedef struct uma_large_s {
   uint8_t hugepages;                 /* the UMA_HUGEPAGES_* advice the mapping carries */
   uint8_t node;                      /* local placement: the node it was placed on */
   uint8_t pinned;                    /* PIN_*: registered with CUDA for DMA (pinned.c) */
+  uint8_t cow;                       /* backed by the memory file, aliasable (cow.c) */
+  uint16_t cow_extents;              /* cow: how many extents follow the header (cow.c) */
   size_t map_size;
   size_t user_offset;
   struct uma_large_s *pin_next;      /* on pinned.c's list of blocks waiting to be registered or unregistered */
+  struct uma_large_s *cow_next, *cow_prev;   /* cow: the live aliasable blocks (for fork) */
 } uma_large_t;
 
 /* Any pointer the core handed out lies in the 4 MiB slot that starts with its
@@ -329,6 +332,13 @@ UMA_HIDDEN void os_hostname(char *out, size_t cap);
 UMA_HIDDEN long os_mbind(void *p, size_t len, int mode, uint64_t mask, unsigned flags);
 UMA_HIDDEN long os_get_mempolicy(int *mode, uint64_t *mask, void *addr, unsigned long flags);
 UMA_HIDDEN long os_page_nodes(unsigned long count, void **pages, int *status);
+UMA_HIDDEN int os_memfd(const char *name);
+UMA_HIDDEN bool os_truncate(int fd, uint64_t size);
+UMA_HIDDEN bool os_punch(int fd, uint64_t off, uint64_t len);
+UMA_HIDDEN bool os_map_file_at(void *p, size_t len, bool shared, int fd, uint64_t off);
+UMA_HIDDEN long os_pread(int fd, void *buf, size_t len, uint64_t off);
+UMA_HIDDEN long os_pwrite(int fd, const void *buf, size_t len, uint64_t off);
+UMA_HIDDEN bool os_pipe(int fds[2]);
 UMA_HIDDEN extern _Atomic uint64_t os_mapped_bytes, os_peak_mapped_bytes, os_purged_bytes;
 
 /* ---- NUMA nodes and placement (numa.c, numa_topology.c) ----------------- */
@@ -569,6 +579,7 @@ UMA_HIDDEN bool dev_free_any(uintptr_t addr);                 /* any device, eit
 UMA_HIDDEN bool dev_free_host(uintptr_t addr);                /* a pinned host block, any pool */
 UMA_HIDDEN void dev_add_idle(int device, size_t *free_bytes, const size_t *total_bytes);
 UMA_HIDDEN void *driver_wrap(const char *name, void *real);
+UMA_HIDDEN void copy_init(void);   /* interpose/copy.c: the C library's memcpy and memmove */
 /* interpose/cuda_vmm.c: CUDA's virtual memory API, for expandable segments */
 UMA_HIDDEN int vmm_reserve(int device, size_t *size, uintptr_t *va, size_t *granule);
 UMA_HIDDEN int vmm_map_range(int device, uintptr_t addr, size_t size, uint64_t *handle);
@@ -613,6 +624,29 @@ UMA_HIDDEN void pin_fork_parent(void);
 UMA_HIDDEN void pin_fork_child(void);
 UMA_HIDDEN void pin_write_text(int fd);
 UMA_HIDDEN void pin_write_json(uma_json_t *j);
+
+/* ---- copy-on-write aliasing of large blocks (cow.c) ------------------------ */
+typedef struct cow_stats_s {
+  uint64_t blocks, copies, fallbacks, aliased_bytes, copied_bytes, alias_ns;
+  uint64_t broken_pages;                       /* aliased pages later copied by a write */
+  uint64_t file_bytes, file_peak, forks;       /* the memory file's pages in use */
+} cow_stats_t;
+UMA_HIDDEN extern uint64_t cow_min;            /* [alias] cow_min; UINT64_MAX: no rule aliases */
+UMA_HIDDEN extern bool cow_into_resident;      /* [alias] cow_into = any */
+UMA_HIDDEN extern cow_stats_t cow_stats;
+UMA_HIDDEN extern void *(*cow_plain_copy)(void *, const void *, size_t);
+UMA_HIDDEN uma_large_t *cow_map(size_t size);          /* a block over fresh file pages, map_size set; or NULL */
+UMA_HIDDEN void cow_unmap(uma_large_t *lg);
+/* memcpy/memmove between two aliasable blocks: true when done here (pages
+ * aliased, the rest copied), false when the caller must copy. */
+UMA_HIDDEN bool cow_copy(void *dst, const void *src, size_t n);
+UMA_HIDDEN void cow_discard(void *p, size_t len);      /* after MADV_DONTNEED */
+UMA_HIDDEN void cow_fork_prepare(void);
+UMA_HIDDEN void cow_fork_parent(void);
+UMA_HIDDEN void cow_fork_child(void);
+UMA_HIDDEN void cow_snapshot(cow_stats_t *out);
+UMA_HIDDEN void cow_write_text(int fd);
+UMA_HIDDEN void cow_write_json(uma_json_t *j);
 
 /* ---- the report (report.c, report_json.c) -------------------------------- */
 UMA_HIDDEN void report_configure(bool on, uint64_t timeline_ms, uint64_t timeline_bytes, uint64_t trace_records);

@@ -89,9 +89,18 @@ void *large_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, unsign
   int node = numa_active ? numa_current_node() : 0;   /* local: where the caller runs now */
   size_t offset = user_offset_for(align);
   size_t map_size = round_page(offset + size);
-  uma_large_t *lg = align <= UMA_SEG_SIZE ? cache_take(map_size, route, node) : NULL;
+  bool cow = route_table[route].alias == UMA_ALIAS_COW && cow_min != UINT64_MAX && align <= UMA_OS_PAGE;
+  uma_large_t *lg = align <= UMA_SEG_SIZE && !cow ? cache_take(map_size, route, node) : NULL;
   bool reused = lg != NULL;
-  if (!reused) {
+  if (cow && (lg = cow_map(size)) != NULL) {   /* over the memory file (cow.c): never cached */
+    if (!owner_map_set(lg, true)) {
+      cow_unmap(lg);
+      return NULL;
+    }
+    numa_place(lg, lg->map_size, &route_place[route], node, &route_numa[route]);
+    lg->node = (uint8_t)node;
+    stats_commit((int64_t)lg->map_size);
+  } else if (!reused) {
     lg = align <= UMA_SEG_SIZE ? os_map_aligned(map_size, UMA_SEG_SIZE)
                                : os_map_aligned_at_offset(map_size, align, offset);
     if (lg == NULL) return NULL;
@@ -102,6 +111,7 @@ void *large_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, unsign
     numa_place(lg, map_size, &route_place[route], node, &route_numa[route]);   /* before the first touch */
     lg->node = (uint8_t)node;
     lg->map_size = map_size;
+    lg->cow = 0;
     stats_commit((int64_t)map_size);   /* an upper bound: untouched pages count too */
   }
   uint8_t hugepages = route_table[route].hugepages;
@@ -131,6 +141,12 @@ void large_free(uma_heap_t *heap, uma_large_t *lg, void *p) {
   }
   if (lg->route) route_count_free(lg->route, usable);
   pin_on_release(lg);
+  if (lg->cow) {
+    stats_commit(-(int64_t)lg->map_size);
+    owner_map_release(lg);
+    cow_unmap(lg);
+    return;
+  }
   bool registered = lg->pinned == PIN_YES;
   int64_t delay = route_table[lg->route].purge_delay_ms;
   if (delay < 0) delay = uma_options[UMA_OPTION_PURGE_DELAY_MS];
@@ -219,12 +235,15 @@ void large_cache_purge(uint64_t now_ms, bool force) {
 void large_fork_prepare(void) {
   pthread_mutex_lock(&large_lock);
   pin_fork_prepare();
+  cow_fork_prepare();
 }
 void large_fork_parent(void) {
+  cow_fork_parent();
   pin_fork_parent();
   pthread_mutex_unlock(&large_lock);
 }
 void large_fork_child(void) {
+  cow_fork_child();
   pin_fork_child();
   pthread_mutex_init(&large_lock, NULL);
 }

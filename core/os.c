@@ -247,3 +247,38 @@ long os_page_nodes(unsigned long count, void **pages, int *status) {
 long os_raw_syscall(long n, long a, long b, long c, long d, long e, long f) {
   return os_syscall6(n, a, b, c, d, e, f);
 }
+
+/* ---- the memory file behind copy-on-write aliasing (cow.c) -------------- */
+
+int os_memfd(const char *name) {
+  long r = os_syscall6(SYS_memfd_create, (long)name, 1 /* MFD_CLOEXEC */, 0, 0, 0, 0);
+  return sys_failed(r) ? -1 : (int)r;
+}
+
+bool os_truncate(int fd, uint64_t size) { return !sys_failed(os_syscall6(SYS_ftruncate, fd, (long)size, 0, 0, 0, 0)); }
+
+/* Give a file range's pages back: it reads as zeros after. */
+bool os_punch(int fd, uint64_t off, uint64_t len) {
+  return !sys_failed(os_syscall6(SYS_fallocate, fd, 3 /* FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE */, (long)off,
+                                 (long)len, 0, 0));
+}
+
+/* Map [off, off+len) of the file over [p, p+len): shared (writes reach the
+ * file) or private (copy-on-write of the file's pages). */
+bool os_map_file_at(void *p, size_t len, bool shared, int fd, uint64_t off) {
+  long r = os_syscall6(SYS_mmap, (long)p, (long)len, PROT_READ | PROT_WRITE,
+                       (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED, fd, (long)off);
+  return !sys_failed(r);
+}
+
+long os_pread(int fd, void *buf, size_t len, uint64_t off) {
+  long r = os_syscall6(SYS_pread64, fd, (long)buf, (long)len, (long)off, 0, 0);
+  return sys_failed(r) ? -1 : r;
+}
+
+long os_pwrite(int fd, const void *buf, size_t len, uint64_t off) {
+  long r = os_syscall6(SYS_pwrite64, fd, (long)buf, (long)len, (long)off, 0, 0);
+  return sys_failed(r) ? -1 : r;
+}
+
+bool os_pipe(int fds[2]) { return !sys_failed(os_syscall6(SYS_pipe2, (long)fds, O_CLOEXEC, 0, 0, 0, 0)); }

@@ -6,7 +6,6 @@
  * interpose/cuda_host.c, which sets pin_release_hook and calls
  * pin_drain from its entry points. */
 #include "internal.h"
-#include <sched.h>
 
 pin_stats_t pin_stats;
 pthread_mutex_t pin_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -116,7 +115,7 @@ bool pin_retire(uma_large_t *lg) {
 void pin_on_alloc(uma_large_t *lg, bool reused) {
   if (!reused) lg->pinned = PIN_NONE;
   else if (lg->pinned == PIN_REFUSED) lg->pinned = PIN_NONE;
-  if (lg->pinned != PIN_NONE || pin_mode_for(lg) != UMA_PINNED_EAGER || large_usable(lg) < pin_min) return;
+  if (lg->cow || lg->pinned != PIN_NONE || pin_mode_for(lg) != UMA_PINNED_EAGER || large_usable(lg) < pin_min) return;
   pthread_mutex_lock(&pin_lock);
   lg->pinned = PIN_WANTED;
   lg->pin_next = wanted;
@@ -135,7 +134,7 @@ void pin_on_release(uma_large_t *lg) {
   pthread_mutex_unlock(&pin_lock);
   /* Being registered right now (a drain, or a copy racing the free): the
    * mapping must not be unmapped or moved under CUDA. */
-  while (__atomic_load_n(&lg->pinned, __ATOMIC_ACQUIRE) == PIN_BUSY) sched_yield();
+  while (__atomic_load_n(&lg->pinned, __ATOMIC_ACQUIRE) == PIN_BUSY) os_yield();
 }
 
 void pin_drain(int (*register_range)(void *base, size_t size)) {

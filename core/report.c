@@ -235,6 +235,7 @@ void report_write_text(int fd, const uma_report_data_t *d) {
   if (d->peak_walk) write_pools(fd, d->peak_walk, "fragmentation at the peak footprint");
   write_rules(fd, d);
   pin_write_text(fd);
+  cow_write_text(fd);
   numa_write_text(fd);
 }
 

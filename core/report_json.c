@@ -304,6 +304,7 @@ void report_write_json(int fd, const uma_report_data_t *d) {
   rules(j, d);
   gpus(j, d);
   pin_write_json(j);
+  cow_write_json(j);
   numa_write_json(j);
   timeline(j);
   trace(j);

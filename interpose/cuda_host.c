@@ -283,7 +283,7 @@ static void cuda_entry(void) {
 static uma_large_t *pinned_block(const void *p, size_t len) {
   if (!dev_enabled || dev_in_backend || len < pin_min || !driver_ready()) return NULL;
   uma_large_t *lg = pin_block_of(p, len);
-  if (lg == NULL || lg->pinned == PIN_REFUSED || pin_mode_for(lg) == UMA_PINNED_OFF) return NULL;
+  if (lg == NULL || lg->cow || lg->pinned == PIN_REFUSED || pin_mode_for(lg) == UMA_PINNED_OFF) return NULL;   /* cow: remapped by aliasing */
   if (lg->pinned == PIN_YES) return lg;
   pin_release_hook = release_registration;
   dev_in_backend++;

@@ -122,6 +122,7 @@ static void install_signal_handlers(void) {
 /* The policy file and the UMA_* environment (policy/load.c); a bad policy
  * stops the program here, before main, unless it says on_error = defaults. */
 __attribute__((constructor(101))) static void preload_start(void) {
+  copy_init();   /* before the policy can turn aliasing on */
   uma_ensure_init();
   pol_startup();
   numa_topology_discover();   /* hwloc: tiers, GPU locality; needs malloc working */

@@ -1,9 +1,11 @@
-/* mmap.c — the program's mmap, mmap64, munmap and mremap. Anonymous private
+/* mmap.c — the program's mmap, mmap64, munmap, mremap and madvise. Anonymous private
  * writable mappings the program asks for go through the policy (source
  * `mmap`: placement, huge pages, accounting; core/mmap_track.c); file and
  * shared mappings, MAP_FIXED, stacks, huge-TLB and PROT_NONE reservations
  * (runtimes reserve address space that way and commit it later) pass
- * through untouched. Every call reaches the kernel by a raw system call, as
+ * through untouched. madvise matters only for blocks over the memory file
+ * of copy-on-write aliasing (core/cow.c): there MADV_DONTNEED must still
+ * leave zeros and MADV_FREE must not fail. Every call reaches the kernel by a raw system call, as
  * glibc's would; errno is set as glibc sets it. */
 #define _GNU_SOURCE
 #include "interpose.h"
@@ -65,4 +67,17 @@ UMA_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ..
   if (old_len == 0) return (void *)r;   /* a second mapping of shared memory */
   mmap_track_moved(old, old_len, (void *)r, new_len);
   return (void *)r;
+}
+
+/* Within one aliasable block: MADV_FREE may drop the pages or keep them,
+ * and keeping them is what a file mapping can do; MADV_DONTNEED must leave
+ * zeros, which cow_discard maps there. Everything else as the kernel says. */
+UMA_EXPORT int madvise(void *addr, size_t len, int advice) {
+  bool aliasable = cow_min != UINT64_MAX && (advice == MADV_DONTNEED || advice == MADV_FREE) && len &&
+                   pin_block_of(addr, len) && pin_block_of(addr, len)->cow;
+  if (aliasable && advice == MADV_FREE) return ((uintptr_t)addr & (UMA_OS_PAGE - 1)) ? (int)fail(-EINVAL) : 0;
+  long r = os_raw_syscall(SYS_madvise, (long)addr, (long)len, advice, 0, 0, 0);
+  if (failed(r)) return (int)fail(r);
+  if (aliasable) cow_discard(addr, len);
+  return 0;
 }

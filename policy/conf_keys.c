@@ -106,6 +106,14 @@ const pol_key_t pol_keys[K_COUNT] = {
     "or reclaimed); past it, blocks stay pageable and the report counts them. A share of "
     "RAM (e.g. 25%) or a size." },
 
+  [K_ALIAS_COW_MIN] = { "alias", "cow_min", POL_SIZE, "2M", 8192, INT64_MAX, NULL,
+    "Smallest memcpy/memmove between two blocks of rules with alias = cow that shares "
+    "pages instead of copying bytes (smaller copies cost less than remapping)." },
+  [K_ALIAS_COW_INTO] = { "alias", "cow_into", POL_ENUM, "fresh", 0, 0, "fresh|any",
+    "Which destinations a copy aliases: 'fresh' only those mostly not in memory yet (a "
+    "new buffer, a realloc: aliasing saves their page faults), 'any' also those already "
+    "resident (overwriting resident pages is usually faster than unmapping them)." },
+
   [K_RULE_SOURCE] = { "rule", "source", POL_SOURCES, "malloc", 0, 0, "malloc|mmap|cuda-device|cuda-host",
     "Which requests the rule sees: a list of malloc (the malloc family), mmap (anonymous "
     "mmap by the program), cuda-device (cudaMalloc and the driver's allocations), "
@@ -140,8 +148,11 @@ const pol_key_t pol_keys[K_COUNT] = {
     "(registered at the first CUDA call after the block was made). Blocks no rule governs "
     "follow [cuda] pinned." },
   [K_RULE_ALIAS] = { "rule", "alias", POL_ENUM, "mremap", 0, 0, "mremap|off|cow",
-    "How realloc of a large block moves it: 'mremap' moves page mappings (no bytes "
-    "copied), 'off' copies, 'cow' shares pages copy-on-write (not in this build: mremap)." },
+    "How the rule's large blocks move and copy: 'mremap' moves page mappings on realloc (no "
+    "bytes copied); 'off' copies; 'cow' backs the blocks by a memory file so that realloc "
+    "and a memcpy/memmove of at least [alias] cow_min between two such blocks share the "
+    "pages copy-on-write (the first write to either side copies that page). cow costs a "
+    "copy of these blocks in the child at every fork." },
   [K_RULE_PURGE_DELAY] = { "rule", "purge_delay", POL_DURATION, "default", -1, MS(3600), NULL,
     "Purge delay for the rule's large blocks, instead of [purge] delay ('default' keeps "
     "that one)." },

@@ -103,6 +103,8 @@ static void put_plain_value(uma_buf_t *b, const pol_config_t *cfg, pol_key_id_t 
   case K_CUDA_PINNED: put_choice(b, pol_keys[k].choices, cfg->cuda_pinned); break;
   case K_CUDA_PINNED_MIN: buf_size(b, (uint64_t)cfg->cuda_pinned_min); break;
   case K_CUDA_PINNED_MAX: buf_size(b, (uint64_t)cfg->cuda_pinned_max); break;
+  case K_ALIAS_COW_MIN: buf_size(b, (uint64_t)cfg->alias_cow_min); break;
+  case K_ALIAS_COW_INTO: put_choice(b, pol_keys[k].choices, cfg->alias_cow_into); break;
   case K_COALESCING_FIT: put_choice(b, pol_keys[k].choices, cfg->coalescing_fit); break;
   default: break;
   }
@@ -238,7 +240,9 @@ void pol_explain(const pol_config_t *cfg, unsigned source, size_t size, size_t a
   else if (r->pinned == UMA_PINNED_LAZY) buf_str(&b, " (registered with CUDA at the first copy; large blocks only)");
   buf_str(&b, "\n  alias        ");
   put_rule_value(&b, r, K_RULE_ALIAS);
-  buf_str(&b, r->alias == UMA_ALIAS_OFF ? " (realloc copies bytes)" : " (realloc of a large block moves pages)");
+  buf_str(&b, r->alias == UMA_ALIAS_OFF    ? " (realloc copies bytes)"
+              : r->alias == UMA_ALIAS_COW ? " (large blocks over a memory file: realloc and big copies between them share pages)"
+                                          : " (realloc of a large block moves pages)");
   buf_str(&b, "\n  purge delay  ");
   put_duration(&b, r->purge_delay_ms >= 0 ? r->purge_delay_ms : cfg->purge_delay_ms);
   buf_str(&b, r->purge_delay_ms >= 0 ? " (the rule's)" : " ([purge] delay)");

@@ -148,6 +148,10 @@ void pol_apply(const pol_config_t *cfg) {
   pin_mode = (uint8_t)cfg->cuda_pinned;
   pin_min = (uint64_t)cfg->cuda_pinned_min;
   pin_max = (uint64_t)cfg->cuda_pinned_max;
+  cow_min = UINT64_MAX;   /* the memcpy hook's one test stays false unless a rule aliases */
+  for (int i = 0; i < cfg->rule_count; i++)
+    if (cfg->rules[i].route.alias == UMA_ALIAS_COW) cow_min = (uint64_t)cfg->alias_cow_min;
+  cow_into_resident = cfg->alias_cow_into == 1;
   for (int i = 0; i < cfg->rule_count; i++) apply_routes[i] = cfg->rules[i].route;
   route_install(apply_routes, cfg->rule_count);
   memcpy(report_destination, cfg->report_destination, sizeof report_destination);

@@ -109,7 +109,6 @@ void pol_check_rules(pol_config_t *cfg) {
                    "smaller ones come from the node-local pools of the calling thread");
       warn_rule(cfg, rj, msg);
     }
-    if (b->alias == UMA_ALIAS_COW) not_in_this_build(cfg, rj, "alias = cow", "large reallocs use mremap");
     if (b->sources & ~(uint32_t)(UMA_SOURCE_MALLOC | UMA_SOURCE_MMAP))
       not_in_this_build(cfg, rj, "a source other than malloc and mmap", "those requests pass through unchanged");
   }
