@@ -24,11 +24,11 @@ INTERPOSE_OBJ := $(INTERPOSE_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC      := $(wildcard tests/unit/*.c tests/unit/*.h)
 PRELOAD_PROGS := $(patsubst tests/preload/%.c,$(BUILD)/tests/%,$(wildcard tests/preload/*.c)) \
                  $(patsubst tests/preload/%.cc,$(BUILD)/tests/%,$(wildcard tests/preload/*.cc))
-BENCH_WORKLOADS := larson xmalloc mstress cache_scratch alloc_test glibc_simple malloc_large realloc_grow frag frag_medium latency loop
+BENCH_WORKLOADS := larson xmalloc mstress cache_scratch alloc_test glibc_simple malloc_large realloc_grow frag frag_medium latency loop cow_copy
 BENCH_PROGS   := $(BENCH_WORKLOADS:%=$(BUILD)/bench/%) $(BUILD)/bench/conf_startup
 
 .PHONY: test-gpu bench-gpu test-numa
-.PHONY: all demo test test-unit test-preload test-fuzz fuzz test-python-full deps-build deps-test deps-bench install bench bench-quick bench-loop clean
+.PHONY: all demo test test-unit test-preload test-fuzz fuzz test-python-full deps-build deps-test deps-bench install bench bench-quick bench-loop bench-cow clean
 
 all: $(BUILD)/libumapreload.so $(BUILD)/libumacore.a $(BUILD)/uma-conf $(BUILD)/uma-report
 
@@ -160,6 +160,9 @@ bench: deps-bench all $(BENCH_PROGS)
 
 bench-quick: deps-bench all $(BENCH_PROGS)
 	tools/bench/suite.py --build $(BUILD) --quick $(BENCH_ARGS)
+
+bench-cow: all $(BUILD)/bench/cow_copy
+	tools/bench/cow-bench $(BUILD) 3 64 256
 
 bench-loop: deps-bench all $(BUILD)/bench/loop
 	tools/bench/run $(CURDIR)/$(BUILD)

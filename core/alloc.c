@@ -158,9 +158,26 @@ static inline uma_page_t *checked_page(uma_segment_t *seg, const void *p, const 
   return page;
 }
 
+/* Not in the ownership map: a block of the host's planned arena, or a
+ * pointer that is not ours. */
+static UMA_NOINLINE void free_unowned(void *p, const char *func) {
+  size_t size = plan_host_block(p);
+  if (size == 0 || !plan_host_free(p)) uma_invalid_pointer(func, p, "was not allocated here");
+  uma_heap_t *heap = uma_tls_heap;
+  if (heap) {
+    STAT_ADD(heap->stats.large_frees, 1);
+    STAT_ADD(heap->stats.large_freed_bytes, size);
+  } else {
+    stats_orphan_free(UMA_CLASS_COUNT, size);
+  }
+}
+
 static inline __attribute__((always_inline)) void free_checked(void *p, const char *func) {
   void *s = seg_of(p);
-  if (uma_unlikely(!owner_map_test(s))) uma_invalid_pointer(func, p, "was not allocated here");
+  if (uma_unlikely(!owner_map_test(s))) {
+    free_unowned(p, func);
+    return;
+  }
   uma_segment_t *seg = s;
   if (uma_unlikely(seg->kind >= SEG_KIND_BIG)) {   /* the coalescing pool or a mapping */
     free_large(s, p, func);
@@ -200,7 +217,11 @@ void alloc_free(void *p) {
 
 static size_t usable_checked(const void *p, const char *func) {
   void *s = seg_of(p);
-  if (uma_unlikely(!owner_map_test(s))) uma_invalid_pointer(func, p, "was not allocated here");
+  if (uma_unlikely(!owner_map_test(s))) {
+    size_t planned = plan_host_block(p);
+    if (planned == 0) uma_invalid_pointer(func, p, "was not allocated here");
+    return planned;
+  }
   if (((uma_segment_t *)s)->kind == SEG_KIND_LARGE) {
     uma_large_t *lg = s;
     if (p != (uint8_t *)lg + lg->user_offset || lg->is_free)
@@ -218,7 +239,7 @@ size_t alloc_usable_size(const void *p) {
 bool alloc_owns(const void *p) {
   if (p == NULL) return false;
   void *s = seg_of(p);
-  if (!owner_map_test(s)) return false;
+  if (!owner_map_test(s)) return plan_host_block(p) != 0;
   if (((uma_segment_t *)s)->kind == SEG_KIND_LARGE) {
     uma_large_t *lg = s;
     return p == (uint8_t *)lg + lg->user_offset && !lg->is_free;   /* cached or retired: not the program's */
@@ -257,9 +278,11 @@ void *alloc_realloc(void *p, size_t size, const void *ra) {
     return NULL;
   }
   void *s = seg_of(p);
-  if (uma_unlikely(!owner_map_test(s))) uma_invalid_pointer("realloc", p, "was not allocated here");
   size_t old_usable;
-  if (((uma_segment_t *)s)->kind == SEG_KIND_LARGE) {
+  if (uma_unlikely(!owner_map_test(s))) {   /* a planned block moves out of the arena */
+    old_usable = plan_host_block(p);
+    if (old_usable == 0) uma_invalid_pointer("realloc", p, "was not allocated here");
+  } else if (((uma_segment_t *)s)->kind == SEG_KIND_LARGE) {
     uma_large_t *lg = s;
     if (p != (uint8_t *)lg + lg->user_offset || lg->is_free)
       uma_invalid_pointer("realloc", p, "is not a live large block");

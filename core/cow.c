@@ -344,7 +344,9 @@ bool cow_copy(void *dst, const void *src, size_t n) {
   uint64_t dp = ((uintptr_t)dst + head - (uintptr_t)user_page(d, 0)) / PG;
   uint64_t sp = ((uintptr_t)src + head - (uintptr_t)user_page(s, 0)) / PG;
   uint64_t done = 0;
-  pthread_mutex_lock(&cow_lock);
+  /* memcpy is async-signal-safe: a copy from a signal handler that
+   * interrupted an alias on this thread must not wait for it. Busy: copy. */
+  if (pthread_mutex_trylock(&cow_lock) != 0) return false;
   /* Which source pages hold their data outside the file, in windows. */
   uint8_t anon[512];
   if (pagemap_ready()) {

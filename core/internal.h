@@ -125,6 +125,7 @@ typedef struct uma_large_s {
   size_t user_offset;
   struct uma_large_s *pin_next;      /* on pinned.c's list of blocks waiting to be registered or unregistered */
   struct uma_large_s *cow_next, *cow_prev;   /* cow: the live aliasable blocks (for fork) */
+  uint64_t plan_seq;                 /* the host planner's number for it, plus one (0: not observed) */
 } uma_large_t;
 
 /* Any pointer the core handed out lies in the 4 MiB slot that starts with its
@@ -647,6 +648,40 @@ UMA_HIDDEN void cow_fork_child(void);
 UMA_HIDDEN void cow_snapshot(cow_stats_t *out);
 UMA_HIDDEN void cow_write_text(int fd);
 UMA_HIDDEN void cow_write_json(uma_json_t *j);
+
+/* ---- lifetime-planned reuse (plan.c, plan_host.c) -------------------------- */
+#define PLAN_SLOTS_MAX 1024
+typedef struct plan_s plan_t;
+typedef struct plan_buf_s { uint64_t size, t0, t1, off; } plan_buf_t;
+typedef struct plan_stats_s {
+  uint64_t plans, deviations, served, unplanned;   /* plans made; plans ended; allocations from the arena; others */
+  uint64_t planned_blocks, arena_need, live_bound; /* the last plan: blocks, packed size, live lower bound */
+  uint64_t period;                                 /* events in the period while planning, else 0 */
+  bool serving;
+} plan_stats_t;
+UMA_HIDDEN uint64_t plan_pack(plan_buf_t *b, size_t n, uint32_t *order);
+UMA_HIDDEN plan_t *plan_new(void);
+UMA_HIDDEN bool plan_alloc(plan_t *p, uint64_t size, uint64_t arena_size, uint64_t align, uint64_t *off, uint64_t *seq,
+                           uint64_t *need);
+UMA_HIDDEN void plan_free(plan_t *p, uint64_t seq);
+UMA_HIDDEN uint64_t plan_planned(plan_t *p, uint64_t off, bool release);
+UMA_HIDDEN bool plan_arena_idle(plan_t *p);              /* nothing live in the arena, not planning */
+UMA_HIDDEN int plan_live(plan_t *p);                     /* planned blocks live now */
+UMA_HIDDEN void plan_snapshot(plan_t *p, plan_stats_t *out);
+UMA_HIDDEN void plan_lock(plan_t *p, bool lock);   /* fork handlers */
+UMA_HIDDEN void plan_fork_child(plan_t *p);
+/* The host's planner over large blocks ([plan] host = auto). */
+UMA_HIDDEN extern bool plan_host_on;
+UMA_HIDDEN extern uint64_t plan_min;
+UMA_HIDDEN void *plan_host_alloc(size_t size, bool zero, uint64_t *seq);   /* NULL: allocate as usual */
+UMA_HIDDEN void plan_host_observe_free(uint64_t seq);
+UMA_HIDDEN size_t plan_host_block(const void *p);                          /* a live planned block's size, or 0 */
+UMA_HIDDEN bool plan_host_free(void *p);
+UMA_HIDDEN void plan_host_write_text(int fd);
+UMA_HIDDEN void plan_host_write_json(uma_json_t *j);
+UMA_HIDDEN void plan_host_fork_prepare(void);
+UMA_HIDDEN void plan_host_fork_parent(void);
+UMA_HIDDEN void plan_host_fork_child(void);
 
 /* ---- the report (report.c, report_json.c) -------------------------------- */
 UMA_HIDDEN void report_configure(bool on, uint64_t timeline_ms, uint64_t timeline_bytes, uint64_t trace_records);

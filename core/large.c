@@ -86,6 +86,15 @@ static void stats_large_alloc(uma_heap_t *heap, size_t usable) {
 }
 
 void *large_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, unsigned route) {
+  uint64_t plan_seq = 0;
+  if (plan_host_on && align <= UMA_ALIGN_MIN) {   /* a repeating program's planned arena (plan_host.c) */
+    void *planned = plan_host_alloc(size, zero, &plan_seq);
+    if (planned) {
+      stats_large_alloc(heap, round_page(size));
+      stats_sample_peak(heap);
+      return planned;
+    }
+  }
   int node = numa_active ? numa_current_node() : 0;   /* local: where the caller runs now */
   size_t offset = user_offset_for(align);
   size_t map_size = round_page(offset + size);
@@ -121,6 +130,7 @@ void *large_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, unsign
   lg->route = (uint8_t)route;
   lg->hugepages = hugepages;
   lg->user_offset = offset;
+  lg->plan_seq = plan_seq;
   pin_on_alloc(lg, reused);
   uint8_t *p = (uint8_t *)lg + offset;
   if (zero && reused) memset(p, 0, size);   /* a fresh mapping reads as zero already */
@@ -140,6 +150,8 @@ void large_free(uma_heap_t *heap, uma_large_t *lg, void *p) {
     stats_orphan_free(UMA_CLASS_COUNT, usable);
   }
   if (lg->route) route_count_free(lg->route, usable);
+  plan_host_observe_free(lg->plan_seq);
+  lg->plan_seq = 0;
   pin_on_release(lg);
   if (lg->cow) {
     stats_commit(-(int64_t)lg->map_size);
@@ -236,13 +248,16 @@ void large_fork_prepare(void) {
   pthread_mutex_lock(&large_lock);
   pin_fork_prepare();
   cow_fork_prepare();
+  plan_host_fork_prepare();
 }
 void large_fork_parent(void) {
+  plan_host_fork_parent();
   cow_fork_parent();
   pin_fork_parent();
   pthread_mutex_unlock(&large_lock);
 }
 void large_fork_child(void) {
+  plan_host_fork_child();
   cow_fork_child();
   pin_fork_child();
   pthread_mutex_init(&large_lock, NULL);

@@ -236,6 +236,7 @@ void report_write_text(int fd, const uma_report_data_t *d) {
   write_rules(fd, d);
   pin_write_text(fd);
   cow_write_text(fd);
+  plan_host_write_text(fd);
   numa_write_text(fd);
 }
 

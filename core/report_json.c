@@ -305,6 +305,7 @@ void report_write_json(int fd, const uma_report_data_t *d) {
   gpus(j, d);
   pin_write_json(j);
   cow_write_json(j);
+  plan_host_write_json(j);
   numa_write_json(j);
   timeline(j);
   trace(j);

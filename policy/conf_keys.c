@@ -113,6 +113,15 @@ const pol_key_t pol_keys[K_COUNT] = {
     "Which destinations a copy aliases: 'fresh' only those mostly not in memory yet (a "
     "new buffer, a realloc: aliasing saves their page faults), 'any' also those already "
     "resident (overwriting resident pages is usually faster than unmapping them)." },
+  [K_PLAN_HOST] = { "plan", "host", POL_ENUM, "off", 0, 0, "off|auto",
+    "Lifetime-planned reuse of large blocks for programs that repeat (training loops, "
+    "servers): 'auto' watches the sequence of large requests, and once two periods repeat "
+    "exactly, serves the next periods from one arena packed from the observed lifetimes "
+    "(blocks whose lifetimes do not overlap share addresses); any deviation goes back to "
+    "the ordinary pools at once and the plan is learned again. Single-threaded patterns "
+    "only (threads interleaving their requests do not repeat)." },
+  [K_PLAN_MIN_SIZE] = { "plan", "min_size", POL_SIZE, "1M", 512 << 10, INT64_MAX, NULL,
+    "Smallest request the planner watches and plans." },
 
   [K_RULE_SOURCE] = { "rule", "source", POL_SOURCES, "malloc", 0, 0, "malloc|mmap|cuda-device|cuda-host",
     "Which requests the rule sees: a list of malloc (the malloc family), mmap (anonymous "

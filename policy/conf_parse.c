@@ -5,7 +5,7 @@
 #include "policy.h"
 #include <string.h>
 
-static const char *plain_sections[] = { "general", "report", "purge", "large", "coalescing", "cuda", "alias" };
+static const char *plain_sections[] = { "general", "report", "purge", "large", "coalescing", "cuda", "alias", "plan" };
 #define PLAIN_SECTIONS (sizeof plain_sections / sizeof plain_sections[0])
 
 void pol_config_defaults(pol_config_t *cfg) {
@@ -23,6 +23,7 @@ void pol_config_defaults(pol_config_t *cfg) {
   cfg->cuda_pinned_min = 1 << 20;
   cfg->cuda_pinned_max = (int64_t)(pol_ram_bytes() / 100 * 25);
   cfg->alias_cow_min = 2 << 20;
+  cfg->plan_min_size = 1 << 20;
   cfg->coalescing_granularity[0] = (tlsf_granularity_t){ 128 << 10, 1024 };
   cfg->coalescing_granularity[1] = (tlsf_granularity_t){ UMA_BLOCK_MAX, 4096 };
   cfg->report_trace_max = 1 << 20;
@@ -187,6 +188,8 @@ static bool store(pol_config_t *cfg, int section, int rule, pol_key_id_t k, cons
     case K_CUDA_PINNED_MAX: cfg->cuda_pinned_max = v.num; break;
     case K_ALIAS_COW_MIN: cfg->alias_cow_min = v.num; break;
     case K_ALIAS_COW_INTO: cfg->alias_cow_into = v.num; break;
+    case K_PLAN_HOST: cfg->plan_host = v.num; break;
+    case K_PLAN_MIN_SIZE: cfg->plan_min_size = v.num; break;
     default: break;
     }
     strcpy(cfg->origin[k], origin);
