@@ -677,6 +677,7 @@ UMA_HIDDEN void *plan_host_alloc(size_t size, bool zero, uint64_t *seq);   /* NU
 UMA_HIDDEN void plan_host_observe_free(uint64_t seq);
 UMA_HIDDEN size_t plan_host_block(const void *p);                          /* a live planned block's size, or 0 */
 UMA_HIDDEN bool plan_host_free(void *p);
+UMA_HIDDEN void plan_host_snapshot(plan_stats_t *out);
 UMA_HIDDEN void plan_host_write_text(int fd);
 UMA_HIDDEN void plan_host_write_json(uma_json_t *j);
 UMA_HIDDEN void plan_host_fork_prepare(void);

@@ -93,6 +93,11 @@ bool plan_host_free(void *p) {
 
 /* ---- the report ----------------------------------------------------------- */
 
+void plan_host_snapshot(plan_stats_t *out) {
+  *out = (plan_stats_t){ 0 };
+  if (planner) plan_snapshot(planner, out);
+}
+
 void plan_host_write_text(int fd) {
   if (!plan_host_on || planner == NULL) return;
   plan_stats_t s;
