@@ -55,8 +55,17 @@ void *plan_host_alloc(size_t size, bool zero, uint64_t *seq) {
   pthread_mutex_lock(&arena_lock);
   bool served = plan_alloc(planner, size, arena_size, UMA_OS_PAGE, &off, &s, &need);
   if (!served && need) {   /* a period starts and the arena is missing or too small */
-    arena_set(need);
+    /* The mappings the large cache kept while learning would sit beside the
+     * arena: give them back first (outside arena_lock: fork takes
+     * large_lock before it). */
+    pthread_mutex_unlock(&arena_lock);
+    large_cache_purge(os_now_ms(), true);
+    pthread_mutex_lock(&arena_lock);
     served = plan_alloc(planner, size, arena_size, UMA_OS_PAGE, &off, &s, &need);
+    if (!served && need) {
+      arena_set(need);
+      served = plan_alloc(planner, size, arena_size, UMA_OS_PAGE, &off, &s, &need);
+    }
   }
   uint8_t *p = served ? arena + off : NULL;
   if (!served && arena && plan_arena_idle(planner)) arena_set(0);   /* the plan ended and the arena emptied */

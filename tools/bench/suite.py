@@ -66,6 +66,7 @@ def workloads(build, threads, scale):
         ("realloc-grow", b("realloc_grow"), r"^realloc_grow: OK"),
         ("frag", b("frag"), r"^frag: OK"),
         ("frag-medium", b("frag_medium"), r"^frag_medium: OK"),
+        ("layers", b("layers"), r"^layers: OK \d+"),
         ("python3", [PYTHON, os.path.join(HERE, "py_objects.py"), str(scale)], r"^py_objects: OK \d+"),
         ("sqlite3", ["sqlite3", ":memory:"], r"^sqlite_index: OK\|1000000\|1000000"),
     ]
