@@ -51,6 +51,7 @@ typedef struct dev_block_s {
   struct dev_block_s *prev_phys, *next_phys;   /* neighbours in the segment */
   struct dev_block_s *next, *prev;             /* bin or pending list */
   dev_seg_t *seg;
+  uint64_t plan_seq;                           /* the planner's number for it, plus one (0: not observed) */
   uint8_t state;
 } dev_block_t;
 
@@ -75,6 +76,14 @@ typedef struct dev_pool_s {
   uint32_t *chunk_of;                      /* per granule: the first granule of its chunk */
   uint32_t *chunk_len;                     /* per chunk (at its first granule): granules in it */
   bool x_failed;                           /* reserving failed: not tried again */
+  /* [plan] device = auto (plan.c): the arena, one cudaMalloc of the packed
+   * size, and the planned ranges freed since the last fence (reusing one
+   * of those addresses waits for the device: its old work may still run). */
+  plan_t *planner;
+  uintptr_t arena;
+  size_t arena_size;
+  struct { uint64_t off, size; } recent[32];
+  int recent_count;
   dev_stats_t st;
 } dev_pool_t;
 
@@ -469,6 +478,74 @@ static size_t round_up(size_t size) {
   return n ? n : r;
 }
 
+/* ---- lifetime-planned reuse ([plan] device = auto) ------------------------ */
+
+bool plan_device_on;
+
+/* A planned range: does it reuse addresses freed since the last fence? */
+static bool reuses_recent(dev_pool_t *p, uint64_t off, uint64_t size) {
+  if (p->recent_count == (int)(sizeof p->recent / sizeof p->recent[0])) return true;   /* lost track: assume so */
+  for (int i = 0; i < p->recent_count; i++)
+    if (p->recent[i].off < off + size && off < p->recent[i].off + p->recent[i].size) return true;
+  return false;
+}
+
+/* Under the pool's lock: the arena's address for this request, or 0 (the
+ * ordinary pool serves it; *seq numbers it for the planner). */
+static uintptr_t planned_alloc(dev_pool_t *p, int id, size_t size, uint64_t *seq) {
+  *seq = 0;
+  if (!plan_device_on || size < plan_min) return 0;
+  if (p->planner == NULL && (p->planner = plan_new()) == NULL) return 0;
+  uint64_t off, need, s;
+  bool served = plan_alloc(p->planner, size, p->arena_size, 512, &off, &s, &need);
+  if (!served && need && plan_live(p->planner) == 0) {   /* a period starts: (re)map the arena */
+    if (p->arena) {
+      BACKEND(id)->fence(DEVICE(id));   /* nothing may still use the old one */
+      BACKEND(id)->unmap(DEVICE(id), p->arena);
+      p->st.reserved -= p->arena_size;
+      p->arena = 0;
+      p->arena_size = 0;
+    }
+    uintptr_t a;
+    dev_in_backend++;
+    int err = BACKEND(id)->map(DEVICE(id), need, &a);
+    dev_in_backend--;
+    if (err == 0) {
+      p->arena = a;
+      p->arena_size = need;
+      p->recent_count = 0;
+      p->st.reserved += need;
+      if (p->st.reserved > p->st.peak_reserved) p->st.peak_reserved = p->st.reserved;
+      if (need > p->st.plan_arena_peak) p->st.plan_arena_peak = need;
+      served = plan_alloc(p->planner, size, p->arena_size, 512, &off, &s, &need);
+    } else {
+      BACKEND(id)->clear_error();
+    }
+  }
+  if (!served) {
+    *seq = s + 1;
+    return 0;
+  }
+  if (reuses_recent(p, off, size)) {
+    BACKEND(id)->fence(DEVICE(id));
+    p->st.plan_fences++;
+    p->recent_count = 0;
+  }
+  p->st.plan_served++;
+  return p->arena + off;
+}
+
+static bool planned_free(dev_pool_t *p, uintptr_t addr) {
+  if (p->arena == 0 || addr < p->arena || addr >= p->arena + p->arena_size) return false;
+  uint64_t size = plan_planned(p->planner, addr - p->arena, true);
+  if (size == 0) return false;
+  if (p->recent_count < (int)(sizeof p->recent / sizeof p->recent[0]))
+    p->recent[p->recent_count].off = addr - p->arena, p->recent[p->recent_count].size = size;
+  p->recent_count++;
+  if (p->recent_count > (int)(sizeof p->recent / sizeof p->recent[0])) p->recent_count = (int)(sizeof p->recent / sizeof p->recent[0]);
+  return true;
+}
+
 /* 0 and *out set, or the backend's error (the program sees CUDA's). */
 int dev_alloc(int id, size_t size, uintptr_t *out) {
   if (id < 0 || id >= DEV_POOLS || BACKEND(id) == NULL) return -1;
@@ -476,6 +553,15 @@ int dev_alloc(int id, size_t size, uintptr_t *out) {
   size_t need = round_up(size);
   if (need < size) return -1;
   pthread_mutex_lock(&p->lock);
+  uint64_t plan_seq = 0;
+  uintptr_t planned = planned_alloc(p, id, size, &plan_seq);
+  if (planned) {
+    p->st.allocs++;
+    p->st.requested += size;
+    *out = planned;
+    pthread_mutex_unlock(&p->lock);
+    return 0;
+  }
   dev_block_t *b = find_ready(p, need);
   if (b == NULL && p->pending) {
     fence_and_collect(p, id);
@@ -512,6 +598,7 @@ int dev_alloc(int id, size_t size, uintptr_t *out) {
   }
   b->state = DB_USED;
   b->requested = size;
+  b->plan_seq = plan_seq;
   if (!addr_table_put(&p->used, b->addr, (uintptr_t)b, 0)) {   /* no memory for the table: undo, report OOM */
     make_ready(p, b);
     pthread_mutex_unlock(&p->lock);
@@ -532,9 +619,16 @@ bool dev_free(int id, uintptr_t addr) {
   if (id < 0 || id >= DEV_POOLS) return false;
   dev_pool_t *p = &pools[id];
   pthread_mutex_lock(&p->lock);
+  if (planned_free(p, addr)) {
+    p->st.frees++;
+    pthread_mutex_unlock(&p->lock);
+    return true;
+  }
   addr_slot_t slot;
   dev_block_t *b = addr_table_take(&p->used, addr, &slot) ? (dev_block_t *)(uintptr_t)slot.a : NULL;
   if (b) {
+    if (b->plan_seq && p->planner) plan_free(p->planner, b->plan_seq - 1);
+    b->plan_seq = 0;
     b->state = DB_PENDING;
     b->prev = NULL;
     b->next = p->pending;
@@ -553,7 +647,7 @@ int dev_owner(int api, uintptr_t addr) {
     dev_pool_t *p = &pools[d];
     if (p->used.slots == NULL) continue;
     pthread_mutex_lock(&p->lock);
-    bool mine = addr_table_has(&p->used, addr);
+    bool mine = addr_table_has(&p->used, addr) || (p->arena && addr >= p->arena && addr < p->arena + p->arena_size);
     pthread_mutex_unlock(&p->lock);
     if (mine) return d;
   }
@@ -602,6 +696,14 @@ bool dev_summary(int id, dev_stats_t *st, uma_frag_pool_t *extents) {
   dev_pool_t *p = &pools[id];
   if (pthread_mutex_trylock(&p->lock) != 0) return false;
   *st = p->st;
+  if (p->planner) {
+    plan_stats_t ps;
+    plan_snapshot(p->planner, &ps);
+    st->plan_plans = ps.plans;
+    st->plan_deviations = ps.deviations;
+    st->plan_live_bound = ps.live_bound;
+    st->plan_arena = p->arena_size;
+  }
   memset(extents, 0, sizeof *extents);
   for (dev_seg_t *seg = p->xseg ? p->xseg : p->segs; seg; seg = seg == p->xseg ? p->segs : seg->next) {
     extents->mappings++;

@@ -540,6 +540,8 @@ typedef struct dev_stats_s {
   uint64_t granules_mapped, granules_unmapped;      /* expandable segments: granules backed / given back */
   uint64_t chunks_mapped, chunks_unmapped;          /* … in how many cuMemCreate+cuMemMap / cuMemUnmap calls */
   uint64_t expandable_va;                           /* the virtual range reserved (0: none) */
+  uint64_t plan_served, plan_plans, plan_deviations;   /* [plan] device = auto: from the arena */
+  uint64_t plan_arena, plan_arena_peak, plan_live_bound, plan_fences;
 } dev_stats_t;
 /* The CUDA calls the pool makes; 0 or a CUDA error code. */
 typedef struct dev_backend_s {
@@ -671,7 +673,7 @@ UMA_HIDDEN void plan_snapshot(plan_t *p, plan_stats_t *out);
 UMA_HIDDEN void plan_lock(plan_t *p, bool lock);   /* fork handlers */
 UMA_HIDDEN void plan_fork_child(plan_t *p);
 /* The host's planner over large blocks ([plan] host = auto). */
-UMA_HIDDEN extern bool plan_host_on;
+UMA_HIDDEN extern bool plan_host_on, plan_device_on;
 UMA_HIDDEN extern uint64_t plan_min;
 UMA_HIDDEN void *plan_host_alloc(size_t size, bool zero, uint64_t *seq);   /* NULL: allocate as usual */
 UMA_HIDDEN void plan_host_observe_free(uint64_t seq);

@@ -229,6 +229,13 @@ static void gpus(uma_json_t *j, const uma_report_data_t *d) {
     json_u64(j, "segments_mapped", st->segments_mapped);
     json_u64(j, "segments_released", st->segments_released);
     json_u64(j, "fences", st->fences);
+    json_u64(j, "plan_served", st->plan_served);
+    json_u64(j, "plan_plans", st->plan_plans);
+    json_u64(j, "plan_deviations", st->plan_deviations);
+    json_u64(j, "plan_arena_bytes", st->plan_arena);
+    json_u64(j, "plan_arena_peak_bytes", st->plan_arena_peak);
+    json_u64(j, "plan_live_bound_bytes", st->plan_live_bound);
+    json_u64(j, "plan_fences", st->plan_fences);
     json_u64(j, "oom_retries", st->oom_retries);
     json_u64(j, "passthrough_allocations", st->passthrough_allocs);
     json_u64(j, "passthrough_bytes", st->passthrough_bytes);

@@ -120,6 +120,11 @@ const pol_key_t pol_keys[K_COUNT] = {
     "(blocks whose lifetimes do not overlap share addresses); any deviation goes back to "
     "the ordinary pools at once and the plan is learned again. Single-threaded patterns "
     "only (threads interleaving their requests do not repeat)." },
+  [K_PLAN_DEVICE] = { "plan", "device", POL_ENUM, "off", 0, 0, "off|auto",
+    "The same for each GPU pool (cudaMalloc, cuMemAlloc): the arena is one allocation of "
+    "the packed size. A planned block placed where another was freed since the last fence "
+    "waits for the device first (its old work may still run): tighter memory, some "
+    "synchronisation." },
   [K_PLAN_MIN_SIZE] = { "plan", "min_size", POL_SIZE, "1M", 512 << 10, INT64_MAX, NULL,
     "Smallest request the planner watches and plans." },
 

@@ -153,6 +153,7 @@ void pol_apply(const pol_config_t *cfg) {
     if (cfg->rules[i].route.alias == UMA_ALIAS_COW) cow_min = (uint64_t)cfg->alias_cow_min;
   cow_into_resident = cfg->alias_cow_into == 1;
   plan_host_on = cfg->plan_host == 1;
+  plan_device_on = cfg->plan_device == 1;
   plan_min = (uint64_t)cfg->plan_min_size;
   for (int i = 0; i < cfg->rule_count; i++) apply_routes[i] = cfg->rules[i].route;
   route_install(apply_routes, cfg->rule_count);

@@ -302,3 +302,46 @@ Test(device_pool, expandable_grows_in_chunks_and_releases_them_whole) {
   dev_expandable = false;
   dev_release_threshold = 0;
 }
+
+/* [plan] device = auto: a program that allocates per layer per step is
+ * served from one arena of the packed size once two steps repeat; a
+ * planned address freed and reused within the same fence epoch makes the
+ * pool fence first (the old occupant's work may still run); a new size
+ * ends the plan and the ordinary pool serves it. */
+Test(device_pool, a_repeating_program_is_planned_into_one_arena) {
+  dev_pool_init(DEV_API_RUNTIME, &fake);
+  plan_device_on = true;
+  plan_min = 1 * MiB;
+  const size_t sizes[] = { 3 * MiB, 9 * MiB, 5 * MiB, 12 * MiB };
+  uintptr_t act[4];
+  int maps_before_plan = 0;
+  for (int step = 0; step < 10; step++) {
+    if (step == 6) maps_before_plan = fake_maps;
+    for (int l = 0; l < 4; l++) {
+      act[l] = take(sizes[l]);
+      uintptr_t tmp = take(sizes[l] / 2 + MiB);
+      cr_assert(dev_free(0, tmp));
+    }
+    for (int l = 3; l >= 0; l--) cr_assert(dev_free(0, act[l]));
+  }
+  dev_stats_t st;
+  uma_frag_pool_t ext;
+  cr_assert(dev_summary(0, &st, &ext));
+  cr_assert_eq(st.plan_plans, 1);
+  cr_assert_gt(st.plan_served, 20);
+  cr_assert_eq(fake_maps, maps_before_plan, "steps served from the arena map nothing");
+  cr_assert_leq(st.plan_arena, st.plan_live_bound / 100 * 105, "arena %lu, live bound %lu",
+                (unsigned long)st.plan_arena, (unsigned long)st.plan_live_bound);
+  cr_assert_gt(st.plan_fences, 0, "reuse within a step waited for the device");
+  /* a planned block is a block of the pool for every API call */
+  uintptr_t a0 = take(sizes[0]);
+  cr_assert_eq(dev_owner(DEV_API_RUNTIME, a0), 0);
+  uintptr_t odd = take(7 * MiB + 3);
+  cr_assert(odd < a0 || odd >= a0 + 64 * MiB, "a new size comes from the ordinary pool");
+  cr_assert(dev_free(0, odd));
+  cr_assert(dev_free(0, a0));
+  cr_assert_not(dev_free(0, a0), "a second free of a planned block is not ours");
+  cr_assert(dev_summary(0, &st, &ext));
+  cr_assert_eq(st.plan_deviations, 1);
+  plan_device_on = false;
+}
