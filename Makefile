@@ -47,9 +47,9 @@ $(BUILD)/uma-conf: tools/uma-conf.c $(BUILD)/libumacore.a
 	$(CC) $(UMA_CFLAGS) $< $(BUILD)/libumacore.a -ldl -o $@
 
 # Reads the JSON reports (jansson: Debian's libjansson-dev).
-$(BUILD)/uma-report: tools/uma-report.c
+$(BUILD)/uma-report: tools/uma-report.c $(BUILD)/libumacore.a
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -O2 -g -Wall -Wextra $< -ljansson -o $@
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra $< $(BUILD)/libumacore.a -ljansson -pthread -ldl -o $@
 
 $(BUILD)/libumacore.a: $(CORE_OBJ)
 	rm -f $@

@@ -60,23 +60,31 @@ static uint64_t at(const plan_t *p, uint64_t i) { return p->ring[i % EVENTS]; }
 
 /* ---- packing ---------------------------------------------------------------- */
 
-/* Greedy by decreasing size (then start), each block at the smallest gap
- * that fits among the placed blocks whose lifetimes [t0, t1) overlap its
- * own, else above them. O(n²). Returns the packed size. `order` has room
- * for n indices; on return it lists the blocks by offset. */
-uint64_t plan_pack(plan_buf_t *b, size_t n, uint32_t *order) {
+/* True when x goes before y in ordering `how`: 0 by size, 1 by lifetime
+ * length, 2 by size × lifetime (each decreasing, then by start). */
+static bool before(const plan_buf_t *x, const plan_buf_t *y, int how) {
+  uint64_t kx = x->size, ky = y->size;
+  if (how == 1) kx = x->t1 - x->t0, ky = y->t1 - y->t0;
+  if (how == 2) kx = x->size * (x->t1 - x->t0), ky = y->size * (y->t1 - y->t0);
+  if (kx != ky) return kx > ky;
+  if (x->size != y->size) return x->size > y->size;
+  return x->t0 < y->t0;
+}
+
+/* One greedy pass in ordering `how`: each block at the smallest gap that
+ * fits among the placed blocks whose lifetimes [t0, t1) overlap its own,
+ * else above them. O(n²). On return `order` lists the blocks by offset. */
+static uint64_t pack_pass(plan_buf_t *b, size_t n, uint32_t *order, int how) {
   for (size_t i = 0; i < n; i++) order[i] = (uint32_t)i;
   for (size_t gap = n / 2; gap > 0; gap /= 2)   /* shell sort: no malloc */
     for (size_t i = gap; i < n; i++)
-      for (size_t j = i; j >= gap; j -= gap) {
-        const plan_buf_t *x = &b[order[j - gap]], *y = &b[order[j]];
-        if (x->size > y->size || (x->size == y->size && x->t0 <= y->t0)) break;
+      for (size_t j = i; j >= gap && before(&b[order[j]], &b[order[j - gap]], how); j -= gap) {
         uint32_t t = order[j];
         order[j] = order[j - gap];
         order[j - gap] = t;
       }
-  /* order[0, placed) becomes the placed blocks sorted by offset; the rest
-   * of order still holds the ones to place, in size order. */
+  /* order[0, i) holds the placed blocks sorted by offset; the rest of
+   * order still holds the ones to place, in their ordering. */
   uint64_t q = 0;
   for (size_t i = 0; i < n; i++) {
     uint32_t ci = order[i];
@@ -101,6 +109,22 @@ uint64_t plan_pack(plan_buf_t *b, size_t n, uint32_t *order) {
     order[to] = ci;
   }
   return q;
+}
+
+/* Offsets for blocks with lifetimes [t0, t1): the best of three greedy
+ * orderings (by size, by lifetime, by both: none wins everywhere). Returns
+ * the packed size; `order` (room for n) lists the blocks by offset. */
+uint64_t plan_pack(plan_buf_t *b, size_t n, uint32_t *order) {
+  int best_how = 0;
+  uint64_t best = UINT64_MAX;
+  for (int how = 0; how < 3; how++) {
+    uint64_t q = pack_pass(b, n, order, how);
+    if (q < best) {
+      best = q;
+      best_how = how;
+    }
+  }
+  return best_how == 2 ? best : pack_pass(b, n, order, best_how);
 }
 
 /* ---- learning --------------------------------------------------------------- */

@@ -60,7 +60,9 @@ static void human(char *out, size_t cap, double v) {
 
 /* ---- offline packing of the trace ---------------------------------------- */
 
-typedef struct buf_s { uint64_t size, t0, t1, off; } buf_t;
+typedef struct plan_buf_s buf_t;   /* size, t0, t1, off */
+uint64_t plan_pack(buf_t *b, size_t n, uint32_t *order);   /* libumacore.a */
+struct plan_buf_s { uint64_t size, t0, t1, off; };
 
 static int by_size_desc(const void *a, const void *b) {
   const buf_t *x = a, *y = b;
@@ -94,7 +96,8 @@ static uint64_t peak_live(const buf_t *bufs, size_t n) {
   return (uint64_t)peak;
 }
 
-/* Greedy by size with best fit; O(n²) in the worst case, hence --pack-max:
+/* The planner's packing (the best of three greedy orderings, core/plan.c);
+ * O(n²) in the worst case, hence --pack-max:
  * beyond it the largest buffers are packed and the rest are added at their
  * own peak of live bytes (so Q stays an upper bound of the planner's). */
 static void pack(report_t *r, size_t pack_max) {
@@ -116,33 +119,13 @@ static void pack(report_t *r, size_t pack_max) {
   r->pack_l = peak_live(bufs, n);
   qsort(bufs, n, sizeof *bufs, by_size_desc);
   size_t m = n < pack_max ? n : pack_max;
-  size_t *placed = malloc(m * sizeof *placed + 1);   /* indices, by offset */
-  size_t np = 0;
-  uint64_t q = 0;
-  for (size_t i = 0; i < m; i++) {
-    buf_t *b = &bufs[i];
-    uint64_t prev_end = 0, best = UINT64_MAX, best_gap = UINT64_MAX;
-    for (size_t k = 0; k < np; k++) {
-      const buf_t *p = &bufs[placed[k]];
-      if (p->t1 <= b->t0 || b->t1 <= p->t0) continue;   /* lifetimes apart */
-      if (p->off > prev_end) {
-        uint64_t gap = p->off - prev_end;
-        if (gap >= b->size && gap < best_gap) { best_gap = gap; best = prev_end; }
-      }
-      if (p->off + p->size > prev_end) prev_end = p->off + p->size;
-    }
-    b->off = best != UINT64_MAX ? best : prev_end;
-    if (b->off + b->size > q) q = b->off + b->size;
-    size_t at = np;
-    while (at > 0 && bufs[placed[at - 1]].off > b->off) at--;
-    memmove(&placed[at + 1], &placed[at], (np - at) * sizeof *placed);
-    placed[at] = i;
-    np++;
-  }
+  uint32_t *order = malloc(m * sizeof *order + 1);
+  if (!order) die("out of memory for %s%s", "the trace", "");
+  uint64_t q = plan_pack(bufs, m, order);   /* the preload's own packing (core/plan.c) */
+  free(order);
   if (m < n) q += peak_live(bufs + m, n - m);
   r->pack_q = q;
   r->pack_records = m;
-  free(placed);
   free(bufs);
 }
 
