@@ -614,6 +614,7 @@ UMA_HIDDEN extern uint64_t pin_min, pin_max;
  * registration back before its mapping is unmapped or moved. */
 UMA_HIDDEN extern void (*pin_release_hook)(void *base, size_t size);
 UMA_HIDDEN uma_large_t *pin_block_of(const void *p, size_t len);   /* our large block holding [p, p+len), or NULL */
+UMA_HIDDEN extern size_t large_max_span;   /* the largest large-block mapping ever made (large.c) */
 UMA_HIDDEN uint8_t pin_mode_for(const uma_large_t *lg);
 UMA_HIDDEN bool pin_retire(uma_large_t *lg);                        /* large_unmap: true when deferred */
 UMA_HIDDEN void pin_on_alloc(uma_large_t *lg, bool reused);          /* large_alloc: eager blocks wait for CUDA */

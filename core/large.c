@@ -23,6 +23,13 @@ static size_t large_cache_pinned_bytes;
 
 static size_t round_page(size_t n) { return (n + UMA_OS_PAGE - 1) & ~(UMA_OS_PAGE - 1); }
 
+size_t large_max_span;   /* bounds pin_block_of's walk back to a header */
+static void note_span(size_t map_size) {
+  size_t seen = __atomic_load_n(&large_max_span, __ATOMIC_RELAXED);
+  while (map_size > seen && !__atomic_compare_exchange_n(&large_max_span, &seen, map_size, true, __ATOMIC_RELAXED,
+                                                         __ATOMIC_RELAXED)) {}
+}
+
 /* Where the block starts in its mapping: a page of header, or the alignment
  * itself; alignments above 4 MiB put the header one slot below the block. */
 static size_t user_offset_for(size_t align) {
@@ -123,6 +130,7 @@ void *large_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, unsign
     lg->cow = 0;
     stats_commit((int64_t)map_size);   /* an upper bound: untouched pages count too */
   }
+  note_span(lg->map_size + (align > UMA_SEG_SIZE ? UMA_SEG_SIZE : 0));   /* the header may sit one slot below */
   uint8_t hugepages = route_table[route].hugepages;
   if (!reused || lg->hugepages != hugepages) os_advise_hugepages(lg, lg->map_size, hugepages);  /* before first touch */
   lg->kind = SEG_KIND_LARGE;
@@ -223,6 +231,7 @@ void *large_realloc(uma_heap_t *heap, uma_large_t *lg, void *p, size_t size) {
     lg->map_size = need;
     if (heap) STAT_ADD(heap->stats.large_remaps, 1);
   }
+  note_span(need);
   alloc_count_large_in_place(old_usable, size, large_usable(lg));
   if (heap) stats_sample_peak(heap);
   return (uint8_t *)lg + offset;

@@ -20,9 +20,12 @@ uma_large_t *pin_block_of(const void *p, size_t len) {
   if (p == NULL || len == 0) return NULL;
   uintptr_t a = (uintptr_t)p;
   /* The map marks only a large block's first 4 MiB slot: walk back from the
-   * pointer's slot to the nearest slot that is ours (up to 256 GiB back);
-   * it must be a large block's header and the block must cover the range. */
-  for (uintptr_t slot = a & ~UMA_SEG_MASK, steps = 0; slot && steps < (1u << 16); slot -= UMA_SEG_SIZE, steps++) {
+   * pointer's slot to the nearest slot that is ours, no further than the
+   * largest large block ever made spans (a pointer that is not ours costs
+   * that many bit tests, not 64 Ki); it must be a large block's header and
+   * the block must cover the range. */
+  uintptr_t max_steps = __atomic_load_n(&large_max_span, __ATOMIC_RELAXED) / UMA_SEG_SIZE + 1;
+  for (uintptr_t slot = a & ~UMA_SEG_MASK, steps = 0; slot && steps < max_steps; slot -= UMA_SEG_SIZE, steps++) {
     if (!owner_map_test((void *)slot)) continue;
     if (*(volatile uint8_t *)slot != SEG_KIND_LARGE) return NULL;   /* a segment of a pool */
     uma_large_t *lg = (uma_large_t *)slot;
