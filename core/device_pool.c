@@ -480,7 +480,7 @@ static size_t round_up(size_t size) {
 
 /* ---- lifetime-planned reuse ([plan] device = auto) ------------------------ */
 
-bool plan_device_on;
+bool plan_device_on, plan_device_one_stream;
 
 /* A planned range: does it reuse addresses freed since the last fence? */
 static bool reuses_recent(dev_pool_t *p, uint64_t off, uint64_t size) {
@@ -526,7 +526,7 @@ static uintptr_t planned_alloc(dev_pool_t *p, int id, size_t size, uint64_t *seq
     *seq = s + 1;
     return 0;
   }
-  if (reuses_recent(p, off, size)) {
+  if (!plan_device_one_stream && reuses_recent(p, off, size)) {
     BACKEND(id)->fence(DEVICE(id));
     p->st.plan_fences++;
     p->recent_count = 0;

@@ -675,6 +675,7 @@ UMA_HIDDEN void plan_lock(plan_t *p, bool lock);   /* fork handlers */
 UMA_HIDDEN void plan_fork_child(plan_t *p);
 /* The host's planner over large blocks ([plan] host = auto). */
 UMA_HIDDEN extern bool plan_host_on, plan_device_on;
+UMA_HIDDEN extern bool plan_device_one_stream;   /* [plan] device_streams = one: reuse without fences */
 UMA_HIDDEN extern uint64_t plan_min;
 UMA_HIDDEN void *plan_host_alloc(size_t size, bool zero, uint64_t *seq);   /* NULL: allocate as usual */
 UMA_HIDDEN void plan_host_observe_free(uint64_t seq);

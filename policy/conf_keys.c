@@ -125,6 +125,12 @@ const pol_key_t pol_keys[K_COUNT] = {
     "the packed size. A planned block placed where another was freed since the last fence "
     "waits for the device first (its old work may still run): tighter memory, some "
     "synchronisation." },
+  [K_PLAN_DEVICE_STREAMS] = { "plan", "device_streams", POL_ENUM, "any", 0, 0, "any|one",
+    "What the program promises about its GPU work on planned memory: 'any' (nothing: a "
+    "planned range freed since the last fence is reused only after waiting for the "
+    "device), 'one' (all of it runs on one stream in program order, e.g. the default "
+    "stream, as PyTorch's allocator assumes per stream: ranges are reused at once, no "
+    "waits). A wrong 'one' lets a kernel still running see its memory reused." },
   [K_PLAN_MIN_SIZE] = { "plan", "min_size", POL_SIZE, "1M", 512 << 10, INT64_MAX, NULL,
     "Smallest request the planner watches and plans." },
 

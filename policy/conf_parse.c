@@ -190,6 +190,7 @@ static bool store(pol_config_t *cfg, int section, int rule, pol_key_id_t k, cons
     case K_ALIAS_COW_INTO: cfg->alias_cow_into = v.num; break;
     case K_PLAN_HOST: cfg->plan_host = v.num; break;
     case K_PLAN_DEVICE: cfg->plan_device = v.num; break;
+    case K_PLAN_DEVICE_STREAMS: cfg->plan_device_streams = v.num; break;
     case K_PLAN_MIN_SIZE: cfg->plan_min_size = v.num; break;
     default: break;
     }

@@ -107,6 +107,7 @@ static void put_plain_value(uma_buf_t *b, const pol_config_t *cfg, pol_key_id_t 
   case K_ALIAS_COW_INTO: put_choice(b, pol_keys[k].choices, cfg->alias_cow_into); break;
   case K_PLAN_HOST: put_choice(b, pol_keys[k].choices, cfg->plan_host); break;
   case K_PLAN_DEVICE: put_choice(b, pol_keys[k].choices, cfg->plan_device); break;
+  case K_PLAN_DEVICE_STREAMS: put_choice(b, pol_keys[k].choices, cfg->plan_device_streams); break;
   case K_PLAN_MIN_SIZE: buf_size(b, (uint64_t)cfg->plan_min_size); break;
   case K_COALESCING_FIT: put_choice(b, pol_keys[k].choices, cfg->coalescing_fit); break;
   default: break;

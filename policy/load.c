@@ -154,6 +154,7 @@ void pol_apply(const pol_config_t *cfg) {
   cow_into_resident = cfg->alias_cow_into == 1;
   plan_host_on = cfg->plan_host == 1;
   plan_device_on = cfg->plan_device == 1;
+  plan_device_one_stream = cfg->plan_device_streams == 1;
   plan_min = (uint64_t)cfg->plan_min_size;
   for (int i = 0; i < cfg->rule_count; i++) apply_routes[i] = cfg->rules[i].route;
   route_install(apply_routes, cfg->rule_count);

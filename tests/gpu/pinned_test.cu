@@ -11,6 +11,8 @@
 //     must survive;
 //  4. 1 and 2 through the driver API (cuMemcpyHtoDAsync, cuMemcpyDtoHAsync,
 //     cuMemcpyAsync with unified addressing);
+//  5. cudaHostAllocMapped: a kernel writes through the device pointer of a
+//     pooled block; cuMemHostAlloc and cuMemAllocHost through the driver;
 // and measures copy bandwidth from malloc'd memory (one buffer copied again
 // and again; a fresh buffer per copy, as y.cpu() makes) and a reused 1 GiB
 // cudaHostAlloc. Prints "pinned_test: OK" and "metric NAME VALUE" lines.
@@ -93,6 +95,29 @@ int main() {
     for (size_t i = 0; i < n / 4; i++)
       if (h2[i] != 0xabcd0000u + (uint32_t)i) { printf("pinned_test: round %d: word %zu of the new pinned block was overwritten by the old block's copy\n", round, i); return 1; }
     CHECK(cudaFreeHost(h2));
+  }
+  // 5. the mapped flag: the kernel writes through the device pointer of a
+  //    pooled block (its chunk is registered portable and mapped); and the
+  //    driver's cuMemHostAlloc / cuMemAllocHost / cuMemFreeHost
+  for (int round = 0; round < 3; round++) {
+    uint32_t *h, *hd;
+    CHECK(cudaHostAlloc((void **)&h, 8 * MiB + 4096 * round, cudaHostAllocMapped | cudaHostAllocPortable));
+    CHECK(cudaHostGetDevicePointer((void **)&hd, h, 0));
+    fill<<<64, 256>>>(hd, 2 * MiB, 0x7000u + round);
+    CHECK(cudaDeviceSynchronize());
+    for (size_t i = 0; i < 2 * MiB; i++)
+      if (h[i] != 0x7000u + round + (uint32_t)i) { printf("pinned_test: mapped round %d: word %zu is %#x\n", round, i, h[i]); return 1; }
+    void *dh, *dh2;
+    CHECK_DRV(cuMemHostAlloc(&dh, 4 * MiB, CU_MEMHOSTALLOC_PORTABLE));
+    CHECK_DRV(cuMemAllocHost(&dh2, 3 * MiB));
+    memset(dh, 0x11, 4 * MiB);
+    CHECK(cudaMemcpy(dev, dh, 4 * MiB, cudaMemcpyHostToDevice));
+    CHECK(cudaMemcpy(dh2, dev, 3 * MiB, cudaMemcpyDeviceToHost));
+    for (size_t i = 0; i < 3 * MiB; i += 4096)
+      if (((uint8_t *)dh2)[i] != 0x11) { printf("pinned_test: driver pinned round %d: byte %zu\n", round, i); return 1; }
+    CHECK_DRV(cuMemFreeHost(dh));
+    CHECK_DRV(cuMemFreeHost(dh2));
+    CHECK(cudaFreeHost(h));
   }
   // bandwidth from and to malloc'd memory (256 MiB, steady state)
   const size_t big = 256 * MiB;
