@@ -744,6 +744,10 @@ void dev_forget(int id) {
   p->xseg = NULL;      /* the reset released its virtual range and granules too */
   p->x_failed = false;
   addr_table_clear(&p->used);
+  p->arena = 0;        /* freed by the reset too: the plan starts over */
+  p->arena_size = 0;
+  p->recent_count = 0;
+  if (p->planner) plan_reset(p->planner);
   p->st.reserved = p->st.allocated = p->st.cached = p->st.pending = 0;
   p->st.segments_released += keep.segments_mapped - keep.segments_released;
   pthread_mutex_unlock(&p->lock);

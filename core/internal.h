@@ -670,6 +670,7 @@ UMA_HIDDEN void plan_free(plan_t *p, uint64_t seq);
 UMA_HIDDEN uint64_t plan_planned(plan_t *p, uint64_t off, bool release);
 UMA_HIDDEN bool plan_arena_idle(plan_t *p);              /* nothing live in the arena, not planning */
 UMA_HIDDEN int plan_live(plan_t *p);                     /* planned blocks live now */
+UMA_HIDDEN void plan_reset(plan_t *p);                   /* its arena is gone: forget the plan */
 UMA_HIDDEN void plan_snapshot(plan_t *p, plan_stats_t *out);
 UMA_HIDDEN void plan_lock(plan_t *p, bool lock);   /* fork handlers */
 UMA_HIDDEN void plan_fork_child(plan_t *p);

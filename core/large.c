@@ -94,7 +94,9 @@ static void stats_large_alloc(uma_heap_t *heap, size_t usable) {
 
 void *large_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, unsigned route) {
   uint64_t plan_seq = 0;
-  if (plan_host_on && align <= UMA_ALIGN_MIN) {   /* a repeating program's planned arena (plan_host.c) */
+  /* A repeating program's planned arena (plan_host.c), for blocks no rule
+   * governs: a rule's placement, huge pages or aliasing would not apply. */
+  if (plan_host_on && align <= UMA_ALIGN_MIN && route == 0) {
     void *planned = plan_host_alloc(size, zero, &plan_seq);
     if (planned) {
       stats_large_alloc(heap, round_page(size));

@@ -342,6 +342,16 @@ bool plan_arena_idle(plan_t *p) {
   return idle;
 }
 
+/* Everything the planner handed out is gone (cudaDeviceReset): learn anew. */
+void plan_reset(plan_t *p) {
+  pthread_mutex_lock(&p->lock);
+  memset(p->slot_live, 0, sizeof p->slot_live);
+  p->live = 0;
+  p->state = LEARN;
+  p->period = p->run = 0;
+  pthread_mutex_unlock(&p->lock);
+}
+
 int plan_live(plan_t *p) {
   pthread_mutex_lock(&p->lock);
   int live = p->live;

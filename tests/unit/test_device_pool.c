@@ -343,5 +343,13 @@ Test(device_pool, a_repeating_program_is_planned_into_one_arena) {
   cr_assert_not(dev_free(0, a0), "a second free of a planned block is not ours");
   cr_assert(dev_summary(0, &st, &ext));
   cr_assert_eq(st.plan_deviations, 1);
+  /* cudaDeviceReset frees the arena with everything else: the plan starts over */
+  dev_forget(0);
+  int maps = fake_maps;
+  uintptr_t fresh = take(sizes[0]);
+  cr_assert_eq(fake_maps, maps + 1, "a new segment, not the dead arena");
+  cr_assert(dev_summary(0, &st, &ext));
+  cr_assert_eq(st.plan_arena, 0);
+  cr_assert(dev_free(0, fresh));
   plan_device_on = false;
 }
