@@ -264,9 +264,9 @@ static bool pagemap_ready(void) {
 /* For each of n pages from p: whether its data lives in an anonymous page
  * (written since the mapping went private) rather than in the file. */
 static bool anon_pages(const uint8_t *p, uint64_t n, uint8_t *anon) {
-  uint64_t entry[512];
+  uint64_t entry[128];   /* 1 KiB: this runs inside memcpy, maybe on a small stack */
   for (uint64_t done = 0; done < n;) {
-    uint64_t k = n - done < 512 ? n - done : 512;
+    uint64_t k = n - done < 128 ? n - done : 128;
     uint64_t off = ((uintptr_t)p / PG + done) * sizeof entry[0];
     if (os_pread(pagemap_fd, entry, k * sizeof entry[0], off) != (long)(k * sizeof entry[0])) return false;
     for (uint64_t i = 0; i < k; i++) {

@@ -42,8 +42,12 @@ struct plan_s {
   int nslots, live;
   uint64_t len, pos;                 /* period length; next event's place in it */
   uint64_t arena_need;               /* the packed size */
+  uint64_t align;                    /* planned sizes are rounded to it (the user's, from plan_alloc) */
   plan_stats_t stats;
-  /* scratch for building a plan: three periods of positions */
+  /* scratch for building a plan (here, not on the stack: it runs inside
+   * malloc, on whatever stack the program's thread has) */
+  plan_buf_t bufs[PLAN_SLOTS_MAX];
+  uint32_t order[PLAN_SLOTS_MAX];
   uint64_t alloc_pos[3 * MAX_PERIOD], free_pos[3 * MAX_PERIOD];
   int32_t diff[3 * MAX_PERIOD + 1];
 };
@@ -132,7 +136,9 @@ uint64_t plan_pack(plan_buf_t *b, size_t n, uint32_t *order) {
 /* Build the plan from the last two periods (they repeat exactly). Positions
  * run over a virtual stream of three periods, so that lifetimes crossing a
  * period's edge are seen whole. */
-static void build(plan_t *p, uint64_t align) {
+static void build(plan_t *p) {
+  uint64_t align = p->align ? p->align : 1;
+  plan_buf_t *bufs = p->bufs;
   uint64_t P = p->period, first = p->count - 2 * P;   /* the ring index of the older period */
 #define V(j) at(p, first + P + (j) % P)
   uint64_t nallocs = 0;
@@ -164,7 +170,6 @@ static void build(plan_t *p, uint64_t align) {
     }
   }
   /* the window [start, start + P): its blocks allocated and freed inside */
-  plan_buf_t bufs[PLAN_SLOTS_MAX];
   int n = 0;
   for (uint64_t q = 0; q < P; q++) {
     p->pattern[q] = V(start + q);
@@ -179,8 +184,7 @@ static void build(plan_t *p, uint64_t align) {
     n++;
   }
 #undef V
-  uint32_t order[PLAN_SLOTS_MAX];
-  uint64_t need = plan_pack(bufs, (size_t)n, order);
+  uint64_t need = plan_pack(bufs, (size_t)n, p->order);
   for (int i = 0; i < n; i++) {
     p->slots[i] = (slot_t){ bufs[i].size, bufs[i].off, (uint32_t)bufs[i].t0, (uint32_t)bufs[i].t1 };
     p->slot_live[i] = 0;
@@ -205,7 +209,7 @@ static void build(plan_t *p, uint64_t align) {
 }
 
 /* One more token: does it continue the candidate period? */
-static void learn(plan_t *p, uint64_t tok, uint64_t align) {
+static void learn(plan_t *p, uint64_t tok) {
   uint64_t i = p->count;
   p->ring[i % EVENTS] = tok;
   p->count++;
@@ -227,7 +231,7 @@ static void learn(plan_t *p, uint64_t tok, uint64_t align) {
     p->seen_tok[h] = tok;
     p->seen_at[h] = i;
   }
-  if (p->period && p->run >= 2 * p->period) build(p, align);
+  if (p->period && p->run >= 2 * p->period) build(p);
 }
 
 /* ---- serving ------------------------------------------------------------------ */
@@ -266,9 +270,10 @@ bool plan_alloc(plan_t *p, uint64_t size, uint64_t arena_size, uint64_t align, u
   pthread_mutex_lock(&p->lock);
   *seq = p->allocs++;
   *need = 0;
+  p->align = align;
   bool served = false;
   if (p->state == LEARN) {
-    learn(p, size, align);
+    learn(p, size);
   } else {
     p->ring[p->count++ % EVENTS] = size;   /* keep the ring current for the next learning */
     uint64_t q = p->pos;
@@ -300,7 +305,7 @@ bool plan_alloc(plan_t *p, uint64_t size, uint64_t arena_size, uint64_t align, u
 static void observe_free(plan_t *p, uint64_t seq) {
   uint64_t tok = FREE_BIT | (p->allocs - seq);
   if (p->state == LEARN) {
-    learn(p, tok, 1);
+    learn(p, tok);
   } else {
     p->ring[p->count++ % EVENTS] = tok;
     expect(p, tok);

@@ -154,3 +154,23 @@ Test(plan, a_double_free_of_a_planned_block_is_diagnosed, .init = planning, .sig
   uma_free(a0);
   uma_free(a0);
 }
+
+/* Sizes that are not page multiples: every block from the arena is still
+ * page-aligned (the planned sizes are rounded, whichever event completed
+ * the second period). */
+Test(plan, planned_blocks_are_page_aligned_for_odd_sizes, .init = planning) {
+  const size_t odd[] = { 3 * MiB + 5, 1 * MiB + 4097, 2 * MiB + 123 };
+  uint8_t *act[3];
+  for (int s = 0; s < 8; s++) step(act, odd, 3, (uint8_t)s);
+  int planned = 0;
+  for (int l = 0; l < 3; l++) {
+    act[l] = uma_malloc(odd[l]);
+    if (plan_host_block(act[l])) {
+      planned++;
+      cr_assert_eq((uintptr_t)act[l] % 4096, 0, "layer %d at %p", l, (void *)act[l]);
+    }
+    uma_free(uma_malloc(odd[l] / 2 + 1 * MiB));
+  }
+  cr_assert_gt(planned, 0);
+  for (int l = 2; l >= 0; l--) uma_free(act[l]);
+}
