@@ -496,9 +496,9 @@ static uintptr_t planned_alloc(dev_pool_t *p, int id, size_t size, uint64_t *seq
   *seq = 0;
   if (!plan_device_on || size < plan_min) return 0;
   if (p->planner == NULL && (p->planner = plan_new()) == NULL) return 0;
-  uint64_t off, need, s;
+  uint64_t off = 0, need = 0, s = 0;
   bool served = plan_alloc(p->planner, size, p->arena_size, 512, &off, &s, &need);
-  if (!served && need && plan_live(p->planner) == 0) {   /* a period starts: (re)map the arena */
+  if (!served && need) {   /* a period starts with nothing in the arena: (re)map it */
     if (p->arena) {
       BACKEND(id)->fence(DEVICE(id));   /* nothing may still use the old one */
       BACKEND(id)->unmap(DEVICE(id), p->arena);
@@ -517,10 +517,10 @@ static uintptr_t planned_alloc(dev_pool_t *p, int id, size_t size, uint64_t *seq
       p->st.reserved += need;
       if (p->st.reserved > p->st.peak_reserved) p->st.peak_reserved = p->st.reserved;
       if (need > p->st.plan_arena_peak) p->st.plan_arena_peak = need;
-      served = plan_alloc(p->planner, size, p->arena_size, 512, &off, &s, &need);
     } else {
       BACKEND(id)->clear_error();
     }
+    served = plan_alloc(p->planner, size, p->arena_size, 512, &off, &s, &need);   /* without an arena: ends the plan */
   }
   if (!served) {
     *seq = s + 1;

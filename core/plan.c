@@ -262,15 +262,24 @@ static bool overlaps_live(const plan_t *p, int s) {
 }
 
 /* An allocation of `size`: a slot of the arena (*off, true) or not planned
- * (the caller allocates as usual). `arena_size` is what the caller has
- * mapped for this planner (0: none yet); *need tells how much it must map
- * before a slot can be served. *seq numbers the allocation for frees. */
+ * (the caller allocates as usual; *seq numbers it for plan_free).
+ * `arena_size` is what the caller has mapped for this planner (0: none).
+ * A period's first planned block with no arena large enough answers false
+ * with *need set and observes nothing: the caller maps `need` bytes (the
+ * arena is empty then) and asks again; asked again without it, the plan
+ * ends there. */
 bool plan_alloc(plan_t *p, uint64_t size, uint64_t arena_size, uint64_t align, uint64_t *off, uint64_t *seq,
                 uint64_t *need) {
   pthread_mutex_lock(&p->lock);
-  *seq = p->allocs++;
   *need = 0;
   p->align = align;
+  if (p->state == SERVE && p->live == 0 && arena_size < p->arena_need && p->pattern[p->pos] == size &&
+      p->slot_of[p->pos] >= 0) {
+    *need = p->arena_need;
+    pthread_mutex_unlock(&p->lock);
+    return false;
+  }
+  *seq = p->allocs++;
   bool served = false;
   if (p->state == LEARN) {
     learn(p, size);
@@ -280,12 +289,7 @@ bool plan_alloc(plan_t *p, uint64_t size, uint64_t arena_size, uint64_t align, u
     bool serving = p->state == SERVE;
     if (expect(p, size) && serving && p->slot_of[q] >= 0) {
       int s = p->slot_of[q];
-      if (arena_size < p->arena_need) {
-        *need = p->arena_need;   /* the caller maps it and asks again */
-        p->pos = q;
-        p->allocs--;
-        p->count--;
-      } else if (!overlaps_live(p, s)) {
+      if (arena_size >= p->arena_need && !overlaps_live(p, s)) {
         p->slot_live[s] = 1;
         p->slot_seq[s] = *seq;
         p->live++;
@@ -293,7 +297,7 @@ bool plan_alloc(plan_t *p, uint64_t size, uint64_t arena_size, uint64_t align, u
         p->stats.served++;
         served = true;
       } else {
-        deviate(p);
+        deviate(p);   /* no arena (the caller could not map it), or a live block in the way */
       }
     }
   }

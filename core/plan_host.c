@@ -51,7 +51,7 @@ static void arena_set(uint64_t need) {
 void *plan_host_alloc(size_t size, bool zero, uint64_t *seq) {
   *seq = 0;
   if (!plan_host_on || size < plan_min || !planner_ready()) return NULL;
-  uint64_t off, need, s;
+  uint64_t off = 0, need = 0, s = 0;
   pthread_mutex_lock(&arena_lock);
   bool served = plan_alloc(planner, size, arena_size, UMA_OS_PAGE, &off, &s, &need);
   if (!served && need) {   /* a period starts and the arena is missing or too small */
