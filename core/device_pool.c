@@ -87,6 +87,11 @@ typedef struct dev_pool_s {
   dev_stats_t st;
 } dev_pool_t;
 
+static void note_reserved(dev_pool_t *p) {
+  if (p->st.reserved > p->st.peak_reserved) p->st.peak_reserved = p->st.reserved;
+  if (p->arena && p->st.reserved > p->st.plan_reserved_peak) p->st.plan_reserved_peak = p->st.reserved;
+}
+
 /* Pool `id` serves device id % DEV_MAX through API id / DEV_MAX (runtime
  * or driver): each API's memory goes back through the API that made it. */
 static dev_pool_t pools[DEV_POOLS];
@@ -236,7 +241,7 @@ static dev_block_t *segment_new(dev_pool_t *p, int id, size_t size, int *err) {
   b->size = seg_size;
   b->seg = seg;
   p->st.reserved += seg_size;
-  if (p->st.reserved > p->st.peak_reserved) p->st.peak_reserved = p->st.reserved;
+  note_reserved(p);
   p->st.segments_mapped++;
   bin_insert(p, b);
   return b;
@@ -382,7 +387,7 @@ static int expandable_map(dev_pool_t *p, int id, dev_block_t *b, size_t len) {
     b->next_phys->state = DB_UNMAPPED;
   }
   p->st.reserved += done;
-  if (p->st.reserved > p->st.peak_reserved) p->st.peak_reserved = p->st.reserved;
+  note_reserved(p);
   p->st.granules_mapped += done / p->granule;
   make_ready(p, b);
   return err;
@@ -499,6 +504,11 @@ static uintptr_t planned_alloc(dev_pool_t *p, int id, size_t size, uint64_t *seq
   uint64_t off = 0, need = 0, s = 0;
   bool served = plan_alloc(p->planner, size, p->arena_size, 512, &off, &s, &need);
   if (!served && need) {   /* a period starts with nothing in the arena: (re)map it */
+    /* The segments the pool kept while learning would sit beside the
+     * arena: give the free ones back first. */
+    if (p->st.plan_reserved_before == 0) p->st.plan_reserved_before = p->st.peak_reserved;
+    fence_and_collect(p, id);
+    release_free_segments(p, id, 0);
     if (p->arena) {
       BACKEND(id)->fence(DEVICE(id));   /* nothing may still use the old one */
       BACKEND(id)->unmap(DEVICE(id), p->arena);
@@ -515,7 +525,7 @@ static uintptr_t planned_alloc(dev_pool_t *p, int id, size_t size, uint64_t *seq
       p->arena_size = need;
       p->recent_count = 0;
       p->st.reserved += need;
-      if (p->st.reserved > p->st.peak_reserved) p->st.peak_reserved = p->st.reserved;
+      note_reserved(p);
       if (need > p->st.plan_arena_peak) p->st.plan_arena_peak = need;
     } else {
       BACKEND(id)->clear_error();

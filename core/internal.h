@@ -542,6 +542,7 @@ typedef struct dev_stats_s {
   uint64_t expandable_va;                           /* the virtual range reserved (0: none) */
   uint64_t plan_served, plan_plans, plan_deviations;   /* [plan] device = auto: from the arena */
   uint64_t plan_arena, plan_arena_peak, plan_live_bound, plan_fences;
+  uint64_t plan_reserved_before, plan_reserved_peak;   /* peak reserved before the first arena, and the most since */
 } dev_stats_t;
 /* The CUDA calls the pool makes; 0 or a CUDA error code. */
 typedef struct dev_backend_s {

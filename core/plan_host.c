@@ -17,6 +17,10 @@ static pthread_mutex_t arena_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint8_t *_Atomic arena;
 static _Atomic uint64_t arena_size;
 static uint64_t arena_peak, arenas_mapped;
+/* The process's committed footprint: its peak before the first arena (what
+ * the program needed without the plan), and the most seen since, sampled at
+ * each planned allocation (under arena_lock). */
+static uint64_t footprint_before, footprint_since;
 
 static bool planner_ready(void) {
   if (planner) return true;
@@ -37,6 +41,7 @@ static void arena_set(uint64_t need) {
   }
   arena = NULL;
   arena_size = 0;
+  if (need && footprint_before == 0) footprint_before = atomic_load_explicit(&stats_peak_committed, memory_order_relaxed);
   uint8_t *a = need ? os_map(need) : NULL;
   if (a == NULL) return;
   arena_size = need;
@@ -68,6 +73,10 @@ void *plan_host_alloc(size_t size, bool zero, uint64_t *seq) {
     }
   }
   uint8_t *p = served ? arena + off : NULL;
+  if (served) {
+    uint64_t now = atomic_load_explicit(&stats_committed, memory_order_relaxed);
+    if (now > footprint_since) footprint_since = now;
+  }
   if (!served && arena && plan_arena_idle(planner)) arena_set(0);   /* the plan ended and the arena emptied */
   pthread_mutex_unlock(&arena_lock);
   if (!served) {
@@ -144,6 +153,8 @@ void plan_host_write_json(uma_json_t *j) {
   json_u64(j, "arena_peak_bytes", arena_peak);
   json_u64(j, "arenas_mapped", arenas_mapped);
   json_u64(j, "live_bound_bytes", s.live_bound);
+  json_u64(j, "footprint_before_plan_bytes", footprint_before);
+  json_u64(j, "footprint_with_plan_bytes", footprint_since);
   json_close(j, '}');
 }
 

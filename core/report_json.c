@@ -236,6 +236,8 @@ static void gpus(uma_json_t *j, const uma_report_data_t *d) {
     json_u64(j, "plan_arena_peak_bytes", st->plan_arena_peak);
     json_u64(j, "plan_live_bound_bytes", st->plan_live_bound);
     json_u64(j, "plan_fences", st->plan_fences);
+    json_u64(j, "plan_reserved_before_bytes", st->plan_reserved_before);
+    json_u64(j, "plan_reserved_peak_bytes", st->plan_reserved_peak);
     json_u64(j, "oom_retries", st->oom_retries);
     json_u64(j, "passthrough_allocations", st->passthrough_allocs);
     json_u64(j, "passthrough_bytes", st->passthrough_bytes);

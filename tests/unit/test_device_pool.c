@@ -333,6 +333,9 @@ Test(device_pool, a_repeating_program_is_planned_into_one_arena) {
   cr_assert_leq(st.plan_arena, st.plan_live_bound / 100 * 105, "arena %lu, live bound %lu",
                 (unsigned long)st.plan_arena, (unsigned long)st.plan_live_bound);
   cr_assert_gt(st.plan_fences, 0, "reuse within a step waited for the device");
+  cr_assert_eq(st.plan_reserved_peak, st.plan_arena, "the learning steps' segments went back: %lu reserved, arena %lu",
+               (unsigned long)st.plan_reserved_peak, (unsigned long)st.plan_arena);
+  cr_assert_lt(st.plan_reserved_peak, st.plan_reserved_before);
   /* a planned block is a block of the pool for every API call */
   uintptr_t a0 = take(sizes[0]);
   cr_assert_eq(dev_owner(DEV_API_RUNTIME, a0), 0);
