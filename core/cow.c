@@ -38,6 +38,7 @@
 #define PRIVATE_BIT (1ULL << 63)
 
 typedef struct { uint32_t page, count; uint64_t file; } extent_t;   /* file: first file page | PRIVATE_BIT */
+#define ANON (PRIVATE_BIT | (PRIVATE_BIT - 1))   /* an extent of anonymous pages, in no file (cow_detach) */
 #define EXTENTS_MAX ((PG - EXTENTS_AT) / sizeof(extent_t))
 
 uint64_t cow_min = UINT64_MAX;           /* [alias] cow_min where a rule has alias = cow */
@@ -59,6 +60,7 @@ void *(*cow_plain_copy)(void *, const void *, size_t) = memcpy;
 static extent_t *extents(uma_large_t *lg) { return (extent_t *)((uint8_t *)lg + EXTENTS_AT); }
 static uint8_t *user_page(uma_large_t *lg, uint64_t page) { return (uint8_t *)lg + PG + page * PG; }
 static uint64_t file_of(const extent_t *e) { return e->file & ~PRIVATE_BIT; }
+static bool is_anon(const extent_t *e) { return e->file == ANON; }
 
 static bool file_ready(void) {
   if (file_fd >= 0) return true;
@@ -167,13 +169,13 @@ static void replace(uma_large_t *lg, extent_t with) {
       continue;
     }
     uint64_t cut_a = a > lo ? a : lo, cut_b = b < hi ? b : hi;
-    refs_drop(file_of(&e[i]) + (cut_a - a), cut_b - cut_a);
+    if (!is_anon(&e[i])) refs_drop(file_of(&e[i]) + (cut_a - a), cut_b - cut_a);
     if (a < lo) out[n++] = (extent_t){ (uint32_t)a, (uint32_t)(lo - a), e[i].file };
     if (!placed) {
       out[n++] = with;
       placed = true;
     }
-    if (b > hi) out[n++] = (extent_t){ (uint32_t)hi, (uint32_t)(b - hi), e[i].file + (hi - a) };
+    if (b > hi) out[n++] = (extent_t){ (uint32_t)hi, (uint32_t)(b - hi), is_anon(&e[i]) ? ANON : e[i].file + (hi - a) };
   }
   if (!placed) out[n++] = with;
   mappings += n - lg->cow_extents;
@@ -245,7 +247,8 @@ void cow_unmap(uma_large_t *lg) {
   pthread_mutex_lock(&cow_lock);
   cow_stats.broken_pages += broken;
   extent_t *e = extents(lg);
-  for (int i = 0; i < lg->cow_extents; i++) refs_drop(file_of(&e[i]), e[i].count);
+  for (int i = 0; i < lg->cow_extents; i++)
+    if (!is_anon(&e[i])) refs_drop(file_of(&e[i]), e[i].count);
   mappings -= lg->cow_extents;
   if (lg->cow_prev) lg->cow_prev->cow_next = lg->cow_next;
   else live = lg->cow_next;
@@ -284,7 +287,7 @@ static uint64_t broken_pages(uma_large_t *lg) {
   uint8_t anon[512];
   extent_t *e = extents(lg);
   for (int i = 0; i < lg->cow_extents; i++) {
-    if (!(e[i].file & PRIVATE_BIT)) continue;
+    if (!(e[i].file & PRIVATE_BIT) || is_anon(&e[i])) continue;
     for (uint64_t p = 0; p < e[i].count; p += 512) {
       uint64_t k = e[i].count - p < 512 ? e[i].count - p : 512;
       if (!anon_pages(user_page(lg, e[i].page + p), k, anon)) return n;
@@ -312,7 +315,7 @@ static uint64_t alias_pages(uma_large_t *dst, uint64_t dp, uma_large_t *src, uin
   uint64_t done = 0;
   while (done < count) {
     extent_t *se = extent_at(src, sp + done);
-    if (se == NULL || !make_private(src, se)) break;
+    if (se == NULL || is_anon(se) || !make_private(src, se)) break;   /* anonymous pages: copied */
     uint64_t in_extent = se->page + se->count - (sp + done);
     uint64_t run = count - done < in_extent ? count - done : in_extent;
     uint64_t file = file_of(se) + (sp + done - se->page);
@@ -375,6 +378,28 @@ bool cow_copy(void *dst, const void *src, size_t n) {
   __atomic_fetch_add(&cow_stats.copied_bytes, n - done * PG, __ATOMIC_RELAXED);
   __atomic_fetch_add(&cow_stats.alias_ns, os_now_ns() - t0, __ATOMIC_RELAXED);
   return true;
+}
+
+/* The program moves [p, p+len) with mremap: pages mapped from the file
+ * would take file offsets with them that the block's extents still count
+ * (a later punch would zero them at their new address). The whole pages
+ * become anonymous copies first, so they move as ordinary memory does. */
+void cow_detach(void *p, size_t len) {
+  uintptr_t a = (uintptr_t)p & ~(uintptr_t)(PG - 1), b = ((uintptr_t)p + len + PG - 1) & ~(uintptr_t)(PG - 1);
+  uma_large_t *lg = b > a ? pin_block_of((void *)a, b - a) : NULL;
+  if (lg == NULL || !lg->cow || a < (uintptr_t)user_page(lg, 0)) return;
+  uint64_t page = (a - (uintptr_t)user_page(lg, 0)) / PG, count = (b - a) / PG;
+  pthread_mutex_lock(&cow_lock);
+  uint8_t *copy = count_after_replace(lg, page, count) <= (int)EXTENTS_MAX ? os_map(b - a) : NULL;
+  if (copy) {
+    cow_plain_copy(copy, (void *)a, b - a);
+    if (os_remap_to(copy, b - a, b - a, (void *)a)) {   /* replaces the file pages, atomically */
+      replace(lg, (extent_t){ (uint32_t)page, (uint32_t)count, ANON });
+    } else {
+      os_unmap(copy, b - a);
+    }
+  }
+  pthread_mutex_unlock(&cow_lock);
 }
 
 /* MADV_DONTNEED over [p, p+len): anonymous memory reads zeros after; file

@@ -646,6 +646,7 @@ UMA_HIDDEN void cow_unmap(uma_large_t *lg);
  * aliased, the rest copied), false when the caller must copy. */
 UMA_HIDDEN bool cow_copy(void *dst, const void *src, size_t n);
 UMA_HIDDEN void cow_discard(void *p, size_t len);      /* after MADV_DONTNEED */
+UMA_HIDDEN void cow_detach(void *p, size_t len);       /* before the program's mremap */
 UMA_HIDDEN void cow_fork_prepare(void);
 UMA_HIDDEN void cow_fork_parent(void);
 UMA_HIDDEN void cow_fork_child(void);

@@ -3,6 +3,7 @@
  * the source's pages at the destination. Every test checks bytes against
  * what a plain copy would give, and the memory file's page count shows that
  * pages are shared, released, or copied. */
+#define _GNU_SOURCE   /* mremap */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -217,5 +218,33 @@ Test(cow, munmap_of_half_an_aliased_block_leaves_the_source_intact) {
   cr_assert_eq(stats().file_bytes, 8 * MiB, "a's pages only");
   for (size_t i = 0; i < 8 * MiB; i += 4093) cr_assert_eq(a[i], (uint8_t)(i * 31 + 11 + (i >> 12)));
   uma_free(a);
+  cr_assert_eq(stats().file_bytes, 0);
+}
+
+/* The program mremaps part of an aliased block to a new address (the
+ * preload's mremap calls cow_detach first): the moved pages keep their data
+ * after both blocks are freed (their file pages punched), and a copy out of
+ * the block's remaining, now partly anonymous, range is still exact. */
+Test(cow, pages_moved_by_the_programs_mremap_keep_their_data) {
+  uint8_t *a = filled(8 * MiB, 12), *b = uma_malloc(8 * MiB), *c = uma_malloc(8 * MiB);
+  cr_assert(cow_copy(b, a, 8 * MiB));
+  uint8_t *part = b + 64 * PG;
+  cow_detach(part, 16 * PG);
+  uint8_t *moved = mmap(NULL, 16 * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  cr_assert_neq(moved, MAP_FAILED);
+  cr_assert_eq(mremap(part, 16 * PG, 16 * PG, MREMAP_MAYMOVE | MREMAP_FIXED, moved), moved);
+  cr_assert_eq(mmap(part, 16 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0), part,
+               "the program puts something back in the hole");
+  cr_assert(cow_copy(c, b, 8 * MiB), "a copy across the detached pages");
+  for (size_t i = 0; i < 8 * MiB; i += 4093) {
+    bool hole = i >= 64 * PG && i < 80 * PG;
+    cr_assert_eq(c[i], hole ? 0 : a[i], "byte %zu", i);
+  }
+  uma_free(a);
+  uma_free(b);
+  uma_free(c);
+  for (size_t i = 0; i < 16 * PG; i += 509)
+    cr_assert_eq(moved[i], (uint8_t)((64 * PG + i) * 31 + 12 + ((64 * PG + i) >> 12)), "moved byte %zu", i);
+  munmap(moved, 16 * PG);
   cr_assert_eq(stats().file_bytes, 0);
 }
