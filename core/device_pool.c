@@ -549,10 +549,12 @@ static bool planned_free(dev_pool_t *p, uintptr_t addr) {
   if (p->arena == 0 || addr < p->arena || addr >= p->arena + p->arena_size) return false;
   uint64_t size = plan_planned(p->planner, addr - p->arena, true);
   if (size == 0) return false;
-  if (p->recent_count < (int)(sizeof p->recent / sizeof p->recent[0]))
-    p->recent[p->recent_count].off = addr - p->arena, p->recent[p->recent_count].size = size;
-  p->recent_count++;
-  if (p->recent_count > (int)(sizeof p->recent / sizeof p->recent[0])) p->recent_count = (int)(sizeof p->recent / sizeof p->recent[0]);
+  int room = (int)(sizeof p->recent / sizeof p->recent[0]);   /* full: reuses_recent assumes the worst */
+  if (p->recent_count < room) {
+    p->recent[p->recent_count].off = addr - p->arena;
+    p->recent[p->recent_count].size = size;
+    p->recent_count++;
+  }
   return true;
 }
 

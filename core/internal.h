@@ -662,7 +662,6 @@ typedef struct plan_stats_s {
   uint64_t plans, deviations, served, unplanned;   /* plans made; plans ended; allocations from the arena; others */
   uint64_t planned_blocks, arena_need, live_bound; /* the last plan: blocks, packed size, live lower bound */
   uint64_t period;                                 /* events in the period while planning, else 0 */
-  bool serving;
 } plan_stats_t;
 UMA_HIDDEN uint64_t plan_pack(plan_buf_t *b, size_t n, uint32_t *order);
 UMA_HIDDEN plan_t *plan_new(void);

@@ -371,7 +371,6 @@ int plan_live(plan_t *p) {
 void plan_snapshot(plan_t *p, plan_stats_t *out) {
   pthread_mutex_lock(&p->lock);
   *out = p->stats;
-  out->serving = p->state == SERVE;
   out->period = p->state == LEARN ? 0 : p->len;
   pthread_mutex_unlock(&p->lock);
 }

@@ -266,7 +266,6 @@ static void release_registration(void *base, size_t size) {
   (void)size;
   unregister_range(base);
 }
-static int register_block(void *base, size_t size) { return register_range(base, size); }
 
 /* Every CUDA call that reaches us: registrations waiting to be given back
  * (blocks freed since) and eager blocks waiting to be registered. */
@@ -274,7 +273,7 @@ static void cuda_entry(void) {
   if (!dev_enabled || dev_in_backend || !driver_ready()) return;
   pin_release_hook = release_registration;
   dev_in_backend++;   /* CUDA's own calls back into us pass through */
-  pin_drain(register_block);
+  pin_drain(register_range);
   dev_in_backend--;
 }
 
@@ -287,7 +286,7 @@ static uma_large_t *pinned_block(const void *p, size_t len) {
   if (lg->pinned == PIN_YES) return lg;
   pin_release_hook = release_registration;
   dev_in_backend++;
-  bool yes = pin_block(lg, register_block);
+  bool yes = pin_block(lg, register_range);
   dev_in_backend--;
   return yes ? lg : NULL;
 }
