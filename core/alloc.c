@@ -4,12 +4,12 @@
  * Fast path: malloc pops the class's current page free list; free pushes onto
  * it when the block's segment belongs to the calling thread. */
 #include "internal.h"
+#include "alloc_fast.h"
 #include <errno.h>
 #include <string.h>
 
 #define UMA_MAX_REQUEST ((size_t)PTRDIFF_MAX - 2 * UMA_SEG_SIZE)
 
-static inline uintptr_t block_cookie(const uma_block_t *b) { return (uintptr_t)b ^ uma_secret; }
 
 /* The smallest class at or above `size` whose blocks are `align`-aligned:
  * page starts are 4 KiB-aligned, so a class whose size is a multiple of
@@ -33,8 +33,8 @@ static void *heap_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, 
     /* The coalescing pool aligns to 16; larger alignments get a mapping. */
     void *p = align <= UMA_ALIGN_MIN ? tlsf_alloc(size, zero, heap->node) : large_alloc(heap, size, align, zero, route);
     if (p && align <= UMA_ALIGN_MIN) {
-      STAT_ADD(heap->stats.cls[cls].allocs, 1);
-      STAT_ADD(heap->stats.cls[cls].requested, size);
+      STAT_ADD(heap->tcache[cls].allocs, 1);
+      STAT_ADD(heap->tcache[cls].requested, size);
       stats_sample_peak(heap);
       heap_purge_tick(heap, false);   /* a program using only this pool must still decay */
     } else if (p) {
@@ -51,15 +51,15 @@ static void *heap_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, 
   page->free = b->next;
   page->used++;
   b->cookie = 0;
-  STAT_ADD(heap->stats.cls[cls].allocs, 1);
-  STAT_ADD(heap->stats.cls[cls].requested, size);
+  STAT_ADD(heap->tcache[cls].allocs, 1);
+  STAT_ADD(heap->tcache[cls].requested, size);
   if (zero) memset(b, 0, size);
   return b;
 }
 
 /* Everything but the fast path: a thread without a heap yet, a thread whose
  * heap was already handed back at its exit, alignment, zeroing, refills. */
-static UMA_NOINLINE void *alloc_generic(size_t size, size_t align, bool zero, const void *ra) {
+void *alloc_generic(size_t size, size_t align, bool zero, const void *ra) {
   uma_heap_t *heap = uma_tls_heap;
   if (heap == NULL) heap = heap_get_slow();
   else if (uma_unlikely(numa_active)) heap = heap_check_home(heap);
@@ -80,31 +80,7 @@ static UMA_NOINLINE void *alloc_generic(size_t size, size_t align, bool zero, co
 }
 
 /* `ra`: the program's return address, for rules that match the caller. */
-void *alloc_malloc(size_t size, const void *ra) {
-  uma_heap_t *heap = uma_tls_heap;
-  if (uma_likely(heap != NULL && size <= UMA_BLOCK_MAX)) {
-    unsigned cls = sc_of(size);
-    if (cls < UMA_TCACHE_CLASSES && heap->tcache[cls].count) {
-      uma_tcache_t *tc = &heap->tcache[cls];
-      uma_block_t *b = tc->slot[--tc->count];
-      b->cookie = 0;
-      STAT_ADD(heap->stats.cls[cls].allocs, 1);
-      STAT_ADD(heap->stats.cls[cls].requested, size);
-      return b;
-    }
-    uma_page_t *page = heap->alloc_page[cls];
-    uma_block_t *b = page->free;
-    if (uma_likely(b != NULL)) {
-      page->free = b->next;
-      page->used++;
-      b->cookie = 0;
-      STAT_ADD(heap->stats.cls[cls].allocs, 1);
-      STAT_ADD(heap->stats.cls[cls].requested, size);
-      return b;
-    }
-  }
-  return alloc_generic(size, UMA_ALIGN_MIN, false, ra);
-}
+void *alloc_malloc(size_t size, const void *ra) { return alloc_malloc_inline(size, ra); }
 
 void *alloc_calloc(size_t count, size_t size, const void *ra) {
   size_t total;
@@ -131,7 +107,7 @@ static UMA_NOINLINE void free_remote(uma_segment_t *seg, uma_page_t *page, uma_b
   b->cookie = block_cookie(b);
   page_free_remote(seg, page, b);
   uma_heap_t *heap = uma_tls_heap;
-  if (heap) STAT_ADD(heap->stats.free_count[cls], 1);
+  if (heap) STAT_ADD(heap->tcache[cls].frees, 1);
   else stats_orphan_free(cls, 0);
 }
 
@@ -172,46 +148,46 @@ static UMA_NOINLINE void free_unowned(void *p, const char *func) {
   }
 }
 
-static inline __attribute__((always_inline)) void free_checked(void *p, const char *func) {
+/* A checked block of the calling thread's own pages, its class's thread
+ * cache full: onto its page. */
+void free_to_page(uma_heap_t *heap, uma_page_t *page, uma_block_t *b) {
+  unsigned cls = page->class_idx;
+  b->cookie = block_cookie(b);
+  STAT_ADD(heap->tcache[cls].frees, 1);
+  b->next = page->free;
+  page->free = b;
+  /* The slow case also covers "the current page has nothing left": this
+   * page then becomes current, so the next malloc reuses the block just
+   * freed, still in cache, instead of refilling from a cold page. */
+  uma_page_t *cur = heap->alloc_page[cls];
+  if (uma_unlikely(--page->used == 0 || page->in_full || (cur->free == NULL && cur != page))) {
+    if (cur == page && !page->in_full) return;   /* the current page stays even when empty */
+    page_free_slow(heap, page);
+  }
+}
+
+/* Everything but a valid block of the calling thread's own small or medium
+ * pages: NULL, a pointer that is not ours, the coalescing pool, a large
+ * block, another thread's block, and the diagnoses. */
+void free_slow(void *p, const char *func) {
+  if (p == NULL) return;
   void *s = seg_of(p);
   if (uma_unlikely(!owner_map_test(s))) {
     free_unowned(p, func);
     return;
   }
   uma_segment_t *seg = s;
-  if (uma_unlikely(seg->kind >= SEG_KIND_BIG)) {   /* the coalescing pool or a mapping */
+  if (seg->kind >= SEG_KIND_BIG) {   /* the coalescing pool or a mapping */
     free_large(s, p, func);
     return;
   }
   uma_page_t *page = checked_page(seg, p, func);
-  uma_block_t *b = p;
   uma_heap_t *heap = uma_tls_heap;
-  if (uma_likely(seg->heap == heap)) {
-    unsigned cls = page->class_idx;
-    b->cookie = block_cookie(b);
-    STAT_ADD(heap->stats.free_count[cls], 1);
-    if (cls < UMA_TCACHE_CLASSES && heap->tcache[cls].count < UMA_TCACHE_SLOTS) {
-      heap->tcache[cls].slot[heap->tcache[cls].count++] = b;
-      return;
-    }
-    b->next = page->free;
-    page->free = b;
-    /* The slow case also covers "the current page has nothing left": this
-     * page then becomes current, so the next malloc reuses the block just
-     * freed, still in cache, instead of refilling from a cold page. */
-    uma_page_t *cur = heap->alloc_page[page->class_idx];
-    if (uma_unlikely(--page->used == 0 || page->in_full || (cur->free == NULL && cur != page))) {
-      if (cur == page && !page->in_full) return;   /* the current page stays even when empty */
-      page_free_slow(heap, page);
-    }
-    return;
-  }
-  free_remote(seg, page, b);
+  if (seg->heap != heap) free_remote(seg, page, p);
+  else free_to_page(heap, page, p);
 }
 
-void alloc_free(void *p) {
-  if (uma_likely(p != NULL)) free_checked(p, "free");
-}
+void alloc_free(void *p) { alloc_free_inline(p); }
 
 /* ---- size queries and realloc ------------------------------------------ */
 
@@ -261,9 +237,9 @@ static void count_in_place(size_t old_bytes, size_t new_request, unsigned cls, b
     STAT_ADD(heap->stats.large_allocs, 1);
     STAT_ADD(heap->stats.large_bytes, new_bytes);
   } else {
-    STAT_ADD(heap->stats.free_count[cls], 1);
-    STAT_ADD(heap->stats.cls[cls].allocs, 1);
-    STAT_ADD(heap->stats.cls[cls].requested, new_request);
+    STAT_ADD(heap->tcache[cls].frees, 1);
+    STAT_ADD(heap->tcache[cls].allocs, 1);
+    STAT_ADD(heap->tcache[cls].requested, new_request);
   }
 }
 

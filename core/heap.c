@@ -18,16 +18,27 @@ static bool heap_key_ready;
 
 #define META_CHUNK (1UL << 20)
 
+/* Each heap starts 2 KiB into its own 4 KiB-aligned run. The first block of
+ * a page is 4 KiB-aligned; had the thread cache's head for a class the same
+ * low 12 address bits, the CPU would take the block's loads for reloads of
+ * the head just stored (4K aliasing) and stall: 16-byte malloc+free pairs ran
+ * at 8.1 ns against 4.9 ns for 64 bytes before this. */
+#define HEAP_OFFSET 2048
 static uma_heap_t *heap_new_locked(int node) {
-  size_t size = (sizeof(uma_heap_t) + 63) & ~(size_t)63;
+  size_t size = (HEAP_OFFSET + sizeof(uma_heap_t) + UMA_OS_PAGE - 1) & ~(UMA_OS_PAGE - 1);
   if (meta_cur == NULL || meta_cur + size > meta_end) {
     meta_cur = os_map(META_CHUNK);
     if (meta_cur == NULL) uma_fatal("out of memory for thread heap metadata", NULL);
     meta_end = meta_cur + META_CHUNK;
   }
-  uma_heap_t *heap = (uma_heap_t *)meta_cur;   /* fresh mapping: all zero */
+  uma_heap_t *heap = (uma_heap_t *)(meta_cur + HEAP_OFFSET);   /* fresh mapping: all zero */
   meta_cur += size;
   for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) heap->alloc_page[c] = &page_empty;
+  for (unsigned c = 0; c < UMA_CLASS_COUNT && sc_size(c) <= UMA_TCACHE_MAX_SIZE; c++) {
+    size_t fit = UMA_TCACHE_BYTES / sc_size(c);
+    heap->tcache[c].max = fit > UMA_TCACHE_SLOTS ? UMA_TCACHE_SLOTS : fit ? (uint32_t)fit : 1;
+    heap->tcache[c].room = heap->tcache[c].max;
+  }
   heap->node = (uint8_t)node;
   heap->all_next = atomic_load_explicit(&heap_all, memory_order_relaxed);
   atomic_store_explicit(&heap_all, heap, memory_order_release);
@@ -106,9 +117,11 @@ void heap_purge_tick(uma_heap_t *heap, bool force) {
    * 4 MiB big-class page would otherwise stay). Classes in use keep theirs:
    * retiring those cost the Python benchmark 4 MB of peak RSS. */
   for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) {
-    uint64_t allocs = heap->stats.cls[c].allocs;
+    uint64_t allocs = heap->tcache[c].allocs;
     bool idle = allocs == heap->tick_allocs[c];
     heap->tick_allocs[c] = allocs;
+    /* An idle class's cached blocks go back to their pages, so those can empty. */
+    if (idle && heap->tcache[c].head) heap_flush_tcache_class(heap, c);
     uma_page_t *page = heap->queue[c].first;
     if (idle && page != NULL && page->used == 0) page_retire_if_empty(heap, page);
   }

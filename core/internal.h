@@ -148,13 +148,8 @@ UMA_HIDDEN bool alloc_owns(const void *p);
 /* ---- heaps (heap.c) ---------------------------------------------------- */
 typedef struct uma_page_queue_s { uma_page_t *first, *last; } uma_page_queue_t;
 
-/* Per class, the two counters malloc's fast path bumps, side by side in one
- * cache line. */
-typedef struct uma_class_count_s { uint64_t allocs, requested; } uma_class_count_t;
-
+/* Per class counters live in the class's cache line (uma_tcache_t). */
 typedef struct uma_heap_stats_s {
-  uma_class_count_t cls[UMA_CLASS_COUNT];
-  uint64_t free_count[UMA_CLASS_COUNT];
   uint64_t large_requested;
   uint64_t large_allocs, large_bytes, large_frees, large_freed_bytes, large_remaps;
 } uma_heap_stats_t;
@@ -162,21 +157,32 @@ typedef struct uma_heap_stats_s {
 /* A thread's heap. Touched only by the thread that owns it, except `delayed`
  * (remote threads push pages) and the stats (read racily for reports).
  * Heaps are never unmapped: an exited thread's heap waits for adoption. */
-/* The most recently freed blocks of a small class, reused first (LIFO, so
- * the next malloc gets a block still in cache). Its blocks stay counted as
- * used by their pages until flushed back (heap_flush_tcache). */
-#define UMA_TCACHE_CLASSES 40                /* classes up to 2 KiB */
-#define UMA_TCACHE_SLOTS   15
-typedef struct uma_tcache_s { uint32_t count; uma_block_t *slot[UMA_TCACHE_SLOTS]; } uma_tcache_t;
+/* Per class, one cache line: everything malloc's and free's fast paths
+ * touch for it. The thread cache is the most recently freed blocks of a
+ * class up to 64 KiB, reused first (LIFO, so the next malloc gets a block
+ * still in cache): a list threaded through the blocks, as in tcmalloc's
+ * thread cache, so a pop is two loads. It holds at most `max` blocks
+ * (UMA_TCACHE_BYTES worth, 1–16; 0 for the classes above 64 KiB); `room`
+ * = max − blocks held. Its blocks stay counted as used by their pages until
+ * flushed back (heap_flush_tcache). The counters are the class's
+ * statistics: written by the owner only, read racily by reports. */
+#define UMA_TCACHE_MAX_SIZE (64 * 1024UL)         /* every class on pages */
+#define UMA_TCACHE_SLOTS   16                     /* the most blocks of one class */
+#define UMA_TCACHE_BYTES   (32 * 1024UL)          /* per class, above 2 KiB blocks */
+typedef struct __attribute__((aligned(64))) uma_tcache_s {
+  uma_block_t *head;
+  uint32_t room, max;
+  uint64_t allocs, requested, frees;
+} uma_tcache_t;
 
 typedef struct uma_heap_s {
-  uma_tcache_t tcache[UMA_TCACHE_CLASSES];
+  uma_tcache_t tcache[UMA_CLASS_COUNT];      /* per class: thread cache and counters */
   uma_page_t *alloc_page[UMA_CLASS_COUNT];   /* queue head, or &page_empty */
   uma_page_queue_t queue[UMA_CLASS_COUNT];
   _Atomic(uma_page_t *) delayed;             /* pages that left the full state */
   uma_segment_t *segs_with_free[SEG_KIND_LARGE];   /* indexed by SEG_KIND_* */
   uint64_t purge_due_ms;
-  uint64_t tick_allocs[UMA_CLASS_COUNT];     /* stats.cls[].allocs at the last purge tick */
+  uint64_t tick_allocs[UMA_CLASS_COUNT];     /* tcache[].allocs at the last purge tick */
   uint64_t timeline_mark;                    /* requested bytes already counted by the timeline */
   uma_heap_stats_t stats;
   struct uma_heap_s *all_next;
@@ -196,6 +202,7 @@ UMA_HIDDEN void heap_purge_tick(uma_heap_t *heap, bool force);
 UMA_HIDDEN void heap_collect_all(uma_heap_t *heap, bool force);
 UMA_HIDDEN void heap_drain_delayed(uma_heap_t *heap);
 UMA_HIDDEN void heap_flush_tcache(uma_heap_t *heap);
+UMA_HIDDEN void heap_flush_tcache_class(uma_heap_t *heap, unsigned cls);
 UMA_HIDDEN uma_heap_t *heap_borrow(void);
 UMA_HIDDEN void heap_return_borrowed(uma_heap_t *heap);
 UMA_HIDDEN void heap_fork_prepare(void);
@@ -297,17 +304,21 @@ UMA_HIDDEN void route_count_alloc(unsigned r, size_t bytes);
 UMA_HIDDEN void route_count_free(unsigned r, size_t bytes);
 
 /* ---- ownership map (owner_map.c) --------------------------------------- */
-#define OWNER_MAP_SLOTS (1UL << (48 - UMA_SEG_SHIFT))   /* 48-bit user address space */
-UMA_HIDDEN extern _Atomic uint64_t owner_map_bits[OWNER_MAP_SLOTS / 64];
+/* One byte per 4 MiB slot of the 47-bit address space the kernel hands out
+ * without an address hint (ours never give one): what starts there. */
+#define OWNER_MAP_SLOTS (1UL << (47 - UMA_SEG_SHIFT))
+enum { OWNER_NONE = 0, OWNER_PAGES = 1 /* small or medium segment */, OWNER_MAPPING = 2 /* coalescing pool or large block */ };
+UMA_HIDDEN extern _Atomic uint8_t owner_map[OWNER_MAP_SLOTS];
 UMA_HIDDEN extern _Atomic uintptr_t owner_map_lo, owner_map_hi;
 UMA_HIDDEN extern _Atomic int owner_map_scanners;
-UMA_HIDDEN bool owner_map_set(const void *slot_base, bool owned);
+UMA_HIDDEN bool owner_map_set(const void *slot_base, unsigned owner);   /* OWNER_* */
 UMA_HIDDEN void owner_map_release(const void *slot_base);   /* before unmapping or moving it */
-static inline bool owner_map_test(const void *slot_base) {
+static inline unsigned owner_map_get(const void *slot_base) {
   uintptr_t slot = (uintptr_t)slot_base >> UMA_SEG_SHIFT;
-  if (uma_unlikely(slot >= OWNER_MAP_SLOTS)) return false;
-  return (atomic_load_explicit(&owner_map_bits[slot >> 6], memory_order_relaxed) >> (slot & 63)) & 1;
+  if (uma_unlikely(slot >= OWNER_MAP_SLOTS)) return OWNER_NONE;
+  return atomic_load_explicit(&owner_map[slot], memory_order_relaxed);
 }
+static inline bool owner_map_test(const void *slot_base) { return owner_map_get(slot_base) != OWNER_NONE; }
 
 /* ---- OS memory, raw syscalls (os.c) ------------------------------------ */
 UMA_HIDDEN void *os_map(size_t size);
@@ -419,9 +430,16 @@ UMA_HIDDEN const char *uma_env(const char *name);
 
 /* ---- stats (stats.c) --------------------------------------------------- */
 /* A counter one thread writes and others read racily: no locked instruction. */
+#if defined(__x86_64__)
+/* One `add` to memory: an aligned 8-byte store is never torn, and the asm
+ * keeps the compiler from splitting it into load, add and store (three
+ * instructions on the fast path, as the relaxed atomics below compile). */
+#define STAT_ADD(field, n) __asm__ volatile("addq %1, %0" : "+m"(field) : "er"((uint64_t)(n)))
+#else
 #define STAT_ADD(field, n) \
   atomic_store_explicit((_Atomic uint64_t *)&(field), \
     atomic_load_explicit((_Atomic uint64_t *)&(field), memory_order_relaxed) + (n), memory_order_relaxed)
+#endif
 UMA_HIDDEN void stats_sample_peak(uma_heap_t *heap);
 typedef struct uma_totals_s {
   uint64_t allocs[UMA_CLASS_COUNT], frees[UMA_CLASS_COUNT], requested[UMA_CLASS_COUNT];

@@ -111,7 +111,7 @@ void *large_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, unsign
   uma_large_t *lg = align <= UMA_SEG_SIZE && !cow ? cache_take(map_size, route, node) : NULL;
   bool reused = lg != NULL;
   if (cow && (lg = cow_map(size)) != NULL) {   /* over the memory file (cow.c): never cached */
-    if (!owner_map_set(lg, true)) {
+    if (!owner_map_set(lg, OWNER_MAPPING)) {
       cow_unmap(lg);
       return NULL;
     }
@@ -122,7 +122,7 @@ void *large_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, unsign
     lg = align <= UMA_SEG_SIZE ? os_map_aligned(map_size, UMA_SEG_SIZE)
                                : os_map_aligned_at_offset(map_size, align, offset);
     if (lg == NULL) return NULL;
-    if (!owner_map_set(lg, true)) {
+    if (!owner_map_set(lg, OWNER_MAPPING)) {
       os_unmap(lg, map_size);
       return NULL;
     }
@@ -222,9 +222,9 @@ void *large_realloc(uma_heap_t *heap, uma_large_t *lg, void *p, size_t size) {
     /* The old slot leaves the map before its pages move (a heap walk must
      * not read it after), and comes back if the move fails. */
     owner_map_release(lg);
-    if (!owner_map_set(target, true) || !os_remap_to(lg, lg->map_size, need, target)) {
-      owner_map_set(target, false);
-      owner_map_set(lg, true);
+    if (!owner_map_set(target, OWNER_MAPPING) || !os_remap_to(lg, lg->map_size, need, target)) {
+      owner_map_set(target, OWNER_NONE);
+      owner_map_set(lg, OWNER_MAPPING);
       os_unmap(target, need);
       return NULL;
     }

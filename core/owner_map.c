@@ -1,9 +1,11 @@
-/* owner_map.c — one bit per 4 MiB slot of the 48-bit address space: set while
- * a segment or large mapping of ours starts there. free() tests it before it
- * reads any header, so a foreign pointer is diagnosed, never dereferenced.
- * The 8 MiB bitmap is zero-initialised static storage: valid before any
- * initialisation (free() may come first), and only the words touched become
- * resident.
+/* owner_map.c — one byte per 4 MiB slot of the 47-bit address space: set
+ * while a segment or large mapping of ours starts there, saying which kind
+ * (OWNER_PAGES or OWNER_MAPPING). free() tests it before it reads any header,
+ * so a foreign pointer is diagnosed, never dereferenced, and one compare
+ * also tells the fast path's small and medium segments from everything else.
+ * The 32 MiB map is zero-initialised static storage: valid before any
+ * initialisation (free() may come first), and only the pages touched become
+ * resident (one 4 KiB page covers 16 GiB of address space).
  *
  * The heap walk of the report (frag.c) finds every segment and large block
  * through this map, while other threads keep allocating. It may read a
@@ -14,24 +16,21 @@
  * either the walker sees the bit clear or the unmapper sees the walker. */
 #include "internal.h"
 
-_Atomic uint64_t owner_map_bits[OWNER_MAP_SLOTS / 64];
+_Atomic uint8_t owner_map[OWNER_MAP_SLOTS];
 _Atomic uintptr_t owner_map_lo = OWNER_MAP_SLOTS, owner_map_hi;   /* slots ever set: [lo, hi] */
 _Atomic int owner_map_scanners;
 
 /* False when the slot lies beyond the map (an address the map cannot hold). */
-bool owner_map_set(const void *slot_base, bool owned) {
+bool owner_map_set(const void *slot_base, unsigned owner) {
   uintptr_t slot = (uintptr_t)slot_base >> UMA_SEG_SHIFT;
   UMA_ASSERT(((uintptr_t)slot_base & UMA_SEG_MASK) == 0);
   if (slot >= OWNER_MAP_SLOTS) return false;
-  uint64_t bit = 1ULL << (slot & 63);
-  if (owned) {
-    atomic_fetch_or(&owner_map_bits[slot >> 6], bit);
+  atomic_store(&owner_map[slot], (uint8_t)owner);
+  if (owner != OWNER_NONE) {
     uintptr_t lo = atomic_load_explicit(&owner_map_lo, memory_order_relaxed);
     while (slot < lo && !atomic_compare_exchange_weak(&owner_map_lo, &lo, slot)) {}
     uintptr_t hi = atomic_load_explicit(&owner_map_hi, memory_order_relaxed);
     while (slot > hi && !atomic_compare_exchange_weak(&owner_map_hi, &hi, slot)) {}
-  } else {
-    atomic_fetch_and(&owner_map_bits[slot >> 6], ~bit);
   }
   return true;
 }
@@ -39,7 +38,7 @@ bool owner_map_set(const void *slot_base, bool owned) {
 /* The mapping at slot_base is about to be unmapped or moved: no walker may
  * be reading it after this returns. Walks take about a millisecond. */
 void owner_map_release(const void *slot_base) {
-  owner_map_set(slot_base, false);
+  owner_map_set(slot_base, OWNER_NONE);
   atomic_thread_fence(memory_order_seq_cst);
   while (atomic_load(&owner_map_scanners) != 0) os_yield();
 }

@@ -163,19 +163,24 @@ void page_free_slow(uma_heap_t *heap, uma_page_t *page) {
     page_retire(heap, page);
 }
 
-/* Owner: give the blocks held in the thread cache back to their pages. */
-void heap_flush_tcache(uma_heap_t *heap) {
-  for (unsigned c = 0; c < UMA_TCACHE_CLASSES; c++) {
-    uma_tcache_t *tc = &heap->tcache[c];
-    while (tc->count) {
-      uma_block_t *b = tc->slot[--tc->count];
-      uma_segment_t *seg = seg_of(b);
-      uma_page_t *page = seg_page_of(seg, b);
-      b->next = page->free;
-      page->free = b;
-      if (--page->used == 0 || page->in_full) page_free_slow(heap, page);
-    }
+/* Owner: give the blocks one class holds in the thread cache back to their pages. */
+void heap_flush_tcache_class(uma_heap_t *heap, unsigned cls) {
+  uma_tcache_t *tc = &heap->tcache[cls];
+  uma_block_t *b = tc->head;
+  tc->head = NULL;
+  tc->room = tc->max;
+  while (b) {
+    uma_block_t *next = b->next;
+    uma_page_t *page = seg_page_of(seg_of(b), b);
+    b->next = page->free;
+    page->free = b;
+    if (--page->used == 0 || page->in_full) page_free_slow(heap, page);
+    b = next;
   }
+}
+
+void heap_flush_tcache(uma_heap_t *heap) {
+  for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) heap_flush_tcache_class(heap, c);
 }
 
 /* ---- refills -------------------------------------------------------------- */

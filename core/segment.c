@@ -93,7 +93,7 @@ static uma_segment_t *seg_acquire(uma_heap_t *heap, uint8_t kind) {
   if (fresh) {
     seg = os_map_aligned(UMA_SEG_SIZE, UMA_SEG_SIZE);
     if (seg == NULL) return NULL;
-    if (!owner_map_set(seg, true)) {
+    if (!owner_map_set(seg, OWNER_PAGES)) {
       os_unmap(seg, UMA_SEG_SIZE);
       return NULL;
     }

@@ -35,9 +35,9 @@ void stats_totals(uma_totals_t *t) {
   t->large_freed = atomic_load_explicit(&orphan_large_freed_bytes, memory_order_relaxed);
   for (uma_heap_t *h = atomic_load_explicit(&heap_all, memory_order_acquire); h; h = h->all_next) {
     for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) {
-      t->allocs[c] += rd(&h->stats.cls[c].allocs);
-      t->requested[c] += rd(&h->stats.cls[c].requested);
-      t->frees[c] += rd(&h->stats.free_count[c]);
+      t->allocs[c] += rd(&h->tcache[c].allocs);
+      t->requested[c] += rd(&h->tcache[c].requested);
+      t->frees[c] += rd(&h->tcache[c].frees);
     }
     t->large_requested += rd(&h->stats.large_requested);
     t->large_allocs += rd(&h->stats.large_allocs);

@@ -47,7 +47,7 @@ void timeline_start(uint64_t interval_ms, uint64_t interval_bytes) {
 static uint64_t count_allocated(uma_heap_t *heap) {
   if (heap == NULL) return atomic_load_explicit(&allocated_bytes, memory_order_relaxed);
   uint64_t total = heap->stats.large_requested;
-  for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) total += heap->stats.cls[c].requested;
+  for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) total += heap->tcache[c].requested;
   uint64_t delta = total - heap->timeline_mark;
   heap->timeline_mark = total;
   return atomic_fetch_add_explicit(&allocated_bytes, delta, memory_order_relaxed) + delta;

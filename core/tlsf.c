@@ -157,7 +157,7 @@ static tlsf_block_t *find(tlsf_arena_t *A, size_t need) {
 static tlsf_block_t *seg_new(tlsf_arena_t *A) {
   tlsf_seg_t *seg = os_map_aligned(UMA_SEG_SIZE, UMA_SEG_SIZE);
   if (seg == NULL) return NULL;
-  if (!owner_map_set(seg, true)) {
+  if (!owner_map_set(seg, OWNER_MAPPING)) {
     os_unmap(seg, UMA_SEG_SIZE);
     return NULL;
   }

@@ -3,6 +3,7 @@
  * a call has no meaning here it is accepted and documented as ignored
  * (docs/ARCHITECTURE.md, "The malloc ABI"). */
 #include "interpose.h"
+#include "../core/alloc_fast.h"
 #include <errno.h>
 #include <malloc.h>
 #include <stdio.h>
@@ -32,13 +33,22 @@ static UMA_NOINLINE void *traced_realloc(void *p, size_t size, const void *ra) {
   return q;
 }
 
+/* Out of line, so the untraced entry is a test and a jump. */
+static UMA_NOINLINE void *traced_malloc(size_t size, const void *ra) {
+  return traced(alloc_malloc(size, ra), size);
+}
+static UMA_NOINLINE void traced_free_slow(void *p) {
+  trace_free(p);
+  alloc_free(p);
+}
+
 UMA_EXPORT void *malloc(size_t size) {
-  if (uma_unlikely(trace_on)) return traced(alloc_malloc(size, RA), size);
-  return alloc_malloc(size, RA);
+  if (uma_unlikely(trace_on)) return traced_malloc(size, RA);
+  return alloc_malloc_inline(size, RA);
 }
 static inline void traced_free(void *p) {
-  if (uma_unlikely(trace_on)) trace_free(p);
-  alloc_free(p);
+  if (uma_unlikely(trace_on)) traced_free_slow(p);
+  else alloc_free_inline(p);
 }
 UMA_EXPORT void free(void *p) { traced_free(p); }
 UMA_EXPORT void *calloc(size_t n, size_t size) {

@@ -1,7 +1,10 @@
 /* latency.c — nanoseconds per malloc+free pair, one thread, for each size
  * from 16 B to 64 KiB: "tight" frees each block at once; "shuffled" keeps
  * 1000 blocks live and replaces a random one per pair. The allocator is
- * chosen by LD_PRELOAD. Prints one line per size: "latency SIZE TIGHT SHUFFLED". */
+ * chosen by LD_PRELOAD. Prints one line per size: "latency SIZE TIGHT SHUFFLED".
+ * A warm-up of every size runs first, untimed: the figures are steady-state
+ * costs, not the allocator's start-up (reading a policy, finding the
+ * machine's topology) charged to whichever size happens to come first. */
 #include <time.h>
 #include "bench.h"
 
@@ -14,6 +17,12 @@ static double now_ns(void) {
 int main(int argc, char **argv) {
   bench_args_t a = bench_args(argc, argv);
   long pairs = (long)(2000000 * a.scale) + 1000;
+  for (size_t size = 16; size <= 65536; size *= 4)
+    for (int i = 0; i < 10000; i++) {
+      char *volatile p = malloc(size);
+      p[0] = 1;
+      free(p);
+    }
   for (size_t size = 16; size <= 65536; size *= 4) {
     double t0 = now_ns();
     for (long i = 0; i < pairs; i++) {

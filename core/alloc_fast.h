@@ -1,0 +1,75 @@
+/* alloc_fast.h — the malloc and free fast paths, inlined into the exported
+ * entry points (interpose/malloc.c) and into alloc.c's alloc_malloc and
+ * alloc_free. A pair costs about 70 instructions, so a call and a jump
+ * between files show (taken branches are what a pair runs out of first).
+ * Everything else is alloc.c's: alloc_generic, free_to_page, free_slow. */
+#ifndef UMA_ALLOC_FAST_H
+#define UMA_ALLOC_FAST_H
+#include "internal.h"
+
+UMA_HIDDEN UMA_NOINLINE void *alloc_generic(size_t size, size_t align, bool zero, const void *ra);
+UMA_HIDDEN UMA_NOINLINE void free_to_page(uma_heap_t *heap, uma_page_t *page, uma_block_t *b);
+UMA_HIDDEN UMA_NOINLINE void free_slow(void *p, const char *func);
+
+/* What a free block holds at offset 8: its address keyed with a per-process
+ * secret, so a double free is told apart from live data. */
+static inline uintptr_t block_cookie(const uma_block_t *b) { return (uintptr_t)b ^ uma_secret; }
+
+/* A block of a class up to 64 KiB from the thread cache, else from the
+ * class's current page; anything else (no heap yet, larger, refill) is
+ * alloc_generic's. `ra`: the program's return address (rules may match it). */
+static inline __attribute__((always_inline)) void *alloc_malloc_inline(size_t size, const void *ra) {
+  uma_heap_t *heap = uma_tls_heap;
+  if (uma_likely(heap != NULL && size <= UMA_TCACHE_MAX_SIZE)) {
+    unsigned cls = uma_likely(size <= 1024) ? sc_small_table[(size + 15) >> 4] : sc_of(size);
+    uma_tcache_t *tc = &heap->tcache[cls];
+    uma_block_t *b = tc->head;
+    if (uma_likely(b != NULL)) {
+      tc->head = b->next;
+      tc->room++;
+    } else {
+      uma_page_t *page = heap->alloc_page[cls];
+      b = page->free;
+      if (uma_unlikely(b == NULL)) return alloc_generic(size, UMA_ALIGN_MIN, false, ra);
+      page->free = b->next;
+      page->used++;
+    }
+    b->cookie = 0;
+    STAT_ADD(tc->allocs, 1);
+    STAT_ADD(tc->requested, size);
+    return b;
+  }
+  return alloc_generic(size, UMA_ALIGN_MIN, false, ra);
+}
+
+/* A block of the calling thread's own pages goes onto its class's thread
+ * cache while there is room. The checks every free pays for: ours and on
+ * pages (the ownership map), at a block start (page->start is UINTPTR_MAX
+ * for a page not in use, so one compare also rejects a retired page),
+ * 16-aligned, and not already free (the cookie). NULL fails the ownership
+ * test (seg_of(NULL) lies above the map) and takes the slow path. */
+static inline __attribute__((always_inline)) void alloc_free_inline(void *p) {
+  uma_segment_t *seg = seg_of(p);
+  if (uma_likely(owner_map_get(seg) == OWNER_PAGES)) {
+    uma_page_t *page = seg_page_of(seg, p);
+    uma_block_t *b = p;
+    uma_heap_t *heap = uma_tls_heap;
+    if (uma_likely((uint8_t *)p >= page->start && ((uintptr_t)p & 15) == 0 &&
+                   b->cookie != block_cookie(b) && seg->heap == heap)) {
+      uma_tcache_t *tc = &heap->tcache[page->class_idx];
+      if (uma_likely(tc->room != 0)) {
+        tc->room--;
+        b->cookie = block_cookie(b);
+        b->next = tc->head;
+        tc->head = b;
+        STAT_ADD(tc->frees, 1);
+        return;
+      }
+      free_to_page(heap, page, b);
+      return;
+    }
+  }
+  free_slow(p, "free");
+}
+
+#endif
