@@ -87,6 +87,33 @@ static uma_large_t *cache_take(size_t map_size, unsigned route, int node) {
   return best;
 }
 
+/* A mapping about to be made would raise the footprint past its peak while
+ * the cache holds mappings that did not fit the request: unmap those first
+ * (oldest first), as many bytes as the new one would add past the peak. The
+ * cache saves page faults for blocks it can serve again; it must not be why
+ * a program's peak grows (a working set of blocks of changing sizes would
+ * otherwise peak at live + cache). */
+static void cache_yield_to(size_t map_size) {
+  uint64_t committed = atomic_load_explicit(&stats_committed, memory_order_relaxed);
+  uint64_t peak = atomic_load_explicit(&stats_peak_committed, memory_order_relaxed);
+  if (committed + map_size <= peak || large_cache_bytes == 0) return;
+  size_t over = (size_t)(committed + map_size - peak), freed = 0;
+  uma_large_t *evict[LARGE_CACHE_MAX];
+  int n = 0;
+  pthread_mutex_lock(&large_lock);
+  for (int i = 0; i < large_cache_count && freed < over;) {
+    if (large_cache[i].lg->pinned == PIN_YES) {
+      i++;
+      continue;
+    }
+    freed += large_cache[i].lg->map_size;
+    evict[n++] = large_cache[i].lg;
+    cache_remove_at(i);
+  }
+  pthread_mutex_unlock(&large_lock);
+  for (int i = 0; i < n; i++) large_unmap(evict[i]);
+}
+
 static void stats_large_alloc(uma_heap_t *heap, size_t usable) {
   STAT_ADD(heap->stats.large_allocs, 1);
   STAT_ADD(heap->stats.large_bytes, usable);
@@ -119,6 +146,7 @@ void *large_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, unsign
     lg->node = (uint8_t)node;
     stats_commit((int64_t)lg->map_size);
   } else if (!reused) {
+    cache_yield_to(map_size);
     lg = align <= UMA_SEG_SIZE ? os_map_aligned(map_size, UMA_SEG_SIZE)
                                : os_map_aligned_at_offset(map_size, align, offset);
     if (lg == NULL) return NULL;
