@@ -47,9 +47,12 @@ static inline __attribute__((always_inline)) void *alloc_malloc_inline(size_t si
  * pages (the ownership map), at a block start (page->start is UINTPTR_MAX
  * for a page not in use, so one compare also rejects a retired page),
  * 16-aligned, and not already free (the cookie). NULL fails the ownership
- * test (seg_of(NULL) lies above the map) and takes the slow path. */
+ * test (its slot 0 is never ours) and takes the slow path. */
 static inline __attribute__((always_inline)) void alloc_free_inline(void *p) {
-  uma_segment_t *seg = seg_of(p);
+  /* A block on pages never starts its slot (the segment header does), so
+   * the slot is p's own, without seg_of's p − 1 for large aligned blocks
+   * (their slot reads OWNER_NONE here and free_slow looks again). */
+  uma_segment_t *seg = (uma_segment_t *)((uintptr_t)p & ~UMA_SEG_MASK);
   if (uma_likely(owner_map_get(seg) == OWNER_PAGES)) {
     uma_page_t *page = seg_page_of(seg, p);
     uma_block_t *b = p;
