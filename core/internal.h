@@ -36,13 +36,13 @@
 
 #define UMA_ALIGN_MIN        16UL                    /* every block is 16-byte aligned */
 #define UMA_BLOCK_MAX        (512 * 1024UL)          /* largest class; above is "large" */
-#define UMA_CLASS_COUNT      136                     /* classes 0..135: 16 B .. 512 KiB */
+#define UMA_CLASS_COUNT      112                     /* classes 0..111: 16 B .. 512 KiB */
 #define UMA_SMALL_CLASSES    64                      /* 0..63 (≤ 8 KiB) on 64 KiB pages */
-#define UMA_MEDIUM_CLASSES   112                     /* 64..111 (≤ 64 KiB) on 512 KiB pages; the rest: the coalescing pool */
+#define UMA_MEDIUM_CLASSES   88                      /* 64..87 (≤ 64 KiB) on 512 KiB pages; the rest: the coalescing pool */
 
 /* ---- size classes (size_class.c) --------------------------------------- */
-/* 16-byte steps up to 128 B, 8 classes per doubling up to 4 KiB, 16 per
- * doubling up to 64 KiB, 8 above. Up to 64 KiB a class is one table load. */
+/* 16-byte steps up to 128 B, then 8 classes per doubling (16 from 4 to
+ * 8 KiB; size_class.c says why). Up to 64 KiB a class is one table load. */
 UMA_HIDDEN extern const uint8_t sc_small_table[65];
 UMA_HIDDEN extern const uint8_t sc_mid_table[1025];
 static inline unsigned sc_of(size_t size) {
@@ -50,7 +50,7 @@ static inline unsigned sc_of(size_t size) {
   if (size <= 65536) return sc_mid_table[(size + 63) >> 6];
   size_t m = size - 1;
   unsigned b = 63u - (unsigned)__builtin_clzl(m);
-  return 112u + (b - 16u) * 8u + (unsigned)((m >> (b - 3u)) & 7u);
+  return 88u + (b - 16u) * 8u + (unsigned)((m >> (b - 3u)) & 7u);
 }
 UMA_HIDDEN extern const uint32_t sc_size_table[UMA_CLASS_COUNT];
 static inline size_t sc_size(unsigned cls) { return sc_size_table[cls]; }
