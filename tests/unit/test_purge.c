@@ -56,6 +56,24 @@ Test(purge, large_blocks_are_unmapped_after_the_delay) {
   cr_assert(!uma_owns(p), "an unmapped block is no longer ours");
 }
 
+/* The cache must not be why a peak grows: a cached block that cannot serve
+ * a request (too small) is unmapped before a new mapping would raise the
+ * footprint past its peak, instead of staying resident beside it. */
+Test(purge, a_cached_large_block_gives_way_to_a_mapping_past_the_peak) {
+  uma_option_set(UMA_OPTION_PURGE_DELAY_MS, 60 * 1000);
+  char *a = uma_malloc(16 << 20);
+  memset(a, 1, 16 << 20);
+  uma_stats_t with_a, after;
+  uma_stats_get(&with_a);
+  uma_free(a);
+  char *b = uma_malloc(40 << 20);
+  uma_stats_get(&after);
+  cr_assert_leq(after.mapped_bytes, with_a.mapped_bytes - (16 << 20) + (40 << 20) + (4 << 20),
+                "mapped %llu MiB with the cached block kept beside the new one",
+                (unsigned long long)(after.mapped_bytes >> 20));
+  uma_free(b);
+}
+
 static void pass_ms(long ms) {   /* lets the decay clock move; nothing is waited for */
   struct timespec ts = { 0, ms * 1000000L };
   nanosleep(&ts, NULL);

@@ -31,3 +31,17 @@ Test(tcache, collect_returns_cached_blocks_to_their_pages) {
   for (int i = 0; i < N; i += 40) resident += resident_pages(blocks[i], 100);
   cr_assert_lt(resident, 5, "%zu sampled pages still resident after collect", resident);
 }
+
+/* Every class on pages (up to 64 KiB) has a thread cache; a larger block
+ * takes as many slots as 32 KiB hold, at least one. */
+Test(tcache, classes_up_to_64_kib_reuse_the_block_just_freed_too) {
+  size_t sizes[] = { 3000, 20000, 65536 };
+  for (int s = 0; s < 3; s++) {
+    void *keep[8];
+    for (int i = 0; i < 8; i++) keep[i] = uma_malloc(sizes[s]);
+    void *a = keep[3];
+    uma_free(a);
+    cr_assert_eq(uma_malloc(sizes[s]), a, "size %zu: the block just freed comes back first", sizes[s]);
+    for (int i = 0; i < 8; i++) uma_free(keep[i]);
+  }
+}
