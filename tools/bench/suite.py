@@ -50,6 +50,20 @@ def allocators(build):
     }
 
 
+def sqlite_rows(scale):
+    """A million rows at scale 1; fewer for a quick run (the build is linear in rows)."""
+    return 1000000 if scale >= 1 else max(100000, int(1000000 * scale))
+
+
+def sqlite_script(scale, directory):
+    """sqlite_index.sql with the row count of this scale, as a file for stdin."""
+    text = open(os.path.join(HERE, "sqlite_index.sql")).read().replace("1000000", str(sqlite_rows(scale)))
+    path = os.path.join(directory, "sqlite_index.sql")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
 def workloads(build, threads, scale):
     b = lambda name, *extra: [os.path.join(build, "bench", name), *extra, "--threads", str(threads), "--scale", str(scale)]
     return [
@@ -68,7 +82,7 @@ def workloads(build, threads, scale):
         ("frag-medium", b("frag_medium"), r"^frag_medium: OK"),
         ("layers", b("layers"), r"^layers: OK \d+"),
         ("python3", [PYTHON, os.path.join(HERE, "py_objects.py"), str(scale)], r"^py_objects: OK \d+"),
-        ("sqlite3", ["sqlite3", ":memory:"], r"^sqlite_index: OK\|1000000\|1000000"),
+        ("sqlite3", ["sqlite3", ":memory:"], rf"^sqlite_index: OK\|{sqlite_rows(scale)}\|{sqlite_rows(scale)}"),
     ]
 
 
@@ -134,7 +148,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--scale", type=float, default=1.0)
-    ap.add_argument("--quick", action="store_true", help="scale 0.15, 3 rounds: about two minutes")
+    ap.add_argument("--quick", action="store_true", help="scale 0.15, 2 rounds, no P/L runs: under two minutes")
     ap.add_argument("--only", default="", help="comma-separated workload names")
     ap.add_argument("--markdown", help="update the suite section of this file (docs/BENCH.md)")
     ap.add_argument("--svg", help="write the ratio chart here")
@@ -144,7 +158,7 @@ def main():
     ap.add_argument("--allocators", default="", help="comma-separated columns to keep")
     args = ap.parse_args()
     if args.quick:
-        args.scale = 0.15
+        args.scale, args.rounds, args.no_pl = 0.15, 2, True
     build = os.path.abspath(args.build)
     allocs = allocators(build)
     envs = {a: {} for a in allocs}
@@ -166,7 +180,8 @@ def main():
     if args.only:
         keep = set(args.only.split(","))
         works = [w for w in works if w[0] in keep]
-    sql = os.path.join(HERE, "sqlite_index.sql")
+    sql_dir = tempfile.TemporaryDirectory()
+    sql = sqlite_script(args.scale, sql_dir.name)
     times = {w[0]: {a: [] for a in allocs} for w in works}
     rss = {w[0]: {a: [] for a in allocs} for w in works}
     failures = []
