@@ -11,7 +11,7 @@ int main(int argc, char **argv) {
   rng_t r = rng_seed(7);
   char **blk = calloc(N, sizeof *blk);
   uint32_t *sz = calloc(N, sizeof *sz);
-  int phases = (int)(5 * a.scale) + 1;
+  int phases = (int)(3 * a.scale) + 1;
   for (int phase = 0; phase < phases; phase++) {
     size_t lo = phase % 2 ? 24 : 200, span = phase % 2 ? 180 : 3000;   /* alternate size mixes */
     for (int i = 0; i < N; i++) {

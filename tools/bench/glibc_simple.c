@@ -20,7 +20,7 @@ static void *worker(void *arg) {
 
 int main(int argc, char **argv) {
   bench_args_t a = bench_args(argc, argv);
-  pairs = (long)(200000000 * a.scale / a.threads) + 1;
+  pairs = (long)(100000000 * a.scale / a.threads) + 1;
   pthread_t th[256];
   for (int i = 0; i < a.threads; i++) pthread_create(&th[i], NULL, worker, (void *)(uintptr_t)i);
   uint64_t total = 0;

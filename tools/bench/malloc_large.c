@@ -10,7 +10,7 @@ int main(int argc, char **argv) {
   enum { WINDOW = 20 };
   char *win[WINDOW] = { 0 };
   size_t sz[WINDOW] = { 0 };
-  long steps = (long)(700 * a.scale) + 1;
+  long steps = (long)(400 * a.scale) + 1;
   for (long i = 0; i < steps; i++) {
     int k = (int)(rng_next(&r) % WINDOW);
     if (win[k]) {
@@ -23,7 +23,7 @@ int main(int argc, char **argv) {
     fill_block(win[k], sz[k], (uint8_t)k);
   }
   for (int k = 0; k < WINDOW; k++) free(win[k]);
-  for (int rep = 0; rep < (int)(4 * a.scale) + 1; rep++) {
+  for (int rep = 0; rep < (int)(2 * a.scale) + 1; rep++) {
     size_t n = 1024;
     char *buf = malloc(n);
     memset(buf, 7, n);
