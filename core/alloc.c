@@ -1,15 +1,14 @@
-/* alloc.c — the public allocation API (alloc_malloc, alloc_free, …): the fast
- * paths a thread runs against its own heap, and the routing of everything
- * else to pages (page.c), the large pool (large.c) and heaps (heap.c).
- * Fast path: malloc pops the class's current page free list; free pushes onto
- * it when the block's segment belongs to the calling thread. */
+/* alloc.c — the public allocation API (alloc_malloc, alloc_free, …) around
+ * the fast paths of alloc_fast.h, and everything they hand off: a thread
+ * without a heap, refills, alignment, zeroing, other threads' blocks, the
+ * coalescing pool and large blocks, realloc, the diagnoses; routed to pages
+ * (page.c), the large pool (large.c) and heaps (heap.c). */
 #include "internal.h"
 #include "alloc_fast.h"
 #include <errno.h>
 #include <string.h>
 
 #define UMA_MAX_REQUEST ((size_t)PTRDIFF_MAX - 2 * UMA_SEG_SIZE)
-
 
 /* The smallest class at or above `size` whose blocks are `align`-aligned:
  * page starts are 4 KiB-aligned, so a class whose size is a multiple of

@@ -22,7 +22,8 @@ static bool heap_key_ready;
  * a page is 4 KiB-aligned; had the thread cache's head for a class the same
  * low 12 address bits, the CPU would take the block's loads for reloads of
  * the head just stored (4K aliasing) and stall: 16-byte malloc+free pairs ran
- * at 8.1 ns against 4.9 ns for 64 bytes before this. */
+ * at 5.1–6.3 ns against 4.5–5.1 ns for 64 bytes in the same runs before
+ * this, 4.8 ns against 4.7 ns after. */
 #define HEAP_OFFSET 2048
 static uma_heap_t *heap_new_locked(int node) {
   size_t size = (HEAP_OFFSET + sizeof(uma_heap_t) + UMA_OS_PAGE - 1) & ~(UMA_OS_PAGE - 1);
