@@ -99,16 +99,22 @@ struct uma_heap_s;
  * The owner is found from any block by masking: seg_of(p). */
 typedef struct uma_segment_s {
   uint8_t kind;                      /* SEG_KIND_SMALL, _MEDIUM or _BIG */
-  uint8_t page_shift;
-  uint8_t node;                      /* the NUMA node its memory was placed on */
   uint8_t pad_;
+  uint8_t node;                      /* the NUMA node its memory was placed on */
+  uint8_t pad2_;
   uint16_t page_count;
   uint32_t used_pages;
-  struct uma_heap_s *heap;           /* owner; constant while any page is in use */
   uint64_t free_mask;                /* pages not in use */
   uint64_t dirty_mask;               /* free pages that may still be resident */
   uint64_t dirty_stamp_ms;           /* when the newest dirty page was retired */
   struct uma_segment_s *next, *prev; /* heap's list of segments with free pages */
+  /* What free's fast path reads, 0x50 into the segment: not at a multiple of
+   * 64, where page-start blocks (and every block of a class that is a
+   * multiple of 64) lie modulo 4 KiB. A load at the same low 12 address bits
+   * as the block just written waits for that store (4K aliasing). */
+  uint64_t unused_[3];
+  struct uma_heap_s *heap;           /* owner; constant while any page is in use */
+  uint8_t page_shift;
   uma_page_t pages[UMA_MAX_PAGES] __attribute__((aligned(128)));
 } uma_segment_t;
 
@@ -172,8 +178,13 @@ typedef struct uma_heap_stats_s {
 #define UMA_TCACHE_SLOTS   16                     /* the most blocks of one class */
 #define UMA_TCACHE_BYTES   (32 * 1024UL)          /* per class, above 2 KiB blocks */
 typedef struct __attribute__((aligned(64))) uma_tcache_s {
+  /* The first 16 bytes hold nothing the fast paths touch: blocks at a
+   * multiple of 64 (page starts, most classes) share those low address bits
+   * modulo 4 KiB with a line's start, and a load there would wait on the
+   * block just written (4K aliasing; see heap_new_locked). */
+  uint32_t max, unused_[3];
   uma_block_t *head;
-  uint32_t room, max;
+  uint32_t room, unused2_;
   uint64_t allocs, requested, frees;
 } uma_tcache_t;
 
