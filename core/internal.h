@@ -317,9 +317,15 @@ UMA_HIDDEN void route_count_alloc(unsigned r, size_t bytes);
 UMA_HIDDEN void route_count_free(unsigned r, size_t bytes);
 
 /* ---- ownership map (owner_map.c) --------------------------------------- */
-/* One byte per 4 MiB slot of the 47-bit address space the kernel hands out
- * without an address hint (ours never give one): what starts there. */
-#define OWNER_MAP_SLOTS (1UL << (47 - UMA_SEG_SHIFT))
+/* One byte per 4 MiB slot of the address space the kernel hands out without
+ * an address hint (ours never give one): what starts there. x86-64 stays
+ * below 2^47 even with 5-level paging; arm64 maps up to 2^48. */
+#if defined(__x86_64__)
+#define OWNER_MAP_VA_BITS 47
+#else
+#define OWNER_MAP_VA_BITS 48
+#endif
+#define OWNER_MAP_SLOTS (1UL << (OWNER_MAP_VA_BITS - UMA_SEG_SHIFT))
 enum { OWNER_NONE = 0, OWNER_PAGES = 1 /* small or medium segment */, OWNER_MAPPING = 2 /* coalescing pool or large block */ };
 UMA_HIDDEN extern _Atomic uint8_t owner_map[OWNER_MAP_SLOTS];
 UMA_HIDDEN extern _Atomic uintptr_t owner_map_lo, owner_map_hi;
