@@ -21,7 +21,7 @@ static inline uintptr_t block_cookie(const uma_block_t *b) { return (uintptr_t)b
 static inline __attribute__((always_inline)) void *alloc_malloc_inline(size_t size, const void *ra) {
   uma_heap_t *heap = uma_tls_heap;
   if (uma_likely(heap != NULL && size <= UMA_TCACHE_MAX_SIZE)) {
-    unsigned cls = uma_likely(size <= 1024) ? sc_small_table[(size + 15) >> 4] : sc_of(size);
+    unsigned cls = sc_of(size);
     uma_tcache_t *tc = &heap->tcache[cls];
     uma_block_t *b = tc->head;
     if (uma_likely(b != NULL)) {

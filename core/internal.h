@@ -46,7 +46,7 @@
 UMA_HIDDEN extern const uint8_t sc_small_table[65];
 UMA_HIDDEN extern const uint8_t sc_mid_table[1025];
 static inline unsigned sc_of(size_t size) {
-  if (size <= 1024) return sc_small_table[(size + 15) >> 4];
+  if (uma_likely(size <= 1024)) return sc_small_table[(size + 15) >> 4];   /* most requests */
   if (size <= 65536) return sc_mid_table[(size + 63) >> 6];
   size_t m = size - 1;
   unsigned b = 63u - (unsigned)__builtin_clzl(m);
