@@ -41,7 +41,7 @@ static void *heap_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, 
     }
     return p;
   }
-  uma_page_t *page = heap->alloc_page[cls];
+  uma_page_t *page = heap->tcache[cls].page;
   if (page->free == NULL) {
     page = page_malloc_slow(heap, cls);
     if (page == NULL) return NULL;
@@ -124,9 +124,7 @@ static UMA_NOINLINE void free_large(uma_large_t *lg, void *p, const char *func) 
 /* The block's page, after the cheap checks that every free pays for. */
 static inline uma_page_t *checked_page(uma_segment_t *seg, const void *p, const char *func) {
   uma_page_t *page = seg_page_of(seg, p);
-  /* A page not in use has start = UINTPTR_MAX (seg_page_free), so one
-   * compare rejects both a retired page and a pointer into the header. */
-  if (uma_unlikely((uint8_t *)p < page->start || ((uintptr_t)p & 15) != 0))
+  if (uma_unlikely(!page_may_start_block(page, p)))
     uma_invalid_pointer(func, p, "is not the start of a block allocated here");
   if (uma_unlikely(((const uma_block_t *)p)->cookie == block_cookie(p)))
     uma_invalid_pointer(func, p, "was already freed (double free)");
@@ -158,7 +156,7 @@ void free_to_page(uma_heap_t *heap, uma_page_t *page, uma_block_t *b) {
   /* The slow case also covers "the current page has nothing left": this
    * page then becomes current, so the next malloc reuses the block just
    * freed, still in cache, instead of refilling from a cold page. */
-  uma_page_t *cur = heap->alloc_page[cls];
+  uma_page_t *cur = heap->tcache[cls].page;
   if (uma_unlikely(--page->used == 0 || page->in_full || (cur->free == NULL && cur != page))) {
     if (cur == page && !page->in_full) return;   /* the current page stays even when empty */
     page_free_slow(heap, page);
@@ -221,8 +219,8 @@ bool alloc_owns(const void *p) {
   }
   if (((uma_segment_t *)s)->kind == SEG_KIND_BIG) return tlsf_owns(s, p);
   uma_page_t *page = seg_page_of(s, p);
-  return page->block_size != 0 && (const uint8_t *)p >= page->start &&
-         ((size_t)((const uint8_t *)p - page->start) % page->block_size) == 0;
+  return page->block_size != 0 && page_may_start_block(page, p) &&
+         ((size_t)((const uint8_t *)p - page_start(page)) % page->block_size) == 0;
 }
 
 /* Counted as one free and one allocation, like a move. */

@@ -28,7 +28,7 @@ static inline __attribute__((always_inline)) void *alloc_malloc_inline(size_t si
       tc->head = b->next;
       tc->room++;
     } else {
-      uma_page_t *page = heap->alloc_page[cls];
+      uma_page_t *page = heap->tcache[cls].page;
       b = page->free;
       if (uma_unlikely(b == NULL)) return alloc_generic(size, UMA_ALIGN_MIN, false, ra);
       page->free = b->next;
@@ -44,10 +44,10 @@ static inline __attribute__((always_inline)) void *alloc_malloc_inline(size_t si
 
 /* A block of the calling thread's own pages goes onto its class's thread
  * cache while there is room. The checks every free pays for: ours and on
- * pages (the ownership map), at a block start (page->start is UINTPTR_MAX
- * for a page not in use, so one compare also rejects a retired page),
- * 16-aligned, and not already free (the cookie). NULL fails the ownership
- * test (its slot 0 is never ours) and takes the slow path. */
+ * pages (the ownership map), in a page in use at or after its first block
+ * and 16-aligned (page_may_start_block), and not already free (the
+ * cookie). NULL fails the ownership test (its slot 0 is never ours) and
+ * takes the slow path. */
 static inline __attribute__((always_inline)) void alloc_free_inline(void *p) {
   /* A block on pages never starts its slot (the segment header does), so
    * the slot is p's own, without seg_of's p − 1 for large aligned blocks
@@ -57,8 +57,8 @@ static inline __attribute__((always_inline)) void alloc_free_inline(void *p) {
     uma_page_t *page = seg_page_of(seg, p);
     uma_block_t *b = p;
     uma_heap_t *heap = uma_tls_heap;
-    if (uma_likely((uint8_t *)p >= page->start && ((uintptr_t)p & 15) == 0 &&
-                   b->cookie != block_cookie(b) && seg->heap == heap)) {
+    if (uma_likely(page_may_start_block(page, p) && b->cookie != block_cookie(b) &&
+                   seg->heap == heap)) {
       uma_tcache_t *tc = &heap->tcache[page->class_idx];
       if (uma_likely(tc->room != 0)) {
         tc->room--;

@@ -57,7 +57,7 @@ static void walk_segment(uma_frag_t *out, uma_segment_t *seg, bool resident) {
     run = 0;
     uma_page_t *page = &seg->pages[i];
     uint64_t bs = page->block_size;
-    uint8_t *start = page->start, *end = page->end;
+    uint8_t *start = page_start(page), *end = page->end;
     unsigned cls = page->class_idx;
     if (bs == 0 || cls >= UMA_CLASS_COUNT || start < (uint8_t *)seg || end > (uint8_t *)seg + UMA_SEG_SIZE ||
         end < start)

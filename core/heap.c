@@ -34,7 +34,7 @@ static uma_heap_t *heap_new_locked(int node) {
   }
   uma_heap_t *heap = (uma_heap_t *)(meta_cur + HEAP_OFFSET);   /* fresh mapping: all zero */
   meta_cur += size;
-  for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) heap->alloc_page[c] = &page_empty;
+  for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) heap->tcache[c].page = &page_empty;
   for (unsigned c = 0; c < UMA_CLASS_COUNT && sc_size(c) <= UMA_TCACHE_MAX_SIZE; c++) {
     size_t fit = UMA_TCACHE_BYTES / sc_size(c);
     heap->tcache[c].max = fit > UMA_TCACHE_SLOTS ? UMA_TCACHE_SLOTS : fit ? (uint32_t)fit : 1;
@@ -119,8 +119,8 @@ void heap_purge_tick(uma_heap_t *heap, bool force) {
    * retiring those cost the Python benchmark 4 MB of peak RSS. */
   for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) {
     uint64_t allocs = heap->tcache[c].allocs;
-    bool idle = allocs == heap->tick_allocs[c];
-    heap->tick_allocs[c] = allocs;
+    bool idle = allocs == heap->tcache[c].tick_allocs;
+    heap->tcache[c].tick_allocs = allocs;
     /* An idle class's cached blocks go back to their pages, so those can empty. */
     if (idle && heap->tcache[c].head) heap_flush_tcache_class(heap, c);
     uma_page_t *page = heap->queue[c].first;

@@ -66,7 +66,8 @@ enum { PAGE_TF_NORMAL = 0, PAGE_TF_FULL = 1, PAGE_TF_NOTIFIED = 2, PAGE_TF_BITS 
 
 /* A page serves one size class for one heap.
  * Invariants (owner thread only, except thread_free):
- *  - block_size == 0 and start == UINTPTR_MAX  ⇔  the page is not in use;
+ *  - block_size == 0 and neg_start == 0  ⇔  the page is not in use (a fresh
+ *    segment's descriptors are all zero: nothing writes them until used);
  *  - used = blocks handed out − blocks returned to `free` (remote frees count
  *    as used until the owner collects them from thread_free);
  *  - in_full ⇔ the page is out of its class queue; its thread_free state is
@@ -80,7 +81,7 @@ typedef struct __attribute__((aligned(128))) uma_page_s {
   uma_block_t *free;                 /* owner's free list, popped by malloc */
   uint32_t used;
   uint32_t block_size;
-  uint8_t *start;
+  uintptr_t neg_start;               /* −(uintptr_t)first block; 0 when not in use */
   uint8_t class_idx;
   uint8_t in_full;
   _Atomic uintptr_t thread_free;     /* remote frees (pointer | PAGE_TF_* bits) */
@@ -182,20 +183,23 @@ typedef struct __attribute__((aligned(64))) uma_tcache_s {
    * multiple of 64 (page starts, most classes) share those low address bits
    * modulo 4 KiB with a line's start, and a load there would wait on the
    * block just written (4K aliasing; see heap_new_locked). */
-  uint32_t max, unused_[3];
+  uint32_t max, unused_;
+  uint64_t tick_allocs;              /* allocs at the last purge tick */
   uma_block_t *head;
   uint32_t room, unused2_;
   uint64_t allocs, requested, frees;
+  uma_page_t *page;                  /* the class's queue head, or &page_empty */
 } uma_tcache_t;
 
+/* Every per-class word is in the class's line: the heap is 9 KB, three
+ * pages with HEAP_OFFSET (four when the current pages and the purge marks
+ * were arrays of their own), resident in every thread. */
 typedef struct uma_heap_s {
-  uma_tcache_t tcache[UMA_CLASS_COUNT];      /* per class: thread cache and counters */
-  uma_page_t *alloc_page[UMA_CLASS_COUNT];   /* queue head, or &page_empty */
+  uma_tcache_t tcache[UMA_CLASS_COUNT];      /* per class: thread cache, current page, counters */
   uma_page_queue_t queue[UMA_CLASS_COUNT];
   _Atomic(uma_page_t *) delayed;             /* pages that left the full state */
   uma_segment_t *segs_with_free[SEG_KIND_LARGE];   /* indexed by SEG_KIND_* */
   uint64_t purge_due_ms;
-  uint64_t tick_allocs[UMA_CLASS_COUNT];     /* tcache[].allocs at the last purge tick */
   uint64_t timeline_mark;                    /* requested bytes already counted by the timeline */
   uma_heap_stats_t stats;
   struct uma_heap_s *all_next;
@@ -244,6 +248,15 @@ UMA_HIDDEN void seg_fork_parent(void);
 UMA_HIDDEN void seg_fork_child(void);
 static inline uma_page_t *seg_page_of(uma_segment_t *seg, const void *p) {
   return &seg->pages[((uintptr_t)p - (uintptr_t)seg) >> seg->page_shift];
+}
+static inline uint8_t *page_start(const uma_page_t *page) { return (uint8_t *)(0 - page->neg_start); }
+/* Could p be a block start of `page` (of p's own segment)? p − first block is
+ * below 4 MiB and a multiple of 16 there; a pointer into the segment header,
+ * below page 0's first block, wraps around; and where the page is not in use
+ * (neg_start 0) it is p itself, above 4 MiB (slot 0 is never ours). One add
+ * and one test, and a never-written descriptor already says "not in use". */
+static inline bool page_may_start_block(const uma_page_t *page, const void *p) {
+  return (((uintptr_t)p + page->neg_start) & (~UMA_SEG_MASK | 15)) == 0;
 }
 
 /* ---- large pool (large.c) ---------------------------------------------- */

@@ -15,7 +15,7 @@ void page_queue_push_front(uma_heap_t *heap, uma_page_t *page) {
   if (q->first) q->first->prev = page;
   else q->last = page;
   q->first = page;
-  heap->alloc_page[page->class_idx] = page;
+  heap->tcache[page->class_idx].page = page;
 }
 
 static void page_queue_push_back(uma_heap_t *heap, uma_page_t *page) {
@@ -35,7 +35,7 @@ void page_queue_remove(uma_heap_t *heap, uma_page_t *page) {
   if (page->prev) page->prev->next = page->next;
   else {
     q->first = page->next;
-    heap->alloc_page[page->class_idx] = q->first ? q->first : &page_empty;
+    heap->tcache[page->class_idx].page = q->first ? q->first : &page_empty;
   }
   if (page->next) page->next->prev = page->prev;
   else q->last = page->prev;
@@ -143,7 +143,7 @@ void page_retire(uma_heap_t *heap, uma_page_t *page) {
 /* Owner, after a local free: the page just became empty, left the full
  * state, or should become current because the current page ran dry. */
 void page_free_slow(uma_heap_t *heap, uma_page_t *page) {
-  uma_page_t *cur = heap->alloc_page[page->class_idx];
+  uma_page_t *cur = heap->tcache[page->class_idx].page;
   bool make_current = cur->free == NULL && cur != page;
   if (page->in_full) {
     page->in_full = 0;

@@ -104,8 +104,9 @@ static uma_segment_t *seg_acquire(uma_heap_t *heap, uint8_t kind) {
   }
   uint64_t old_dirty = seg->dirty_mask;
   unsigned old_shift = seg->page_shift;
-  memset(seg->pages, 0, sizeof seg->pages);
-  for (unsigned i = 0; i < UMA_MAX_PAGES; i++) seg->pages[i].start = (uint8_t *)UINTPTR_MAX;
+  /* A fresh mapping's descriptors are zero, "not in use", and stay
+   * untouched until their page is: 8 KB of header that is not resident. */
+  if (!fresh) memset(seg->pages, 0, sizeof seg->pages);
   seg->kind = kind;
   seg->page_shift = kind == SEG_KIND_SMALL ? UMA_SMALL_PAGE_SHIFT : UMA_MEDIUM_PAGE_SHIFT;
   seg->page_count = (uint16_t)(UMA_SEG_SIZE >> seg->page_shift);
@@ -139,7 +140,7 @@ uma_page_t *seg_page_alloc(uma_heap_t *heap, unsigned cls) {
   page->free = NULL;
   page->used = 0;
   page->block_size = (uint32_t)bs;
-  page->start = start;
+  page->neg_start = 0 - (uintptr_t)start;
   page->bump = start;
   page->end = start + (size_t)(seg_page_end(seg, i) - start) / bs * bs;
   atomic_store_explicit(&page->thread_free, 0, memory_order_relaxed);
@@ -174,7 +175,7 @@ void seg_page_free(uma_heap_t *heap, uma_page_t *page) {
   unsigned i = (unsigned)(page - seg->pages);
   bool was_full = seg->free_mask == 0;
   page->block_size = 0;
-  page->start = (uint8_t *)UINTPTR_MAX;   /* frees into it fail the start check */
+  page->neg_start = 0;   /* frees into it fail page_may_start_block */
   seg->free_mask |= 1ULL << i;
   seg->used_pages--;
   if (uma_options[UMA_OPTION_PURGE_DELAY_MS] == 0) {

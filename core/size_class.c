@@ -92,5 +92,7 @@ _Static_assert(sizeof(uma_large_t) <= UMA_OS_PAGE, "large header fits in one pag
 _Static_assert(sizeof(uma_page_t) == 128 && offsetof(uma_segment_t, pages) % 64 == 0, "hot page fields stay in one cache line");
 _Static_assert(offsetof(uma_segment_t, heap) % 64 != 0 && offsetof(uma_segment_t, page_shift) % 64 >= 16,
                "free's segment fields stay off the low address bits of page-start blocks");
-_Static_assert(offsetof(uma_tcache_t, head) % 64 >= 16 && offsetof(uma_tcache_t, allocs) % 64 >= 16,
-               "the thread cache's hot words stay off a line's first 16 bytes");
+_Static_assert(offsetof(uma_tcache_t, head) % 64 >= 16 && offsetof(uma_tcache_t, allocs) % 64 >= 16 &&
+               offsetof(uma_tcache_t, page) % 64 >= 16 && sizeof(uma_tcache_t) == 64,
+               "the thread cache's hot words stay off a line's first 16 bytes, in one line");
+_Static_assert(2048 + sizeof(uma_heap_t) <= 3 * UMA_OS_PAGE, "a heap is three pages (heap.c's HEAP_OFFSET)");

@@ -331,7 +331,7 @@ void pol_write_defaults(int fd) {
     }
     if (!first_in_section) buf_str(&b, k >= K_FIRST_RULE_KEY ? "#\n" : "\n");
     out(fd, &b);
-    put_comment(&b, fd, pol_keys[k].help);
+    put_comment(&b, fd, pol_key_help[k]);
     buf_str(&b, "# ");
     buf_str(&b, pol_keys[k].name);
     buf_str(&b, " = ");

@@ -38,10 +38,10 @@ typedef struct pol_key_s {
   const char *def;         /* the default, written as in the file */
   int64_t min, max;        /* sizes in bytes, durations in ms */
   const char *choices;     /* enums: "a|b|c"; the index is the value */
-  const char *help;
 } pol_key_t;
 
 extern const pol_key_t pol_keys[K_COUNT];
+extern const char *const pol_key_help[K_COUNT];   /* conf_help.c: for uma-conf only */
 int pol_key_find(const char *section, const char *name, size_t name_len);
 const char *pol_key_suggest(const char *section, const char *name, size_t name_len);
 const char *pol_type_name(pol_type_t type);
