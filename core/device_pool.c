@@ -94,7 +94,7 @@ static void note_reserved(dev_pool_t *p) {
 
 /* Pool `id` serves device id % DEV_MAX through API id / DEV_MAX (runtime
  * or driver): each API's memory goes back through the API that made it. */
-static dev_pool_t pools[DEV_POOLS];
+static UMA_TABLE dev_pool_t pools[DEV_POOLS];
 static const dev_backend_t *backends[DEV_APIS];
 #define BACKEND(id) backends[(id) / DEV_MAX]
 #define DEVICE(id) ((id) % DEV_MAX)

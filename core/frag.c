@@ -18,7 +18,7 @@
 const uint64_t frag_probe_sizes[FRAG_PROBES] = { 64, 4096, 65536, 1048576, 16777216 };
 const char *const frag_pool_names[FRAG_POOLS] = { "small", "medium", "coalescing", "large" };
 
-uma_frag_t frag_at_peak, frag_at_exit;
+UMA_TABLE uma_frag_t frag_at_peak, frag_at_exit;
 bool frag_snapshots_on;                  /* the report wants the peak snapshot */
 static _Atomic bool frag_busy;           /* one walk at a time */
 static _Atomic uint64_t frag_next_snapshot;

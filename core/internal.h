@@ -17,6 +17,10 @@
 #define UMA_NOINLINE    __attribute__((noinline))
 #define UMA_COLD        __attribute__((cold, noinline))
 #define UMA_TLS         __thread __attribute__((tls_model("initial-exec")))
+/* Static tables of a page or more: page-aligned, so that the link's
+ * --sort-section=alignment (Makefile) puts them apart from the small
+ * variables, and a table a process does not use costs it no resident page. */
+#define UMA_TABLE       __attribute__((aligned(4096)))
 
 #ifdef UMA_DEBUG
 #define UMA_ASSERT(c) do { if (!(c)) uma_fatal("assertion failed: " #c, NULL); } while (0)

@@ -32,12 +32,12 @@ int numa_node_count;
 uint64_t numa_online, numa_allowed, numa_with_cpus;
 int numa_process_mode;
 uint64_t numa_process_mask;
-uint8_t numa_cpu_node[NUMA_CPU_MAX];
-uint8_t numa_distance[NUMA_MAX][NUMA_MAX];
+UMA_TABLE uint8_t numa_cpu_node[NUMA_CPU_MAX];
+UMA_TABLE uint8_t numa_distance[NUMA_MAX][NUMA_MAX];
 uint64_t numa_mem_total[NUMA_MAX];
 bool numa_weighted_supported;
 uint8_t numa_kernel_weight[NUMA_MAX];
-numa_place_t route_place[UMA_ROUTE_MAX + 1];
+UMA_TABLE numa_place_t route_place[UMA_ROUTE_MAX + 1];
 
 /* ---- sysfs, read without allocating --------------------------------------- */
 

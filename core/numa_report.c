@@ -14,7 +14,7 @@ typedef struct numa_census_s {
   uint64_t rule[UMA_ROUTE_MAX + 1][NUMA_MAX];
   uint64_t absent;                     /* pages asked that were not resident */
 } numa_census_t;
-static numa_census_t census;
+static UMA_TABLE numa_census_t census;
 static const char *const census_pool_names[CENSUS_POOLS] = { "small", "medium", "coalescing", "large", "mmap" };
 
 /* Resident pages of [p, p+len) by node, into the pool's and the rule's rows. */

@@ -16,7 +16,7 @@
  * either the walker sees the bit clear or the unmapper sees the walker. */
 #include "internal.h"
 
-_Atomic uint8_t owner_map[OWNER_MAP_SLOTS];
+UMA_TABLE _Atomic uint8_t owner_map[OWNER_MAP_SLOTS];
 _Atomic uintptr_t owner_map_lo = OWNER_MAP_SLOTS, owner_map_hi;   /* slots ever set: [lo, hi] */
 _Atomic int owner_map_scanners;
 

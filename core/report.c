@@ -242,7 +242,7 @@ void report_write_text(int fd, const uma_report_data_t *d) {
 
 /* The public entry (and malloc_stats): the text summary to `fd`. */
 void uma_report_write(int fd) {
-  static uma_report_data_t d;   /* 6 KB: kept off the caller's stack */
+  static UMA_TABLE uma_report_data_t d;   /* 56 KB: kept off the caller's stack */
   report_gather(&d);
   report_write_text(fd, &d);
 }

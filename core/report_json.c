@@ -253,7 +253,7 @@ static void gpus(uma_json_t *j, const uma_report_data_t *d) {
 }
 
 void report_write_json(int fd, const uma_report_data_t *d) {
-  static uma_json_t jw;
+  static UMA_TABLE uma_json_t jw;
   uma_json_t *j = &jw;
   __builtin_memset(j, 0, offsetof(uma_json_t, buf));
   j->fd = fd;

@@ -9,7 +9,7 @@
 #include <link.h>
 #include <string.h>
 
-uma_route_t route_table[UMA_ROUTE_MAX + 1];   /* [0]: no rule matched — the defaults */
+UMA_TABLE uma_route_t route_table[UMA_ROUTE_MAX + 1];   /* [0]: no rule matched — the defaults */
 int route_count;                               /* rules in [1, route_count] */
 uint8_t route_of_class[UMA_CLASS_COUNT];
 bool route_class_to_large[UMA_CLASS_COUNT];
@@ -149,7 +149,7 @@ void route_install(const uma_route_t *rules, int count) {
 /* Each rule's placement, as it applies on this machine; again after hwloc
  * has told tiers and GPUs apart (numa_topology.c). Rule 0, the defaults, is
  * local. */
-numa_counters_t route_numa[UMA_ROUTE_MAX + 1];
+UMA_TABLE numa_counters_t route_numa[UMA_ROUTE_MAX + 1];
 void numa_resolve_routes(void) {
   for (int i = 0; i <= route_count; i++) {
     numa_compile(i ? route_table[i].numa : "local", &route_place[i]);

@@ -7,7 +7,7 @@
  * ring that overwrote its oldest entries would lose the start. */
 #include "internal.h"
 
-uma_sample_t timeline_samples[TIMELINE_MAX];
+UMA_TABLE uma_sample_t timeline_samples[TIMELINE_MAX];
 _Atomic uint32_t timeline_count;
 uint64_t timeline_interval_ms;           /* 0: off */
 uint64_t timeline_interval_bytes;        /* 0: off */

@@ -64,7 +64,7 @@ typedef struct tlsf_arena_s {
   uint64_t dirty_free_blocks;              /* free blocks not yet purged */
   tlsf_counters_t counters;
 } tlsf_arena_t;
-static tlsf_arena_t arenas[NUMA_MAX];      /* all zero: glibc's mutex initialiser is zeros */
+static UMA_TABLE tlsf_arena_t arenas[NUMA_MAX];      /* all zero: glibc's mutex initialiser is zeros */
 static tlsf_arena_t *arena_of_seg(const void *seg) { return &arenas[((const tlsf_seg_t *)seg)->node]; }
 static tlsf_arena_t *arena_of(const void *block) { return arena_of_seg(seg_of(block)); }
 static int arena_count(void) { return numa_node_count > 0 ? numa_node_count : 1; }

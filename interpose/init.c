@@ -84,7 +84,7 @@ static _Atomic bool reported;
 static void write_reports(void) {
   const char *text = pol_report_destination(), *json = pol_report_json();
   if ((text == NULL && json == NULL) || atomic_exchange(&reported, true)) return;
-  static uma_report_data_t d;
+  static UMA_TABLE uma_report_data_t d;
   report_gather(&d);
   bool close_it;
   if (text) {

@@ -128,7 +128,7 @@ void pol_load(pol_config_t *cfg, const char *path) {
 
 /* ---- applying ------------------------------------------------------------ */
 
-static uma_route_t apply_routes[UMA_ROUTE_MAX];
+static UMA_TABLE uma_route_t apply_routes[UMA_ROUTE_MAX];
 static char report_destination[256], report_json[256];
 static bool report_on_signal;
 
@@ -185,7 +185,7 @@ void pol_write_diags(const pol_config_t *cfg, int fd) {
   }
 }
 
-static pol_config_t startup_cfg;
+static UMA_TABLE pol_config_t startup_cfg;
 
 /* A preloaded program prints only errors (uma-conf check shows warnings). */
 void pol_startup(void) {
