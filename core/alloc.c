@@ -79,7 +79,11 @@ void *alloc_generic(size_t size, size_t align, bool zero, const void *ra) {
 }
 
 /* `ra`: the program's return address, for rules that match the caller. */
-void *alloc_malloc(size_t size, const void *ra) { return alloc_malloc_inline(size, ra); }
+size_t fast_malloc_limit = UMA_TCACHE_MAX_SIZE + 1;
+uintptr_t fast_free_slots = OWNER_MAP_SLOTS;
+
+static void *malloc_slow(size_t size, const void *ra) { return alloc_generic(size, UMA_ALIGN_MIN, false, ra); }
+void *alloc_malloc(size_t size, const void *ra) { return alloc_malloc_inline(size, ra, malloc_slow); }
 
 void *alloc_calloc(size_t count, size_t size, const void *ra) {
   size_t total;
@@ -184,7 +188,8 @@ void free_slow(void *p, const char *func) {
   else free_to_page(heap, page, p);
 }
 
-void alloc_free(void *p) { alloc_free_inline(p); }
+static void free_slow_free(void *p) { free_slow(p, "free"); }
+void alloc_free(void *p) { alloc_free_inline(p, free_slow_free); }
 
 /* ---- size queries and realloc ------------------------------------------ */
 

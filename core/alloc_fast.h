@@ -11,16 +11,43 @@ UMA_HIDDEN UMA_NOINLINE void *alloc_generic(size_t size, size_t align, bool zero
 UMA_HIDDEN UMA_NOINLINE void free_to_page(uma_heap_t *heap, uma_page_t *page, uma_block_t *b);
 UMA_HIDDEN UMA_NOINLINE void free_slow(void *p, const char *func);
 
+/* The fast paths' limits are variables, not constants: with [report] trace
+ * on, trace_start zeroes them and every call takes the caller's slow path,
+ * where it is traced, so the fast paths test nothing for tracing. */
+UMA_HIDDEN extern size_t fast_malloc_limit;   /* UMA_TCACHE_MAX_SIZE + 1, or 0 */
+UMA_HIDDEN extern uintptr_t fast_free_slots;  /* OWNER_MAP_SLOTS, or 0 */
+
+/* Room for one more block in a thread cache? Taken if so. On x86-64 one
+ * subtract from memory whose borrow is the answer (the compiler makes a
+ * load, a test, a subtract and a store of `if (room) room--`); a full
+ * cache's room, wrapped to UINT32_MAX, is put back to 0. */
+static inline __attribute__((always_inline)) bool tcache_take_room(uint32_t *room) {
+#if defined(__x86_64__)
+  __asm__ goto("subl $1, %0\n\tjc %l[full]" : "+m"(*room) : : "cc" : full);
+  return true;
+full:
+  *room = 0;
+  return false;
+#else
+  if (*room == 0) return false;
+  (*room)--;
+  return true;
+#endif
+}
+
 /* What a free block holds at offset 8: its address keyed with a per-process
  * secret, so a double free is told apart from live data. */
 static inline uintptr_t block_cookie(const uma_block_t *b) { return (uintptr_t)b ^ uma_secret; }
 
 /* A block of a class up to 64 KiB from the thread cache, else from the
- * class's current page; anything else (no heap yet, larger, refill) is
- * alloc_generic's. `ra`: the program's return address (rules may match it). */
-static inline __attribute__((always_inline)) void *alloc_malloc_inline(size_t size, const void *ra) {
+ * class's current page; anything else (no heap yet, larger, refill, a
+ * trace) is `slow`'s. `ra`: the program's return address (rules may match
+ * it). */
+static inline __attribute__((always_inline)) void *
+alloc_malloc_inline(size_t size, const void *ra, void *(*slow)(size_t size, const void *ra)) {
   uma_heap_t *heap = uma_tls_heap;
-  if (uma_likely(heap != NULL && size <= UMA_TCACHE_MAX_SIZE)) {
+  if (uma_likely(heap != NULL && size < fast_malloc_limit)) {
+    if (size > UMA_TCACHE_MAX_SIZE) __builtin_unreachable();   /* the limit is at most one above */
     unsigned cls = sc_of(size);
     uma_tcache_t *tc = &heap->tcache[cls];
     uma_block_t *b = tc->head;
@@ -30,7 +57,7 @@ static inline __attribute__((always_inline)) void *alloc_malloc_inline(size_t si
     } else {
       uma_page_t *page = heap->tcache[cls].page;
       b = page->free;
-      if (uma_unlikely(b == NULL)) return alloc_generic(size, UMA_ALIGN_MIN, false, ra);
+      if (uma_unlikely(b == NULL)) return slow(size, ra);
       page->free = b->next;
       page->used++;
     }
@@ -39,7 +66,7 @@ static inline __attribute__((always_inline)) void *alloc_malloc_inline(size_t si
     STAT_ADD(tc->requested, size);
     return b;
   }
-  return alloc_generic(size, UMA_ALIGN_MIN, false, ra);
+  return slow(size, ra);
 }
 
 /* A block of the calling thread's own pages goes onto its class's thread
@@ -48,20 +75,22 @@ static inline __attribute__((always_inline)) void *alloc_malloc_inline(size_t si
  * and 16-aligned (page_may_start_block), and not already free (the
  * cookie). NULL fails the ownership test (its slot 0 is never ours) and
  * takes the slow path. */
-static inline __attribute__((always_inline)) void alloc_free_inline(void *p) {
+static inline __attribute__((always_inline)) void alloc_free_inline(void *p, void (*slow)(void *p)) {
   /* A block on pages never starts its slot (the segment header does), so
    * the slot is p's own, without seg_of's p − 1 for large aligned blocks
    * (their slot reads OWNER_NONE here and free_slow looks again). */
   uma_segment_t *seg = (uma_segment_t *)((uintptr_t)p & ~UMA_SEG_MASK);
-  if (uma_likely(owner_map_get(seg) == OWNER_PAGES)) {
-    uma_page_t *page = seg_page_of(seg, p);
+  uintptr_t slot = (uintptr_t)p >> UMA_SEG_SHIFT;
+  unsigned shift;   /* the owner byte of a paged segment: its page shift */
+  if (uma_likely(slot < fast_free_slots &&
+                 (shift = atomic_load_explicit(&owner_map[slot], memory_order_relaxed)) >= OWNER_PAGES_MIN)) {
+    uma_page_t *page = &seg->pages[((uintptr_t)p - (uintptr_t)seg) >> shift];
     uma_block_t *b = p;
     uma_heap_t *heap = uma_tls_heap;
     if (uma_likely(page_may_start_block(page, p) && b->cookie != block_cookie(b) &&
                    seg->heap == heap)) {
       uma_tcache_t *tc = &heap->tcache[page->class_idx];
-      if (uma_likely(tc->room != 0)) {
-        tc->room--;
+      if (uma_likely(tcache_take_room(&tc->room))) {
         b->cookie = block_cookie(b);
         b->next = tc->head;
         tc->head = b;
@@ -72,7 +101,7 @@ static inline __attribute__((always_inline)) void alloc_free_inline(void *p) {
       return;
     }
   }
-  free_slow(p, "free");
+  slow(p);
 }
 
 #endif

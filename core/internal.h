@@ -343,7 +343,10 @@ UMA_HIDDEN void route_count_free(unsigned r, size_t bytes);
 #define OWNER_MAP_VA_BITS 48
 #endif
 #define OWNER_MAP_SLOTS (1UL << (OWNER_MAP_VA_BITS - UMA_SEG_SHIFT))
-enum { OWNER_NONE = 0, OWNER_PAGES = 1 /* small or medium segment */, OWNER_MAPPING = 2 /* coalescing pool or large block */ };
+/* A paged segment's byte is its page shift, so free finds the page without
+ * reading the segment: any value ≥ OWNER_PAGES_MIN is one. */
+enum { OWNER_NONE = 0, OWNER_MAPPING = 1 /* coalescing pool or large block */,
+       OWNER_PAGES_MIN = UMA_SMALL_PAGE_SHIFT /* small (16) or medium (19) segment */ };
 UMA_HIDDEN extern _Atomic uint8_t owner_map[OWNER_MAP_SLOTS];
 UMA_HIDDEN extern _Atomic uintptr_t owner_map_lo, owner_map_hi;
 UMA_HIDDEN extern _Atomic int owner_map_scanners;

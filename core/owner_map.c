@@ -1,6 +1,6 @@
 /* owner_map.c — one byte per 4 MiB slot of the user address space: set
  * while a segment or large mapping of ours starts there, saying which kind
- * (OWNER_PAGES or OWNER_MAPPING). free() tests it before it reads any header,
+ * (a paged segment's page shift, or OWNER_MAPPING). free() tests it before it reads any header,
  * so a foreign pointer is diagnosed, never dereferenced, and one compare
  * also tells the fast path's small and medium segments from everything else.
  * The map (32 MiB on x86-64) is zero-initialised static storage: valid before any

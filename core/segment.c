@@ -88,12 +88,13 @@ static uma_segment_t *seg_cache_take(uint8_t node) {
 }
 
 static uma_segment_t *seg_acquire(uma_heap_t *heap, uint8_t kind) {
+  uint8_t shift = kind == SEG_KIND_SMALL ? UMA_SMALL_PAGE_SHIFT : UMA_MEDIUM_PAGE_SHIFT;
   uma_segment_t *seg = seg_cache_take(heap->node);
   bool fresh = seg == NULL;
   if (fresh) {
     seg = os_map_aligned(UMA_SEG_SIZE, UMA_SEG_SIZE);
     if (seg == NULL) return NULL;
-    if (!owner_map_set(seg, OWNER_PAGES)) {
+    if (!owner_map_set(seg, shift)) {   /* a paged segment's owner byte is its page shift */
       os_unmap(seg, UMA_SEG_SIZE);
       return NULL;
     }
@@ -108,7 +109,8 @@ static uma_segment_t *seg_acquire(uma_heap_t *heap, uint8_t kind) {
    * untouched until their page is: 8 KB of header that is not resident. */
   if (!fresh) memset(seg->pages, 0, sizeof seg->pages);
   seg->kind = kind;
-  seg->page_shift = kind == SEG_KIND_SMALL ? UMA_SMALL_PAGE_SHIFT : UMA_MEDIUM_PAGE_SHIFT;
+  seg->page_shift = shift;
+  if (!fresh) owner_map_set(seg, shift);   /* a cached segment may change kind */
   seg->page_count = (uint16_t)(UMA_SEG_SIZE >> seg->page_shift);
   seg->used_pages = 0;
   seg->heap = heap;

@@ -12,6 +12,7 @@
  * them (it doubles as needed), so the live bytes and their peak stay exact.
  * Memory comes straight from the OS. */
 #include "internal.h"
+#include "alloc_fast.h"
 
 bool trace_on;
 uma_trace_rec_t *trace_recs;
@@ -31,6 +32,8 @@ bool trace_start(uint64_t records) {
   if (!trace_recs) return false;
   trace_cap = records;
   trace_on = true;
+  fast_malloc_limit = 0;   /* every malloc and free to its entry's slow path (alloc_fast.h) */
+  fast_free_slots = 0;
   return true;
 }
 

@@ -33,23 +33,23 @@ static UMA_NOINLINE void *traced_realloc(void *p, size_t size, const void *ra) {
   return q;
 }
 
-/* Out of line, so the untraced entry is a test and a jump. */
-static UMA_NOINLINE void *traced_malloc(size_t size, const void *ra) {
-  return traced(alloc_malloc(size, ra), size);
+/* malloc's and free's fast paths test nothing for the trace: while it is on,
+ * their limits send every call here (alloc_fast.h). */
+static UMA_NOINLINE void *malloc_slow(size_t size, const void *ra) {
+  if (uma_unlikely(trace_on)) return traced(alloc_malloc(size, ra), size);
+  return alloc_generic(size, UMA_ALIGN_MIN, false, ra);
 }
-static UMA_NOINLINE void traced_free_slow(void *p) {
-  trace_free(p);
-  alloc_free(p);
+static UMA_NOINLINE void free_slow_entry(void *p) {
+  if (uma_unlikely(trace_on)) {
+    trace_free(p);
+    alloc_free(p);
+    return;
+  }
+  free_slow(p, "free");
 }
 
-UMA_EXPORT void *malloc(size_t size) {
-  if (uma_unlikely(trace_on)) return traced_malloc(size, RA);
-  return alloc_malloc_inline(size, RA);
-}
-static inline void traced_free(void *p) {
-  if (uma_unlikely(trace_on)) traced_free_slow(p);
-  else alloc_free_inline(p);
-}
+UMA_EXPORT void *malloc(size_t size) { return alloc_malloc_inline(size, RA, malloc_slow); }
+static inline void traced_free(void *p) { alloc_free_inline(p, free_slow_entry); }
 UMA_EXPORT void free(void *p) { traced_free(p); }
 UMA_EXPORT void *calloc(size_t n, size_t size) {
   if (uma_unlikely(trace_on)) return traced(alloc_calloc(n, size, RA), n * size);
