@@ -48,14 +48,14 @@ alloc_malloc_inline(size_t size, const void *ra, void *(*slow)(size_t size, cons
   uma_heap_t *heap = uma_tls_heap;
   if (uma_likely(heap != NULL && size < fast_malloc_limit)) {
     if (size > UMA_TCACHE_MAX_SIZE) __builtin_unreachable();   /* the limit is at most one above */
-    unsigned cls = sc_of(size);
-    uma_tcache_t *tc = &heap->tcache[cls];
+    uma_tcache_t *tc = uma_likely(size <= 1024) ? heap->small[(size + 15) >> 4]
+                                                : &heap->tcache[sc_mid_table[(size + 63) >> 6]];
     uma_block_t *b = tc->head;
     if (uma_likely(b != NULL)) {
       tc->head = b->next;
       tc->room++;
     } else {
-      uma_page_t *page = heap->tcache[cls].page;
+      uma_page_t *page = tc->page;
       b = page->free;
       if (uma_unlikely(b == NULL)) return slow(size, ra);
       page->free = b->next;

@@ -200,6 +200,10 @@ typedef struct __attribute__((aligned(64))) uma_tcache_s {
  * were arrays of their own), resident in every thread. */
 typedef struct uma_heap_s {
   uma_tcache_t tcache[UMA_CLASS_COUNT];      /* per class: thread cache, current page, counters */
+  /* small[(size + 15) / 16] = &tcache[sc_of(size)] for size ≤ 1 KiB: malloc
+   * goes from the size to the class's line in one load (sc_small_table's
+   * byte, a shift and an add before). Read only after heap_new_locked. */
+  uma_tcache_t *small[65];
   uma_page_queue_t queue[UMA_CLASS_COUNT];
   _Atomic(uma_page_t *) delayed;             /* pages that left the full state */
   uma_segment_t *segs_with_free[SEG_KIND_LARGE];   /* indexed by SEG_KIND_* */
