@@ -167,6 +167,12 @@ void free_to_page(uma_heap_t *heap, uma_page_t *page, uma_block_t *b) {
   }
 }
 
+/* The fast path found the class's thread cache full (its room wrapped). */
+void free_to_full_cache(uma_heap_t *heap, uma_page_t *page, uma_block_t *b) {
+  heap->tcache[page->class_idx].room = 0;
+  free_to_page(heap, page, b);
+}
+
 /* Everything but a valid block of the calling thread's own small or medium
  * pages: NULL, a pointer that is not ours, the coalescing pool, a large
  * block, another thread's block, and the diagnoses. */

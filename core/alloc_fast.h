@@ -9,6 +9,7 @@
 
 UMA_HIDDEN UMA_NOINLINE void *alloc_generic(size_t size, size_t align, bool zero, const void *ra);
 UMA_HIDDEN UMA_NOINLINE void free_to_page(uma_heap_t *heap, uma_page_t *page, uma_block_t *b);
+UMA_HIDDEN UMA_NOINLINE void free_to_full_cache(uma_heap_t *heap, uma_page_t *page, uma_block_t *b);
 UMA_HIDDEN UMA_NOINLINE void free_slow(void *p, const char *func);
 
 /* The fast paths' limits are variables, not constants: with [report] trace
@@ -20,13 +21,13 @@ UMA_HIDDEN extern uintptr_t fast_free_slots;  /* OWNER_MAP_SLOTS, or 0 */
 /* Room for one more block in a thread cache? Taken if so. On x86-64 one
  * subtract from memory whose borrow is the answer (the compiler makes a
  * load, a test, a subtract and a store of `if (room) room--`); a full
- * cache's room, wrapped to UINT32_MAX, is put back to 0. */
+ * cache's room is left wrapped to UINT32_MAX, and free_to_full_cache puts
+ * it back to 0 (out of line, so the fast path keeps nothing for it). */
 static inline __attribute__((always_inline)) bool tcache_take_room(uint32_t *room) {
 #if defined(__x86_64__)
   __asm__ goto("subl $1, %0\n\tjc %l[full]" : "+m"(*room) : : "cc" : full);
   return true;
 full:
-  *room = 0;
   return false;
 #else
   if (*room == 0) return false;
@@ -87,17 +88,17 @@ static inline __attribute__((always_inline)) void alloc_free_inline(void *p, voi
     uma_page_t *page = &seg->pages[((uintptr_t)p - (uintptr_t)seg) >> shift];
     uma_block_t *b = p;
     uma_heap_t *heap = uma_tls_heap;
-    if (uma_likely(page_may_start_block(page, p) && b->cookie != block_cookie(b) &&
-                   seg->heap == heap)) {
+    uintptr_t cookie = block_cookie(b);
+    if (uma_likely(page_may_start_block(page, p) && b->cookie != cookie && seg->heap == heap)) {
       uma_tcache_t *tc = &heap->tcache[page->class_idx];
       if (uma_likely(tcache_take_room(&tc->room))) {
-        b->cookie = block_cookie(b);
+        b->cookie = cookie;
         b->next = tc->head;
         tc->head = b;
         STAT_ADD(tc->frees, 1);
         return;
       }
-      free_to_page(heap, page, b);
+      free_to_full_cache(heap, page, b);
       return;
     }
   }
