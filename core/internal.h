@@ -195,7 +195,7 @@ typedef struct __attribute__((aligned(64))) uma_tcache_s {
   uma_page_t *page;                  /* the class's queue head, or &page_empty */
 } uma_tcache_t;
 
-/* Every per-class word is in the class's line: the heap is 9 KB, three
+/* Every per-class word is in the class's line: the heap is 9.6 KB, three
  * pages with HEAP_OFFSET (four when the current pages and the purge marks
  * were arrays of their own), resident in every thread. */
 typedef struct uma_heap_s {
