@@ -148,3 +148,11 @@ Test(policy_defaults, shipped_file_parses_to_the_table_defaults) {
     if (def[0]) cr_assert(pol_value_parse((pol_key_id_t)k, def, strlen(def), &v, &why), "default of %s", pol_keys[k].name);
   }
 }
+
+/* The help text lives in its own table (conf_help.c, for uma-conf only):
+ * every key of the key table has a line of it. */
+Test(policy_defaults, every_key_has_help) {
+  for (int k = 0; k < K_COUNT; k++)
+    cr_assert(pol_key_help[k] != NULL && strlen(pol_key_help[k]) > 20, "help of %s.%s",
+              pol_keys[k].section, pol_keys[k].name);
+}
