@@ -49,8 +49,8 @@ alloc_malloc_inline(size_t size, const void *ra, void *(*slow)(size_t size, cons
   uma_heap_t *heap = uma_tls_heap;
   if (uma_likely(heap != NULL && size < fast_malloc_limit)) {
     if (size > UMA_TCACHE_MAX_SIZE) __builtin_unreachable();   /* the limit is at most one above */
-    uma_tcache_t *tc = uma_likely(size <= 1024) ? heap->small[(size + 15) >> 4]
-                                                : &heap->tcache[sc_mid_table[(size + 63) >> 6]];
+    uma_tcache_t *tc = uma_likely(size <= SC_SMALL_MAX) ? heap->small[sc_small_index(size)]
+                                                        : &heap->tcache[sc_of(size)];
     uma_block_t *b = tc->head;
     if (uma_likely(b != NULL)) {
       tc->head = b->next;

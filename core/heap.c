@@ -35,7 +35,7 @@ static uma_heap_t *heap_new_locked(int node) {
   uma_heap_t *heap = (uma_heap_t *)(meta_cur + HEAP_OFFSET);   /* fresh mapping: all zero */
   meta_cur += size;
   for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) heap->tcache[c].page = &page_empty;
-  for (unsigned i = 0; i < 65; i++) heap->small[i] = &heap->tcache[sc_small_table[i]];
+  for (unsigned i = 0; i < SC_SMALL_ENTRIES; i++) heap->small[i] = &heap->tcache[sc_small_table[i]];
   for (unsigned c = 0; c < UMA_CLASS_COUNT && sc_size(c) <= UMA_TCACHE_MAX_SIZE; c++) {
     size_t fit = UMA_TCACHE_BYTES / sc_size(c);
     heap->tcache[c].max = fit > UMA_TCACHE_SLOTS ? UMA_TCACHE_SLOTS : fit ? (uint32_t)fit : 1;

@@ -47,10 +47,13 @@
 /* ---- size classes (size_class.c) --------------------------------------- */
 /* 16-byte steps up to 128 B, then 8 classes per doubling (16 from 4 to
  * 8 KiB; size_class.c says why). Up to 64 KiB a class is one table load. */
-UMA_HIDDEN extern const uint8_t sc_small_table[65];
+#define SC_SMALL_MAX 1024                     /* sizes up to this: sc_small_table */
+#define SC_SMALL_ENTRIES (SC_SMALL_MAX / 16 + 1)
+static inline size_t sc_small_index(size_t size) { return (size + 15) >> 4; }
+UMA_HIDDEN extern const uint8_t sc_small_table[SC_SMALL_ENTRIES];
 UMA_HIDDEN extern const uint8_t sc_mid_table[1025];
 static inline unsigned sc_of(size_t size) {
-  if (uma_likely(size <= 1024)) return sc_small_table[(size + 15) >> 4];   /* most requests */
+  if (uma_likely(size <= SC_SMALL_MAX)) return sc_small_table[sc_small_index(size)];   /* most requests */
   if (size <= 65536) return sc_mid_table[(size + 63) >> 6];
   size_t m = size - 1;
   unsigned b = 63u - (unsigned)__builtin_clzl(m);
@@ -200,10 +203,10 @@ typedef struct __attribute__((aligned(64))) uma_tcache_s {
  * were arrays of their own), resident in every thread. */
 typedef struct uma_heap_s {
   uma_tcache_t tcache[UMA_CLASS_COUNT];      /* per class: thread cache, current page, counters */
-  /* small[(size + 15) / 16] = &tcache[sc_of(size)] for size ≤ 1 KiB: malloc
-   * goes from the size to the class's line in one load (sc_small_table's
+  /* small[sc_small_index(size)] = &tcache[sc_of(size)] for size ≤ 1 KiB:
+   * malloc goes from the size to the class's line in one load (sc_small_table's
    * byte, a shift and an add before). Read only after heap_new_locked. */
-  uma_tcache_t *small[65];
+  uma_tcache_t *small[SC_SMALL_ENTRIES];
   uma_page_queue_t queue[UMA_CLASS_COUNT];
   _Atomic(uma_page_t *) delayed;             /* pages that left the full state */
   uma_segment_t *segs_with_free[SEG_KIND_LARGE];   /* indexed by SEG_KIND_* */

@@ -28,7 +28,7 @@ const uint32_t sc_size_table[UMA_CLASS_COUNT] = {
 /* sc_small_table[(size + 15) / 16] = the class of size, for size ≤ 1 KiB:
  * every size in a 16-byte step has the same class because classes up to
  * 1 KiB are multiples of 16. */
-const uint8_t sc_small_table[65] = {
+const uint8_t sc_small_table[SC_SMALL_ENTRIES] = {
   0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
   15, 16, 16, 17, 17, 18, 18, 19, 19, 20, 20, 21, 21, 22, 22, 23,
   23, 24, 24, 24, 24, 25, 25, 25, 25, 26, 26, 26, 26, 27, 27, 27,
