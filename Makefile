@@ -41,7 +41,7 @@ $(BUILD)/%.o: %.c $(wildcard core/*.h policy/*.h include/*.h interpose/*.h)
 
 # Code that runs once per process (reading the policy, writing the reports)
 # is compiled for size: every page of the preload is resident in every
-# process. --sort-section=alignment (above) packs the small variables of
+# process. --sort-section=alignment (the link below) packs the small variables of
 # .bss together instead of between the large tables, so fewer of its pages
 # are touched.
 COLD_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard policy/*.c) core/report.c core/report_json.c \

@@ -116,13 +116,15 @@ typedef struct uma_segment_s {
   uint64_t dirty_mask;               /* free pages that may still be resident */
   uint64_t dirty_stamp_ms;           /* when the newest dirty page was retired */
   struct uma_segment_s *next, *prev; /* heap's list of segments with free pages */
-  /* What free's fast path reads, 0x50 into the segment: not at a multiple of
-   * 64, where page-start blocks (and every block of a class that is a
-   * multiple of 64) lie modulo 4 KiB. A load at the same low 12 address bits
-   * as the block just written waits for that store (4K aliasing). */
+  /* What free's fast path reads (the owner heap; the page shift it takes
+   * from the ownership byte, the slow paths from here), 0x50 into the
+   * segment: not at a multiple of 64, where page-start blocks (and every
+   * block of a class that is a multiple of 64) lie modulo 4 KiB. A load at
+   * the same low 12 address bits as the block just written waits for that
+   * store (4K aliasing). */
   uint64_t unused_[3];
   struct uma_heap_s *heap;           /* owner; constant while any page is in use */
-  uint8_t page_shift;
+  uint8_t page_shift;                /* also the segment's ownership byte (owner_map.c) */
   uma_page_t pages[UMA_MAX_PAGES] __attribute__((aligned(128)));
 } uma_segment_t;
 

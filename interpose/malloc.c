@@ -49,8 +49,9 @@ static UMA_NOINLINE void free_slow_entry(void *p) {
 }
 
 UMA_EXPORT void *malloc(size_t size) { return alloc_malloc_inline(size, RA, malloc_slow); }
-static inline void traced_free(void *p) { alloc_free_inline(p, free_slow_entry); }
-UMA_EXPORT void free(void *p) { traced_free(p); }
+/* Every free-like entry: the fast path, else free_slow_entry. */
+static inline void free_entry(void *p) { alloc_free_inline(p, free_slow_entry); }
+UMA_EXPORT void free(void *p) { free_entry(p); }
 UMA_EXPORT void *calloc(size_t n, size_t size) {
   if (uma_unlikely(trace_on)) return traced(alloc_calloc(n, size, RA), n * size);
   return alloc_calloc(n, size, RA);
@@ -110,13 +111,13 @@ UMA_EXPORT void *pvalloc(size_t size) {
 }
 
 /* C23: the size and alignment are hints we do not need (the block knows). */
-UMA_EXPORT void free_sized(void *p, size_t size) { (void)size; traced_free(p); }
+UMA_EXPORT void free_sized(void *p, size_t size) { (void)size; free_entry(p); }
 UMA_EXPORT void free_aligned_sized(void *p, size_t alignment, size_t size) {
   (void)alignment;
   (void)size;
-  traced_free(p);
+  free_entry(p);
 }
-UMA_EXPORT void cfree(void *p) { traced_free(p); }
+UMA_EXPORT void cfree(void *p) { free_entry(p); }
 
 /* Returns 1 when memory went back to the OS, as glibc does; `pad` is ignored
  * because everything free is returned. */
