@@ -11,7 +11,9 @@
  * first that does not ends the plan (blocks already in the arena stay valid
  * until freed; new requests go to the ordinary pools) and learning starts
  * again. A planned block is served only when no live planned block overlaps
- * its range, whatever the stream did.
+ * its range, whatever the stream did. The live blocks are recorded apart
+ * from the plan (`held`): a new plan replaces the slots, never the record
+ * of what is still in the arena, so the arena is not replaced under them.
  *
  * The planner only decides; its user maps the arena and hands out
  * addresses (large.c for the host, device_pool.c for GPUs). Memory: one
@@ -26,6 +28,9 @@
 enum { LEARN, ARMED, SERVE };
 
 typedef struct slot_s { uint64_t size, off; uint32_t alloc_at, free_at; } slot_t;
+/* A block the arena holds for the program: its range and its allocation
+ * number (the free is observed as "the allocation numbered seq"). */
+typedef struct held_s { uint64_t off, size, seq; } held_t;
 
 struct plan_s {
   pthread_mutex_t lock;
@@ -37,9 +42,9 @@ struct plan_s {
   uint64_t pattern[MAX_PERIOD];      /* one period, from its chosen start */
   int16_t slot_of[MAX_PERIOD];       /* planned slot of an allocation event, or -1 */
   slot_t slots[PLAN_SLOTS_MAX];
-  uint64_t slot_seq[PLAN_SLOTS_MAX]; /* serving: the allocation number that filled the slot */
-  uint8_t slot_live[PLAN_SLOTS_MAX];
-  int nslots, live;
+  int nslots;
+  held_t held[PLAN_SLOTS_MAX];       /* the live planned blocks, of this plan or earlier ones */
+  int live;                          /* entries of held */
   uint64_t len, pos;                 /* period length; next event's place in it */
   uint64_t arena_need;               /* the packed size */
   uint64_t align;                    /* planned sizes are rounded to it (the user's, from plan_alloc) */
@@ -185,10 +190,8 @@ static void build(plan_t *p) {
   }
 #undef V
   uint64_t need = plan_pack(bufs, (size_t)n, p->order);
-  for (int i = 0; i < n; i++) {
+  for (int i = 0; i < n; i++)
     p->slots[i] = (slot_t){ bufs[i].size, bufs[i].off, (uint32_t)bufs[i].t0, (uint32_t)bufs[i].t1 };
-    p->slot_live[i] = 0;
-  }
   /* the live lower bound of one period */
   uint64_t bound = 0;
   for (uint64_t q = 0; q < P; q++) {
@@ -196,8 +199,7 @@ static void build(plan_t *p) {
     for (int i = 0; i < n; i++) l += bufs[i].t0 <= q && q < bufs[i].t1 ? bufs[i].size : 0;
     if (l > bound) bound = l;
   }
-  p->nslots = n;
-  p->live = 0;
+  p->nslots = n;   /* blocks of an earlier plan stay in held: the arena keeps them */
   p->len = P;
   p->arena_need = need;
   p->pos = (2 * P - start % P) % P;   /* the next event's place: the virtual position 2P */
@@ -253,10 +255,11 @@ static bool expect(plan_t *p, uint64_t tok) {
   return true;
 }
 
+/* Would slot s overlap a live block (or is there no room to record one)? */
 static bool overlaps_live(const plan_t *p, int s) {
-  for (int i = 0; i < p->nslots; i++)
-    if (p->slot_live[i] && p->slots[i].off < p->slots[s].off + p->slots[s].size &&
-        p->slots[s].off < p->slots[i].off + p->slots[i].size)
+  if (p->live == PLAN_SLOTS_MAX) return true;
+  for (int i = 0; i < p->live; i++)
+    if (p->held[i].off < p->slots[s].off + p->slots[s].size && p->slots[s].off < p->held[i].off + p->held[i].size)
       return true;
   return false;
 }
@@ -290,9 +293,7 @@ bool plan_alloc(plan_t *p, uint64_t size, uint64_t arena_size, uint64_t align, u
     if (expect(p, size) && serving && p->slot_of[q] >= 0) {
       int s = p->slot_of[q];
       if (arena_size >= p->arena_need && !overlaps_live(p, s)) {
-        p->slot_live[s] = 1;
-        p->slot_seq[s] = *seq;
-        p->live++;
+        p->held[p->live++] = (held_t){ p->slots[s].off, p->slots[s].size, *seq };
         *off = p->slots[s].off;
         p->stats.served++;
         served = true;
@@ -328,13 +329,13 @@ void plan_free(plan_t *p, uint64_t seq) {
 uint64_t plan_planned(plan_t *p, uint64_t off, bool release) {
   pthread_mutex_lock(&p->lock);
   uint64_t size = 0;
-  for (int i = 0; i < p->nslots; i++)
-    if (p->slot_live[i] && p->slots[i].off == off) {
-      size = p->slots[i].size;
+  for (int i = 0; i < p->live; i++)
+    if (p->held[i].off == off) {
+      size = p->held[i].size;
       if (release) {
-        p->slot_live[i] = 0;
-        p->live--;
-        observe_free(p, p->slot_seq[i]);
+        uint64_t seq = p->held[i].seq;
+        p->held[i] = p->held[--p->live];
+        observe_free(p, seq);
       }
       break;
     }
@@ -354,7 +355,6 @@ bool plan_arena_idle(plan_t *p) {
 /* Everything the planner handed out is gone (cudaDeviceReset): learn anew. */
 void plan_reset(plan_t *p) {
   pthread_mutex_lock(&p->lock);
-  memset(p->slot_live, 0, sizeof p->slot_live);
   p->live = 0;
   p->state = LEARN;
   p->period = p->run = 0;

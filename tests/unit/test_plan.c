@@ -174,3 +174,24 @@ Test(plan, planned_blocks_are_page_aligned_for_odd_sizes, .init = planning) {
   cr_assert_gt(planned, 0);
   for (int l = 2; l >= 0; l--) uma_free(act[l]);
 }
+
+/* A planned block the program keeps while its steps change and a new plan
+ * is learned: the new plan must not forget it (its arena stays mapped, its
+ * bytes stay, its free is recognised), whatever size the new arena needs. */
+Test(plan, a_block_kept_across_a_new_plan_stays_valid, .init = planning) {
+  uint8_t *act[5];
+  for (int s = 0; s < 8; s++) step(act, sizes, 5, (uint8_t)s);
+  uint8_t *kept = uma_malloc(sizes[0]);
+  cr_assert_neq(plan_host_block(kept), 0, "served from the first plan");
+  memset(kept, 0x5a, sizes[0]);
+  uma_free(uma_malloc(6 * MiB + 123));   /* a deviation: the first plan ends */
+  const size_t other[] = { 9 * MiB, 12 * MiB, 10 * MiB };   /* needs a bigger arena */
+  for (int s = 0; s < 8; s++) step(act, other, 3, (uint8_t)s);
+  plan_stats_t st;
+  plan_host_snapshot(&st);
+  cr_assert_geq(st.plans, 2, "the second program was planned too: plans %lu deviations %lu served %lu", (unsigned long)st.plans, (unsigned long)st.deviations, (unsigned long)st.served);
+  for (size_t i = 0; i < sizes[0]; i += 512) cr_assert_eq(kept[i], 0x5a, "byte %zu of the kept block", i);
+  cr_assert_eq(plan_host_block(kept), sizes[0], "still known as a live planned block");
+  uma_free(kept);
+  cr_assert_eq(plan_host_block(kept), 0);
+}
