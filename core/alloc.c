@@ -128,7 +128,7 @@ static UMA_NOINLINE void free_large(uma_large_t *lg, void *p, const char *func) 
 /* The block's page, after the cheap checks that every free pays for. */
 static inline uma_page_t *checked_page(uma_segment_t *seg, const void *p, const char *func) {
   uma_page_t *page = seg_page_of(seg, p);
-  if (uma_unlikely(!page_may_start_block(page, p)))
+  if (uma_unlikely(!page_is_block_start(page, p)))
     uma_invalid_pointer(func, p, "is not the start of a block allocated here");
   if (uma_unlikely(((const uma_block_t *)p)->cookie == block_cookie(p)))
     uma_invalid_pointer(func, p, "was already freed (double free)");
@@ -230,8 +230,7 @@ bool alloc_owns(const void *p) {
   }
   if (((uma_segment_t *)s)->kind == SEG_KIND_BIG) return tlsf_owns(s, p);
   uma_page_t *page = seg_page_of(s, p);
-  return page->block_size != 0 && page_may_start_block(page, p) &&
-         ((size_t)((const uint8_t *)p - page_start(page)) % page->block_size) == 0;
+  return page_is_block_start(page, p);
 }
 
 /* Counted as one free and one allocation, like a move. */

@@ -73,7 +73,7 @@ alloc_malloc_inline(size_t size, const void *ra, void *(*slow)(size_t size, cons
 /* A block of the calling thread's own pages goes onto its class's thread
  * cache while there is room. The checks every free pays for: ours and on
  * pages (the ownership map), in a page in use at or after its first block
- * and 16-aligned (page_may_start_block), and not already free (the
+ * and at a block start (page_is_block_start), and not already free (the
  * cookie). NULL fails the ownership test (its slot 0 is never ours) and
  * takes the slow path. */
 static inline __attribute__((always_inline)) void alloc_free_inline(void *p, void (*slow)(void *p)) {
@@ -89,7 +89,7 @@ static inline __attribute__((always_inline)) void alloc_free_inline(void *p, voi
     uma_block_t *b = p;
     uma_heap_t *heap = uma_tls_heap;
     uintptr_t cookie = block_cookie(b);
-    if (uma_likely(page_may_start_block(page, p) && b->cookie != cookie && seg->heap == heap)) {
+    if (uma_likely(page_is_block_start(page, p) && b->cookie != cookie && seg->heap == heap)) {
       uma_tcache_t *tc = &heap->tcache[page->class_idx];
       if (uma_likely(tcache_take_room(&tc->room))) {
         b->cookie = cookie;

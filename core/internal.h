@@ -73,7 +73,7 @@ enum { PAGE_TF_NORMAL = 0, PAGE_TF_FULL = 1, PAGE_TF_NOTIFIED = 2, PAGE_TF_BITS 
 
 /* A page serves one size class for one heap.
  * Invariants (owner thread only, except thread_free):
- *  - block_size == 0 and neg_start == 0  ⇔  the page is not in use (a fresh
+ *  - block_size, neg_start and div_magic are 0  ⇔  the page is not in use (a fresh
  *    segment's descriptors are all zero: nothing writes them until used);
  *  - used = blocks handed out − blocks returned to `free` (remote frees count
  *    as used until the owner collects them from thread_free);
@@ -83,12 +83,13 @@ enum { PAGE_TF_NORMAL = 0, PAGE_TF_FULL = 1, PAGE_TF_NOTIFIED = 2, PAGE_TF_BITS 
  *  - a page is retired only in state NORMAL, so it is never on a delayed
  *    stack when its segment hands it to another class or heap. */
 typedef struct __attribute__((aligned(128))) uma_page_s {
-  /* The first 32 bytes are what malloc and free touch, inside one cache
+  /* The first 40 bytes are what malloc and free touch, inside one cache
    * line; a 128-byte stride makes finding the descriptor a shift. */
   uma_block_t *free;                 /* owner's free list, popped by malloc */
   uint32_t used;
   uint32_t block_size;
   uintptr_t neg_start;               /* −(uintptr_t)first block; 0 when not in use */
+  uint64_t div_magic;                /* page_div_magic(block_size); 0 when not in use */
   uint8_t class_idx;
   uint8_t in_full;
   _Atomic uintptr_t thread_free;     /* remote frees (pointer | PAGE_TF_* bits) */
@@ -263,14 +264,20 @@ static inline uma_page_t *seg_page_of(uma_segment_t *seg, const void *p) {
   return &seg->pages[((uintptr_t)p - (uintptr_t)seg) >> seg->page_shift];
 }
 static inline uint8_t *page_start(const uma_page_t *page) { return (uint8_t *)(0 - page->neg_start); }
-/* Could p be a block start of `page` (of p's own segment)? p − first block is
- * below 4 MiB and a multiple of 16 there; a pointer into the segment header,
- * below page 0's first block, wraps around; and where the page is not in use
- * (neg_start 0) it is p itself, above 4 MiB (slot 0 is never ours). One add
- * and one test, and a never-written descriptor already says "not in use". */
-static inline bool page_may_start_block(const uma_page_t *page, const void *p) {
-  return (((uintptr_t)p + page->neg_start) & (~UMA_SEG_MASK | 15)) == 0;
+/* Is p a block start of `page` (of p's own segment)? off = p − first block
+ * is below 4 MiB (a pointer into the segment header, below page 0's first
+ * block, wraps around) and a multiple of the block size: off × ⌈2⁶⁴/size⌉
+ * wraps below ⌈2⁶⁴/size⌉ exactly then (Lemire, Kaser & Kurz, "Faster
+ * remainder by direct computation", 2019: exact for off < 2³², sizes
+ * < 2³²). Where the page is not in use, div_magic is 0 and nothing passes,
+ * so a never-written descriptor already says "not in use". An add, a
+ * multiply, two compares: free(p + 16) of a live block is diagnosed, never
+ * put on a free list (it would hand out memory overlapping the block). */
+static inline bool page_is_block_start(const uma_page_t *page, const void *p) {
+  uint64_t off = (uintptr_t)p + page->neg_start;
+  return off < UMA_SEG_SIZE && off * page->div_magic < page->div_magic;
 }
+static inline uint64_t page_div_magic(size_t block_size) { return UINT64_MAX / block_size + 1; }
 
 /* ---- large pool (large.c) ---------------------------------------------- */
 UMA_HIDDEN void *large_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, unsigned route);

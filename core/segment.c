@@ -143,6 +143,7 @@ uma_page_t *seg_page_alloc(uma_heap_t *heap, unsigned cls) {
   page->used = 0;
   page->block_size = (uint32_t)bs;
   page->neg_start = 0 - (uintptr_t)start;
+  page->div_magic = page_div_magic(bs);
   page->bump = start;
   page->end = start + (size_t)(seg_page_end(seg, i) - start) / bs * bs;
   atomic_store_explicit(&page->thread_free, 0, memory_order_relaxed);
@@ -177,7 +178,8 @@ void seg_page_free(uma_heap_t *heap, uma_page_t *page) {
   unsigned i = (unsigned)(page - seg->pages);
   bool was_full = seg->free_mask == 0;
   page->block_size = 0;
-  page->neg_start = 0;   /* frees into it fail page_may_start_block */
+  page->neg_start = 0;
+  page->div_magic = 0;   /* frees into it fail page_is_block_start */
   seg->free_mask |= 1ULL << i;
   seg->used_pages--;
   if (uma_options[UMA_OPTION_PURGE_DELAY_MS] == 0) {

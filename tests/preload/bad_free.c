@@ -2,7 +2,10 @@
  *   bad_free foreign   frees a pointer malloc never returned (a stack address)
  *   bad_free double    frees a small block twice
  *   bad_free interior  frees a pointer into the middle of a large block
- * Each must end in SIGABRT with one "uma-preload: free(): pointer 0x…" line. */
+ *   bad_free interior-small, interior-medium   free(p + 16) of a live 48 B / 20 KB block
+ *   bad_free realloc-interior                  realloc(p + 16, 100) of a live 48 B block
+ * Each must end in SIGABRT with one "uma-preload: free(): pointer 0x…"
+ * (realloc(): …) line; glibc aborts on each of them too. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +26,12 @@ int main(int argc, char **argv) {
   } else if (strcmp(mode, "interior") == 0) {
     char *p = malloc(1 << 20);
     free(p + 4096);
+  } else if (strcmp(mode, "interior-small") == 0 || strcmp(mode, "interior-medium") == 0) {
+    char *volatile p = malloc(mode[9] == 's' ? 48 : 20000);
+    free(p + 16);
+  } else if (strcmp(mode, "realloc-interior") == 0) {
+    char *volatile p = malloc(48);
+    p = realloc(p + 16, 100);
   }
   puts("bad_free: the misuse was not caught");
   return 0;

@@ -3,7 +3,7 @@
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdlib.h>
-#include "uma.h"
+#include "internal.h"
 
 Test(foreign, owns_only_its_own_blocks) {
   char on_stack[32];
@@ -50,4 +50,39 @@ Test(foreign, usable_size_of_a_foreign_pointer_aborts, .signal = SIGABRT) {
 Test(foreign, free_null_is_a_no_op) {
   uma_free(NULL);
   cr_assert_eq(uma_usable_size(NULL), 0);
+}
+
+/* The block-start test is exact for every class on pages: a multiply for
+ * a division must never take an interior offset for a start or miss one. */
+Test(foreign, block_start_test_is_exact_for_every_class) {
+  for (unsigned cls = 0; cls < UMA_MEDIUM_CLASSES; cls++) {
+    size_t bs = sc_size(cls);
+    uintptr_t first = (uintptr_t)1 << 40;
+    uma_page_t page = { .block_size = (uint32_t)bs, .neg_start = 0 - first, .div_magic = page_div_magic(bs) };
+    for (uintptr_t off = 0; off < UMA_SEG_SIZE; off += 16)
+      cr_assert_eq(page_is_block_start(&page, (void *)(first + off)), off % bs == 0, "class %u (%zu B), offset %lu", cls, bs, (unsigned long)off);
+    cr_assert_not(page_is_block_start(&page, (void *)(first - 16)), "below the first block");
+    uma_page_t unused = { 0 };
+    cr_assert_not(page_is_block_start(&unused, (void *)first), "a page not in use has no blocks");
+  }
+}
+
+Test(foreign, free_inside_a_small_block_aborts, .signal = SIGABRT) {
+  char *p = uma_malloc(48);
+  uma_free(p + 16);
+}
+
+Test(foreign, free_inside_a_medium_block_aborts, .signal = SIGABRT) {
+  char *p = uma_malloc(20000);
+  uma_free(p + 32);
+}
+
+Test(foreign, realloc_inside_a_small_block_aborts, .signal = SIGABRT) {
+  char *p = uma_malloc(48);
+  uma_realloc(p + 16, 100);
+}
+
+Test(foreign, usable_size_inside_a_block_aborts, .signal = SIGABRT) {
+  char *p = uma_malloc(100);
+  uma_usable_size(p + 16);
 }
