@@ -406,6 +406,20 @@ UMA_HIDDEN bool os_map_file_at(void *p, size_t len, bool shared, int fd, uint64_
 UMA_HIDDEN long os_pread(int fd, void *buf, size_t len, uint64_t off);
 UMA_HIDDEN long os_pwrite(int fd, const void *buf, size_t len, uint64_t off);
 UMA_HIDDEN bool os_pipe(int fds[2]);
+struct stat;
+UMA_HIDDEN long os_stat(int fd, const char *path, struct stat *st);
+UMA_HIDDEN bool os_rename(const char *from, const char *to);
+UMA_HIDDEN void os_unlink(const char *path);
+
+/* ---- a report's destination (report_file.c) ------------------------------ */
+typedef struct report_file_s {
+  int fd;
+  const char *key;                   /* the [report] key that named it, for messages */
+  char path[4096];
+  char tmp[4096 + 32];               /* the file written, renamed to path at close; "" for stderr/stdout */
+} report_file_t;
+UMA_HIDDEN int report_file_open(report_file_t *f, const char *dest, const char *key);
+UMA_HIDDEN void report_file_close(report_file_t *f);
 UMA_HIDDEN extern _Atomic uint64_t os_mapped_bytes, os_peak_mapped_bytes, os_purged_bytes;
 
 /* ---- NUMA nodes and placement (numa.c, numa_topology.c) ----------------- */
@@ -481,7 +495,8 @@ UMA_HIDDEN extern _Atomic int uma_init_state;   /* 0 none, 1 running, 2 done */
 static inline void uma_ensure_init(void) {
   if (uma_unlikely(atomic_load_explicit(&uma_init_state, memory_order_acquire) != 2)) uma_init();
 }
-UMA_HIDDEN const char *uma_env(const char *name);
+UMA_HIDDEN const char *uma_env(const char *name);   /* NULL for every name in a secure-execution process */
+UMA_HIDDEN bool uma_secure_exec(void);
 
 /* ---- stats (stats.c) --------------------------------------------------- */
 /* A counter one thread writes and others read racily: no locked instruction. */

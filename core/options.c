@@ -2,6 +2,7 @@
  * layer (policy/) sets them from the policy file and the environment; until
  * it runs (allocations before the preload's constructor) the defaults hold. */
 #include "internal.h"
+#include <sys/auxv.h>
 
 static const struct { int64_t min, max; } option_bounds[UMA_OPTION_COUNT] = {
   [UMA_OPTION_PURGE_DELAY_MS] = { 0, 3600 * 1000 },
@@ -15,9 +16,19 @@ int64_t uma_options[UMA_OPTION_COUNT] = {
 
 extern char **environ;
 
+/* A secure-execution process (AT_SECURE: setuid, setgid or file
+ * capabilities; the preload reaches one through /etc/ld.so.preload) runs
+ * with an environment its invoker chose: nothing in it is read, not UMA_*,
+ * not HOME for a user's policy file, not RANK for a report's name. */
+bool uma_secure_exec(void) {
+  static int secure = -1;
+  if (secure < 0) secure = getauxval(AT_SECURE) != 0;
+  return secure;
+}
+
 /* getenv is not safe this early (it may run inside the first malloc). */
 const char *uma_env(const char *name) {
-  if (environ == NULL) return NULL;
+  if (environ == NULL || uma_secure_exec()) return NULL;
   for (char **e = environ; *e; e++) {
     const char *s = *e, *n = name;
     while (*n && *s == *n) { s++; n++; }

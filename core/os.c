@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <fcntl.h>
 #include <time.h>
+#include <sys/stat.h>
 
 #ifndef MREMAP_MAYMOVE
 #define MREMAP_MAYMOVE 1
@@ -280,5 +281,19 @@ long os_pwrite(int fd, const void *buf, size_t len, uint64_t off) {
   long r = os_syscall6(SYS_pwrite64, fd, (long)buf, (long)len, (long)off, 0, 0);
   return sys_failed(r) ? -1 : r;
 }
+
+/* What a path names, without following a final symbolic link (lstat), or
+ * what an open descriptor names (path NULL): 0, or −errno. */
+long os_stat(int fd, const char *path, struct stat *st) {
+  long r = path ? os_syscall6(SYS_newfstatat, AT_FDCWD, (long)path, (long)st, AT_SYMLINK_NOFOLLOW, 0, 0)
+                : os_syscall6(SYS_fstat, fd, (long)st, 0, 0, 0, 0);
+  return sys_failed(r) ? r : 0;
+}
+
+bool os_rename(const char *from, const char *to) {
+  return !sys_failed(os_syscall6(SYS_renameat, AT_FDCWD, (long)from, AT_FDCWD, (long)to, 0, 0));
+}
+
+void os_unlink(const char *path) { os_syscall6(SYS_unlinkat, AT_FDCWD, (long)path, 0, 0, 0, 0); }
 
 bool os_pipe(int fds[2]) { return !sys_failed(os_syscall6(SYS_pipe2, (long)fds, O_CLOEXEC, 0, 0, 0, 0)); }

@@ -29,6 +29,18 @@ static void put_time(uma_buf_t *b, uint64_t unix_s) {
   put_2(b, (unsigned)(s % 60));
 }
 
+/* A value from the environment as one file-name component: letters,
+ * digits, '-' and '_' kept, anything else ('/', '.', …) made '_', so a
+ * RANK of "../x" cannot move the report out of its directory. */
+static void put_name(uma_buf_t *b, const char *v) {
+  for (int i = 0; v[i] && i < 64; i++) {
+    char c = v[i];
+    bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '_';
+    char one[2] = { ok ? c : '_', 0 };
+    buf_str(b, one);
+  }
+}
+
 static void expand(uma_buf_t *b, const char *tmpl) {
   for (const char *s = tmpl; *s; s++) {
     char c = s[0] == '%' ? s[1] : 0;
@@ -43,7 +55,7 @@ static void expand(uma_buf_t *b, const char *tmpl) {
       const char *rank = uma_env("RANK");
       if (!rank) rank = uma_env("OMPI_COMM_WORLD_RANK");
       if (!rank) rank = uma_env("PMI_RANK");
-      buf_str(b, rank ? rank : "0");
+      put_name(b, rank ? rank : "0");
     } else {
       char one[2] = { *s, 0 };
       buf_str(b, one);
@@ -53,30 +65,12 @@ static void expand(uma_buf_t *b, const char *tmpl) {
   }
 }
 
-/* The descriptor a destination names; *close_it when we opened it. */
-static int open_destination(const char *dest, const char *key, bool *close_it) {
-  *close_it = false;
-  if ((dest[0] == '-' && dest[1] == 0) ||
-      (dest[0] == 's' && dest[1] == 't' && dest[2] == 'd' && dest[3] == 'e' && dest[4] == 'r' &&
-       dest[5] == 'r' && dest[6] == 0))
-    return 2;
+/* Where a destination template sends a report (core/report_file.c says how). */
+static int open_destination(report_file_t *f, const char *dest, const char *key) {
   char path[4096];
   uma_buf_t b = { path, 0, sizeof path };
   expand(&b, dest);
-  int fd = os_open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd >= 0) {
-    *close_it = true;
-    return fd;
-  }
-  char msg[4400];
-  uma_buf_t m = { msg, 0, sizeof msg };
-  buf_str(&m, "uma-preload: cannot open '");
-  buf_str(&m, path);
-  buf_str(&m, "' for the report ([report] ");
-  buf_str(&m, key);
-  buf_str(&m, "); writing it to stderr instead (make the directory exist and be writable)\n");
-  uma_write_err(msg);
-  return 2;
+  return report_file_open(f, path, key);
 }
 
 static _Atomic bool reported;
@@ -86,16 +80,14 @@ static void write_reports(void) {
   if ((text == NULL && json == NULL) || atomic_exchange(&reported, true)) return;
   static UMA_TABLE uma_report_data_t d;
   report_gather(&d);
-  bool close_it;
+  static report_file_t f;   /* 8 KiB of paths: not on a signal handler's stack */
   if (text) {
-    int fd = open_destination(text, "destination", &close_it);
-    report_write_text(fd, &d);
-    if (close_it) os_close(fd);
+    report_write_text(open_destination(&f, text, "destination"), &d);
+    report_file_close(&f);
   }
   if (json) {
-    int fd = open_destination(json, "json", &close_it);
-    report_write_json(fd, &d);
-    if (close_it) os_close(fd);
+    report_write_json(open_destination(&f, json, "json"), &d);
+    report_file_close(&f);
   }
 }
 

@@ -11,13 +11,18 @@ const char *const pol_key_help[K_COUNT] = {
     "'abort' stops it before main with the messages; 'defaults' prints them and runs "
     "on the built-in defaults (never on a half-applied file).",
   [K_REPORT_DESTINATION] =
-    "Where the exit summary goes: 'off', 'stderr', or a file path in which %p becomes "
-    "the process id (each child of a preloaded program writes its own). UMA_REPORT is "
-    "a shorthand for this key. Also %h (host name), %r (rank: RANK, OMPI_COMM_WORLD_RANK "
-    "or PMI_RANK, else 0), %t (start time, UTC, YYYYmmdd-HHMMSS), %% (a percent sign).",
+    "Where the exit summary goes: 'off', 'stderr', 'stdout', or a file path in which %p "
+    "becomes the process id (each child of a preloaded program writes its own). UMA_REPORT "
+    "is a shorthand for this key. Also %h (host name), %r (rank: RANK, OMPI_COMM_WORLD_RANK "
+    "or PMI_RANK, else 0; characters other than letters, digits, - and _ become _), %t "
+    "(start time, UTC, YYYYmmdd-HHMMSS), %% (a percent sign). A file is written beside the "
+    "path and renamed over it, so nothing is written through a link; a symbolic link, FIFO, "
+    "device, directory or another user's file at the path is refused (the report then goes "
+    "to stderr).",
   [K_REPORT_JSON] =
     "Where the JSON report goes (docs/REPORT-FORMAT.md; tools/uma-report reads it): 'off', "
-    "'stderr', or a path template like destination's (%p %h %r %t %%).",
+    "'stderr', 'stdout', or a path template like destination's (%p %h %r %t %%), written "
+    "the same safe way.",
   [K_REPORT_TIMELINE] =
     "How often the report's timeline samples live, committed, mapped and resident bytes "
     "(0 for no timeline). Samples are taken on allocation slow paths; 1024 are kept, and "

@@ -6,11 +6,35 @@
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #define MAX_FILE (1u << 20)
 
+/* Opens a policy file for reading: a regular file only, and without
+ * blocking (a FIFO opened plainly waits for a writer, before main). *why
+ * says what is wrong when it returns -1. */
+static int open_policy(const char *path, const char **why, struct stat *st) {
+  int fd = os_open(path, O_RDONLY | O_NONBLOCK, 0);
+  if (fd < 0) {
+    *why = "cannot be opened (missing or unreadable)";
+    return -1;
+  }
+  bool dev_null = os_stat(fd, NULL, st) == 0 && S_ISCHR(st->st_mode) && st->st_rdev == makedev(1, 3);
+  if (dev_null) st->st_size = 0;   /* UMA_PRELOAD_CONF=/dev/null: an empty policy */
+  else if (os_stat(fd, NULL, st) != 0 || !S_ISREG(st->st_mode)) {
+    os_close(fd);
+    *why = "is not a regular file (a FIFO, a device or a terminal such as /dev/stdin is never read: "
+           "it could block or take the program's input)";
+    return -1;
+  }
+  return fd;
+}
+
 static bool readable(const char *path) {
-  int fd = os_open(path, O_RDONLY, 0);
+  const char *why;
+  struct stat st;
+  int fd = open_policy(path, &why, &st);
   if (fd < 0) return false;
   os_close(fd);
   return true;
@@ -38,18 +62,28 @@ const char *pol_find_file(char *path, size_t cap) {
   return NULL;
 }
 
-char *pol_read_file(const char *path, size_t *len) {
-  int fd = os_open(path, O_RDONLY, 0);
+/* Read with pread from offset 0: a file shared with the program (its
+ * stdin redirected from the same file) keeps its offset. */
+char *pol_read_file(const char *path, size_t *len, const char **why) {
+  struct stat st;
+  int fd = open_policy(path, why, &st);
   if (fd < 0) return NULL;
-  char *text = os_map(MAX_FILE);
+  if ((uint64_t)st.st_size > MAX_FILE) {
+    os_close(fd);
+    *why = "is over 1 MiB (the most a policy file may hold)";
+    return NULL;
+  }
+  char *text = os_map(MAX_FILE + 1);
   size_t n = 0;
   long r = 0;
   if (text) {
-    while (n < MAX_FILE && (r = os_read(fd, text + n, MAX_FILE - n)) > 0) n += (size_t)r;
+    while (n <= MAX_FILE && (r = os_pread(fd, text + n, MAX_FILE + 1 - n, n)) > 0) n += (size_t)r;
   }
   os_close(fd);
-  if (text == NULL || r < 0 || n == MAX_FILE) {
-    if (text) os_unmap(text, MAX_FILE);
+  if (text == NULL || r < 0 || n > MAX_FILE) {
+    if (text) os_unmap(text, MAX_FILE + 1);
+    *why = text == NULL ? "cannot be read: out of memory" : r < 0 ? "cannot be read (an I/O error)"
+                                                                  : "is over 1 MiB (the most a policy file may hold)";
     return NULL;
   }
   *len = n;
@@ -58,7 +92,7 @@ char *pol_read_file(const char *path, size_t *len) {
 
 void pol_free_file(char *text, size_t len) {
   (void)len;
-  os_unmap(text, MAX_FILE);
+  os_unmap(text, MAX_FILE + 1);
 }
 
 /* UMA_<SECTION>_<KEY>=value for the plain keys, e.g. UMA_PURGE_DELAY=250ms. */
@@ -108,11 +142,15 @@ void pol_load(pol_config_t *cfg, const char *path) {
   if (path == NULL) path = pol_find_file(found, sizeof found);
   if (path) {
     size_t len;
-    char *text = pol_read_file(path, &len);
+    const char *why = NULL;
+    char *text = pol_read_file(path, &len, &why);
     if (text == NULL) {
-      pol_diag(cfg, true, path, 0, 0,
-               "cannot read the policy file (missing, unreadable, or over 1 MiB); "
-               "fix UMA_PRELOAD_CONF or the file");
+      char msg[300];
+      uma_buf_t m = { msg, 0, sizeof msg };
+      buf_str(&m, "the policy file ");
+      buf_str(&m, why);
+      buf_str(&m, "; fix UMA_PRELOAD_CONF or the file");
+      pol_diag(cfg, true, path, 0, 0, msg);
     } else {
       uma_buf_t b = { cfg->source_name, 0, sizeof cfg->source_name };
       buf_str(&b, path);
@@ -187,7 +225,9 @@ void pol_write_diags(const pol_config_t *cfg, int fd) {
 
 static UMA_TABLE pol_config_t startup_cfg;
 
-/* A preloaded program prints only errors (uma-conf check shows warnings). */
+/* A preloaded program prints only errors (uma-conf check shows warnings).
+ * In a secure-execution process (uma_secure_exec) it never stops before
+ * main and never echoes the file's text: one line, then the defaults. */
 void pol_startup(void) {
   pol_config_t *cfg = &startup_cfg;
   pol_load(cfg, NULL);
@@ -195,19 +235,36 @@ void pol_startup(void) {
     pol_apply(cfg);
     return;
   }
-  for (int i = 0; i < cfg->diag_count; i++)
-    if (cfg->diags[i].error) {
-      os_write(2, cfg->diags[i].text, strlen(cfg->diags[i].text));
-      os_write(2, "\n", 1);
+  bool secure = uma_secure_exec();
+  if (secure) {
+    uma_write_err("uma-preload: the system policy file has errors (check it with uma-conf check); "
+                  "running on the built-in defaults in this setuid/setgid program\n");
+  } else {
+    int shown = 0;
+    for (int i = 0; i < cfg->diag_count; i++)
+      if (cfg->diags[i].error) {
+        os_write(2, cfg->diags[i].text, strlen(cfg->diags[i].text));
+        os_write(2, "\n", 1);
+        shown++;
+      }
+    if (cfg->error_count > shown) {
+      char text[96];
+      uma_buf_t b = { text, 0, sizeof text };
+      buf_str(&b, "uma-preload: … and ");
+      buf_u64(&b, (uint64_t)(cfg->error_count - shown));
+      buf_str(&b, " more errors\n");
+      os_write(2, text, b.len);
     }
-  if (cfg->on_error == 0) {
+  }
+  if (cfg->on_error == 0 && !secure) {
     uma_write_err("uma-preload: stopping before main because of the errors above; fix them, "
                   "or set on_error = defaults in [general] (or UMA_GENERAL_ON_ERROR=defaults) "
                   "to run on the built-in defaults\n");
     _exit(1);
   }
-  uma_write_err("uma-preload: running on the built-in defaults because of the errors above "
-                "(on_error = defaults)\n");
+  if (!secure)
+    uma_write_err("uma-preload: running on the built-in defaults because of the errors above "
+                  "(on_error = defaults)\n");
   pol_config_defaults(cfg);
   pol_parse(cfg, "built-in uma-preload.conf", pol_embedded_conf, pol_embedded_conf_len);
   pol_apply(cfg);

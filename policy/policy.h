@@ -121,8 +121,9 @@ extern const size_t pol_embedded_conf_len;
 const char *pol_find_file(char *path, size_t cap);
 /* Load `path` (NULL: the search order) plus the environment overrides. */
 void pol_load(pol_config_t *cfg, const char *path);
-/* Read a file into an OS-mapped buffer; NULL if it cannot be read. */
-char *pol_read_file(const char *path, size_t *len);
+/* Read a regular file of at most 1 MiB into an OS-mapped buffer; NULL with
+ * *why set if it cannot be read. */
+char *pol_read_file(const char *path, size_t *len, const char **why);
 void pol_free_file(char *text, size_t len);
 void pol_apply(const pol_config_t *cfg);
 void pol_write_diags(const pol_config_t *cfg, int fd);
