@@ -56,24 +56,38 @@ static void *heap_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, 
   return b;
 }
 
-/* Everything but the fast path: a thread without a heap yet, a thread whose
- * heap was already handed back at its exit, alignment, zeroing, refills. */
-void *alloc_generic(size_t size, size_t align, bool zero, const void *ra) {
+static void *generic_once(size_t size, size_t align, bool zero, const void *ra) {
   uma_heap_t *heap = uma_tls_heap;
   if (heap == NULL) heap = heap_get_slow();
   else if (uma_unlikely(numa_active)) heap = heap_check_home(heap);
-  void *p;
-  if (uma_likely(heap != NULL)) {
-    p = heap_alloc(heap, size, align, zero, ra);
-  } else {
-    /* A thread past its heap's release (a later thread-exit destructor):
-     * borrow a handed-back heap for this one call. */
-    heap = heap_borrow();
-    uma_tls_heap = heap;
-    p = heap_alloc(heap, size, align, zero, ra);
-    uma_tls_heap = NULL;
-    heap_return_borrowed(heap);
-  }
+  if (uma_likely(heap != NULL)) return heap_alloc(heap, size, align, zero, ra);
+  /* A thread past its heap's release (a later thread-exit destructor):
+   * borrow a handed-back heap for this one call. Or no memory for a heap. */
+  heap = heap_borrow();
+  if (heap == NULL) return NULL;
+  uma_tls_heap = heap;
+  void *p = heap_alloc(heap, size, align, zero, ra);
+  uma_tls_heap = NULL;
+  heap_return_borrowed(heap);
+  return p;
+}
+
+/* The OS refused memory: what the caches hold (free pages, cached
+ * segments and mappings, exited threads' heaps, the coalescing pool's free
+ * blocks) goes back to it now, and the caller tries once more. Memory a
+ * program freed must serve its next request at once, not after the purge
+ * delay. */
+bool alloc_purge_for_retry(size_t size) {
+  if (size > UMA_MAX_REQUEST) return false;
+  uma_collect(true);
+  return true;
+}
+
+/* Everything but the fast path: a thread without a heap yet, a thread whose
+ * heap was already handed back at its exit, alignment, zeroing, refills. */
+void *alloc_generic(size_t size, size_t align, bool zero, const void *ra) {
+  void *p = generic_once(size, align, zero, ra);
+  if (uma_unlikely(p == NULL) && alloc_purge_for_retry(size)) p = generic_once(size, align, zero, ra);
   if (uma_unlikely(p == NULL)) errno = ENOMEM;
   return p;
 }
@@ -277,6 +291,7 @@ void *alloc_realloc(void *p, size_t size, const void *ra) {
     } else if (size > UMA_BLOCK_MAX && route_table[lg->route].alias != UMA_ALIAS_OFF && lg->pinned != PIN_YES) {
       if (uma_tls_heap == NULL) heap_get_slow();
       void *q = large_realloc(uma_tls_heap, lg, p, size);   /* pages move, bytes do not */
+      if (q == NULL && alloc_purge_for_retry(size)) q = large_realloc(uma_tls_heap, lg, p, size);
       if (q == NULL) errno = ENOMEM;
       return q;
     }

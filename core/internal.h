@@ -163,6 +163,7 @@ UMA_HIDDEN void *alloc_aligned(size_t alignment, size_t size, const void *ra);
 UMA_HIDDEN void alloc_free(void *p);
 UMA_HIDDEN size_t alloc_usable_size(const void *p);
 UMA_HIDDEN bool alloc_owns(const void *p);
+UMA_HIDDEN bool alloc_purge_for_retry(size_t size);
 
 /* ---- heaps (heap.c) ---------------------------------------------------- */
 typedef struct uma_page_queue_s { uma_page_t *first, *last; } uma_page_queue_t;

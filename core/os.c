@@ -52,9 +52,12 @@ static void mapped_add(size_t n) {
                                                 memory_order_relaxed, memory_order_relaxed)) {}
 }
 
+/* No MAP_NORESERVE: the kernel's overcommit policy must judge every
+ * mapping as it judges glibc's (a request far beyond RAM + swap fails with
+ * ENOMEM under the default heuristic, and every mapping counts under
+ * vm.overcommit_memory = 2), and RLIMIT_AS applies as always. */
 void *os_map(size_t size) {
-  long r = os_syscall6(SYS_mmap, 0, (long)size, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  long r = os_syscall6(SYS_mmap, 0, (long)size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (sys_failed(r)) return NULL;
   mapped_add(size);
   return (void *)r;
@@ -80,7 +83,7 @@ static void *map_at_hint(size_t size, size_t align) {
   if (hint == 0 || hint < size + align) return NULL;
   uintptr_t want = (hint - size) & ~(uintptr_t)(align - 1);
   long r = os_syscall6(SYS_mmap, (long)want, (long)size, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
   if (sys_failed(r)) return NULL;
   if ((uintptr_t)r != want) {   /* a kernel before 4.17 took the flag as a hint only */
     os_syscall6(SYS_munmap, r, (long)size, 0, 0, 0, 0);
