@@ -47,7 +47,7 @@ static void *heap_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, 
     if (page == NULL) return NULL;
   }
   uma_block_t *b = page->free;
-  page->free = b->next;
+  page->free = block_next(b);
   page->used++;
   b->cookie = 0;
   STAT_ADD(heap->tcache[cls].allocs, 1);
@@ -92,6 +92,8 @@ void *alloc_generic(size_t size, size_t align, bool zero, const void *ra) {
   return p;
 }
 
+void *alloc_corrupt(const uma_block_t *b) { block_corrupt(b); }
+
 /* `ra`: the program's return address, for rules that match the caller. */
 size_t fast_malloc_limit = UMA_TCACHE_MAX_SIZE + 1;
 uintptr_t fast_free_slots = OWNER_MAP_SLOTS;
@@ -121,7 +123,6 @@ void *alloc_aligned(size_t alignment, size_t size, const void *ra) {
 
 static UMA_NOINLINE void free_remote(uma_segment_t *seg, uma_page_t *page, uma_block_t *b) {
   unsigned cls = page->class_idx;   /* read before the push: the owner may reuse the page after */
-  b->cookie = block_cookie(b);
   page_free_remote(seg, page, b);
   uma_heap_t *heap = uma_tls_heap;
   if (heap) STAT_ADD(heap->tcache[cls].frees, 1);
@@ -144,7 +145,7 @@ static inline uma_page_t *checked_page(uma_segment_t *seg, const void *p, const 
   uma_page_t *page = seg_page_of(seg, p);
   if (uma_unlikely(!page_is_block_start(page, p)))
     uma_invalid_pointer(func, p, "is not the start of a block allocated here");
-  if (uma_unlikely(((const uma_block_t *)p)->cookie == block_cookie(p)))
+  if (uma_unlikely(block_is_free(p)))
     uma_invalid_pointer(func, p, "was already freed (double free)");
   return page;
 }
@@ -167,9 +168,8 @@ static UMA_NOINLINE void free_unowned(void *p, const char *func) {
  * cache full: onto its page. */
 void free_to_page(uma_heap_t *heap, uma_page_t *page, uma_block_t *b) {
   unsigned cls = page->class_idx;
-  b->cookie = block_cookie(b);
   STAT_ADD(heap->tcache[cls].frees, 1);
-  b->next = page->free;
+  block_link(b, page->free);
   page->free = b;
   /* The slow case also covers "the current page has nothing left": this
    * page then becomes current, so the next malloc reuses the block just

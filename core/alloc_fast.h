@@ -11,6 +11,9 @@ UMA_HIDDEN UMA_NOINLINE void *alloc_generic(size_t size, size_t align, bool zero
 UMA_HIDDEN UMA_NOINLINE void free_to_page(uma_heap_t *heap, uma_page_t *page, uma_block_t *b);
 UMA_HIDDEN UMA_NOINLINE void free_to_full_cache(uma_heap_t *heap, uma_page_t *page, uma_block_t *b);
 UMA_HIDDEN UMA_NOINLINE void free_slow(void *p, const char *func);
+/* block_corrupt, reached by a jump: a call to a function that does not
+ * return would make malloc set up a stack frame on its fast path. */
+UMA_HIDDEN UMA_COLD void *alloc_corrupt(const uma_block_t *b);
 
 /* The fast paths' limits are variables, not constants: with [report] trace
  * on, trace_start zeroes them and every call takes the caller's slow path,
@@ -36,10 +39,6 @@ full:
 #endif
 }
 
-/* What a free block holds at offset 8: its address keyed with a per-process
- * secret, so a double free is told apart from live data. */
-static inline uintptr_t block_cookie(const uma_block_t *b) { return (uintptr_t)b ^ uma_secret; }
-
 /* A block of a class up to 64 KiB from the thread cache, else from the
  * class's current page; anything else (no heap yet, larger, refill, a
  * trace) is `slow`'s. `ra`: the program's return address (rules may match
@@ -51,15 +50,19 @@ alloc_malloc_inline(size_t size, const void *ra, void *(*slow)(size_t size, cons
     if (size > UMA_TCACHE_MAX_SIZE) __builtin_unreachable();   /* the limit is at most one above */
     uma_tcache_t *tc = uma_likely(size <= SC_SMALL_MAX) ? heap->small[sc_small_index(size)]
                                                         : &heap->tcache[sc_of(size)];
-    uma_block_t *b = tc->head;
+    uma_block_t *b = tc->head, *next;
     if (uma_likely(b != NULL)) {
-      tc->head = b->next;
+      next = b->next;
+      if (uma_unlikely(b->cookie != block_seal(b, next))) return alloc_corrupt(b);
+      tc->head = next;
       tc->room++;
     } else {
       uma_page_t *page = tc->page;
       b = page->free;
       if (uma_unlikely(b == NULL)) return slow(size, ra);
-      page->free = b->next;
+      next = b->next;
+      if (uma_unlikely(b->cookie != block_seal(b, next))) return alloc_corrupt(b);
+      page->free = next;
       page->used++;
     }
     b->cookie = 0;
@@ -88,12 +91,10 @@ static inline __attribute__((always_inline)) void alloc_free_inline(void *p, voi
     uma_page_t *page = &seg->pages[((uintptr_t)p - (uintptr_t)seg) >> shift];
     uma_block_t *b = p;
     uma_heap_t *heap = uma_tls_heap;
-    uintptr_t cookie = block_cookie(b);
-    if (uma_likely(page_is_block_start(page, p) && b->cookie != cookie && seg->heap == heap)) {
+    if (uma_likely(page_is_block_start(page, p) && !block_is_free(b) && seg->heap == heap)) {
       uma_tcache_t *tc = &heap->tcache[page->class_idx];
       if (uma_likely(tcache_take_room(&tc->room))) {
-        b->cookie = cookie;
-        b->next = tc->head;
+        block_link(b, tc->head);
         tc->head = b;
         STAT_ADD(tc->frees, 1);
         return;

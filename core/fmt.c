@@ -87,6 +87,19 @@ void uma_fatal(const char *what, const void *p) {
   abort();
 }
 
+/* A free block's sealed link does not match: the program wrote into a
+ * block after freeing it, or past the end of the block before it. */
+void block_corrupt(const uma_block_t *b) {
+  char text[320];
+  uma_buf_t t = { text, 0, sizeof text };
+  buf_str(&t, "uma-preload: malloc(): the free block at ");
+  buf_hex(&t, (uintptr_t)b);
+  buf_str(&t, " was overwritten (a write after free, or an overflow of the block before it); aborting "
+              "(run under valgrind or ASan to find the write)\n");
+  uma_write_err(text);
+  abort();
+}
+
 /* One line naming the call, the pointer and what is wrong with it, then abort:
  * going on would corrupt the heap silently. */
 void uma_invalid_pointer(const char *func, const void *p, const char *why) {

@@ -63,10 +63,35 @@ UMA_HIDDEN extern const uint32_t sc_size_table[UMA_CLASS_COUNT];
 static inline size_t sc_size(unsigned cls) { return sc_size_table[cls]; }
 
 /* ---- blocks, pages, segments ------------------------------------------- */
+/* A free block on a page's or a thread cache's list. The cookie seals the
+ * link: block ^ next ^ uma_secret while free, 0 once handed out. A free
+ * checks it to tell a double free from live data; every pop checks it
+ * before following the link, so an 8-byte write after free or an
+ * overflow into a free neighbour is diagnosed (block_corrupt), never
+ * followed to an address of someone's choosing (glibc's safe-linking and
+ * mimalloc's encoded free lists guard the same link). Every write of a
+ * free block's link goes through block_link. */
 typedef struct uma_block_s {
   struct uma_block_s *next;
-  uintptr_t cookie;      /* block ^ uma_secret while free, 0 once handed out */
+  uintptr_t cookie;
 } uma_block_t;
+
+UMA_HIDDEN extern uintptr_t uma_secret;
+UMA_HIDDEN UMA_COLD _Noreturn void block_corrupt(const uma_block_t *b);
+static inline uintptr_t block_seal(const uma_block_t *b, const uma_block_t *next) {
+  return (uintptr_t)b ^ (uintptr_t)next ^ uma_secret;   /* odd: the secret's low bit is set */
+}
+static inline void block_link(uma_block_t *b, uma_block_t *next) {
+  b->next = next;
+  b->cookie = block_seal(b, next);
+}
+static inline bool block_is_free(const uma_block_t *b) { return b->cookie == block_seal(b, b->next); }
+/* The link of a free block about to be popped or walked, checked. */
+static inline uma_block_t *block_next(const uma_block_t *b) {
+  uma_block_t *next = b->next;
+  if (uma_unlikely(b->cookie != block_seal(b, next))) block_corrupt(b);
+  return next;
+}
 
 /* Low bits of page->thread_free: has the owner been told about this page? */
 enum { PAGE_TF_NORMAL = 0, PAGE_TF_FULL = 1, PAGE_TF_NOTIFIED = 2, PAGE_TF_BITS = 3 };
@@ -226,7 +251,6 @@ typedef struct uma_heap_s {
 
 UMA_HIDDEN extern UMA_TLS uma_heap_t *uma_tls_heap;
 UMA_HIDDEN extern uma_page_t page_empty;
-UMA_HIDDEN extern uintptr_t uma_secret;
 UMA_HIDDEN extern _Atomic(uma_heap_t *) heap_all;
 
 UMA_HIDDEN uma_heap_t *heap_get_slow(void);

@@ -51,7 +51,7 @@ void page_free_remote(uma_segment_t *seg, uma_page_t *page, uma_block_t *b) {
   uintptr_t state;
   for (;;) {
     state = old & PAGE_TF_BITS;
-    b->next = (uma_block_t *)(old & ~(uintptr_t)PAGE_TF_BITS);
+    block_link(b, (uma_block_t *)(old & ~(uintptr_t)PAGE_TF_BITS));
     uintptr_t next = (uintptr_t)b | (state == PAGE_TF_FULL ? PAGE_TF_NOTIFIED : state);
     if (atomic_compare_exchange_weak_explicit(&page->thread_free, &old, next,
                                               memory_order_release, memory_order_relaxed))
@@ -75,8 +75,8 @@ void page_collect(uma_page_t *page) {
   uma_block_t *list = (uma_block_t *)(old & ~(uintptr_t)PAGE_TF_BITS);
   uint32_t count = 1;
   uma_block_t *tail = list;
-  while (tail->next) { tail = tail->next; count++; }
-  tail->next = page->free;
+  for (uma_block_t *next; (next = block_next(tail)) != NULL; tail = next) count++;
+  block_link(tail, page->free);
   page->free = list;
   UMA_ASSERT(page->used >= count);
   page->used -= count;
@@ -170,9 +170,9 @@ void heap_flush_tcache_class(uma_heap_t *heap, unsigned cls) {
   tc->head = NULL;
   tc->room = tc->max;
   while (b) {
-    uma_block_t *next = b->next;
+    uma_block_t *next = block_next(b);
     uma_page_t *page = seg_page_of(seg_of(b), b);
-    b->next = page->free;
+    block_link(b, page->free);
     page->free = b;
     if (--page->used == 0 || page->in_full) page_free_slow(heap, page);
     b = next;
@@ -194,8 +194,8 @@ static void page_extend(uma_page_t *page) {
   if (n > room) n = room;
   uint8_t *first = page->bump;
   uint8_t *last = first + (n - 1) * bs;
-  for (uint8_t *q = first; q < last; q += bs) ((uma_block_t *)q)->next = (uma_block_t *)(q + bs);
-  ((uma_block_t *)last)->next = page->free;
+  for (uint8_t *q = first; q < last; q += bs) block_link((uma_block_t *)q, (uma_block_t *)(q + bs));
+  block_link((uma_block_t *)last, page->free);
   page->free = (uma_block_t *)first;
   page->bump = last + bs;
 }

@@ -96,6 +96,25 @@ static void mapping(size_t size, unsigned *fl, unsigned *sl) {
   *fl = f - FL_MIN;
 }
 
+/* Is `n` (a free-list neighbour read from a free block, which the program
+ * may have written after freeing it) a free block of this pool? */
+static bool is_free_block(const tlsf_block_t *n) {
+  const void *seg = (const void *)((uintptr_t)n & ~UMA_SEG_MASK);
+  return ((uintptr_t)n & 15) == 0 && owner_map_test(seg) && ((const tlsf_seg_t *)seg)->kind == SEG_KIND_BIG &&
+         (n->word & B_FREE);
+}
+
+/* A free block's list links, checked before they are followed or
+ * rewritten (glibc's unlink check): a write after free, or an overflow into
+ * the block's header, is diagnosed instead of handing out or writing to an
+ * address of the writer's choosing. */
+static void check_links(tlsf_arena_t *A, const tlsf_block_t *b, unsigned fl, unsigned sl) {
+  const tlsf_block_t *n = b->next_free, *p = b->prev_free;
+  bool ok = (n == NULL || (is_free_block(n) && n->prev_free == b)) &&
+            (p == NULL ? A->bins[fl][sl] == b : is_free_block(p) && p->next_free == b);
+  if (uma_unlikely(!ok)) block_corrupt((const uma_block_t *)((const uint8_t *)b + BLOCK_HEADER));
+}
+
 static void bin_insert(tlsf_block_t *b) {
   tlsf_arena_t *A = arena_of(b);
   unsigned fl, sl;
@@ -113,6 +132,7 @@ static void bin_remove(tlsf_block_t *b) {
   tlsf_arena_t *A = arena_of(b);
   unsigned fl, sl;
   mapping(bsize(b), &fl, &sl);
+  check_links(A, b, fl, sl);
   if (b->prev_free) b->prev_free->next_free = b->next_free;
   else A->bins[fl][sl] = b->next_free;
   if (b->next_free) b->next_free->prev_free = b->prev_free;
@@ -140,11 +160,13 @@ static tlsf_block_t *find(tlsf_arena_t *A, size_t need) {
   mapping(need, &fl, &sl);
   tlsf_block_t *best = NULL;
   int looked = 0;
-  for (tlsf_block_t *b = A->bins[fl][sl]; b && looked < BEST_FIT_SCAN; b = b->next_free, looked++)
+  for (tlsf_block_t *b = A->bins[fl][sl]; b && looked < BEST_FIT_SCAN; b = b->next_free, looked++) {
+    check_links(A, b, fl, sl);
     if (bsize(b) >= need && (best == NULL || bsize(b) < bsize(best))) {
       best = b;
       if (tlsf_first_fit || bsize(b) == need) break;
     }
+  }
   if (best) return best;
   /* Round up to the next bin: every block there fits. */
   size_t up = need + ((size_t)1 << (63u - (unsigned)__builtin_clzll(need) - SL_BITS)) - 1;

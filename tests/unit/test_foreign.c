@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include "internal.h"
 
 Test(foreign, owns_only_its_own_blocks) {
@@ -85,4 +86,61 @@ Test(foreign, realloc_inside_a_small_block_aborts, .signal = SIGABRT) {
 Test(foreign, usable_size_inside_a_block_aborts, .signal = SIGABRT) {
   char *p = uma_malloc(100);
   uma_usable_size(p + 16);
+}
+
+/* An 8-byte write after free, or an overflow into a free neighbour, would
+ * make a later malloc return an address of the writer's choosing: the
+ * sealed link is checked before it is followed. */
+static char target[256];
+
+Test(foreign, a_write_after_free_is_diagnosed_not_followed, .signal = SIGABRT) {
+  void *keep = uma_malloc(64);
+  void **p = uma_malloc(64);
+  uma_free(p);
+  *p = target + 64;   /* the link, rewritten */
+  void *a = uma_malloc(64);
+  void *b = uma_malloc(64);
+  cr_assert_neq(a, target + 64);
+  cr_assert_neq(b, target + 64);
+  uma_free(keep);
+}
+
+Test(foreign, an_overflow_into_a_free_neighbour_is_diagnosed, .signal = SIGABRT) {
+  char *blocks[8];
+  for (int i = 0; i < 8; i++) blocks[i] = uma_malloc(48);
+  char *before = NULL;   /* the live block just below blocks[5] */
+  for (int i = 0; i < 8; i++)
+    if (blocks[i] + 48 == blocks[5]) before = blocks[i];
+  cr_assert_not_null(before, "consecutive blocks of a fresh page");
+  uma_free(blocks[5]);
+  void *fake = target;
+  memcpy(before + 48, &fake, 8);   /* 8 bytes past the end of a live block */
+  uma_malloc(48);
+  uma_malloc(48);
+}
+
+Test(foreign, sealed_links_survive_cross_thread_frees_and_flushes) {
+  /* every path that links a free block (thread cache, page list, remote
+   * list, flush, fresh page) keeps the seal: a workload over all of them
+   * runs without a false diagnosis */
+  void *ptrs[4096];
+  for (int round = 0; round < 20; round++) {
+    for (int i = 0; i < 4096; i++) ptrs[i] = uma_malloc((size_t)(16 + (i * 37 + round) % 3000));
+    for (int i = 0; i < 4096; i += 2) uma_free(ptrs[i]);
+    uma_collect(true);
+    for (int i = 1; i < 4096; i += 2) uma_free(ptrs[i]);
+  }
+}
+
+Test(foreign, a_write_after_free_in_the_coalescing_pool_is_diagnosed, .signal = SIGABRT) {
+  void *a = uma_malloc(100 << 10);
+  void **p = uma_malloc(100 << 10);
+  void *c = uma_malloc(100 << 10);   /* live neighbours: p stays a free block of its own */
+  uma_free(p);
+  *p = target;   /* its next-free link */
+  void *q = uma_malloc(100 << 10);
+  cr_assert_neq(q, target);
+  uma_malloc(100 << 10);
+  uma_free(a);
+  uma_free(c);
 }
