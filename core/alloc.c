@@ -154,7 +154,10 @@ static inline uma_page_t *checked_page(uma_segment_t *seg, const void *p, const 
  * pointer that is not ours. */
 static UMA_NOINLINE void free_unowned(void *p, const char *func) {
   size_t size = plan_host_block(p);
-  if (size == 0 || !plan_host_free(p)) uma_invalid_pointer(func, p, "was not allocated here");
+  if (size == 0 || !plan_host_free(p)) {
+    if (large_was_retired(p)) uma_invalid_pointer(func, p, "was already freed (double free)");
+    uma_invalid_pointer(func, p, "was not allocated here");
+  }
   uma_heap_t *heap = uma_tls_heap;
   if (heap) {
     STAT_ADD(heap->stats.large_frees, 1);

@@ -309,6 +309,7 @@ UMA_HIDDEN void *large_alloc(uma_heap_t *heap, size_t size, size_t align, bool z
 UMA_HIDDEN void large_free(uma_heap_t *heap, uma_large_t *lg, void *p);
 UMA_HIDDEN void *large_realloc(uma_heap_t *heap, uma_large_t *lg, void *p, size_t size);
 UMA_HIDDEN size_t large_usable(const uma_large_t *lg);
+UMA_HIDDEN bool large_was_retired(const void *p);   /* one of the last 64 blocks whose mapping went back */
 UMA_HIDDEN void alloc_count_large_in_place(size_t old_bytes, size_t new_request, size_t new_bytes);
 UMA_HIDDEN void large_cache_purge(uint64_t now_ms, bool force);
 UMA_HIDDEN void large_fork_prepare(void);

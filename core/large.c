@@ -39,7 +39,21 @@ static size_t user_offset_for(size_t align) {
 
 size_t large_usable(const uma_large_t *lg) { return lg->map_size - lg->user_offset; }
 
+/* The blocks of the last mappings given back: a second free of one of them
+ * is told as a double free, not as a pointer never allocated here. */
+#define RETIRED_MAX 64
+static _Atomic(uintptr_t) retired[RETIRED_MAX];
+static _Atomic unsigned retired_next;
+
+bool large_was_retired(const void *p) {
+  for (unsigned i = 0; i < RETIRED_MAX; i++)
+    if (atomic_load_explicit(&retired[i], memory_order_relaxed) == (uintptr_t)p) return true;
+  return false;
+}
+
 static void large_unmap(uma_large_t *lg) {
+  unsigned slot = atomic_fetch_add_explicit(&retired_next, 1, memory_order_relaxed) % RETIRED_MAX;
+  atomic_store_explicit(&retired[slot], (uintptr_t)lg + lg->user_offset, memory_order_relaxed);
   if (pin_retire(lg)) return;   /* registered with CUDA: unmapped after its unregistration */
   stats_commit(-(int64_t)lg->map_size);
   owner_map_release(lg);

@@ -95,6 +95,20 @@ void pol_free_file(char *text, size_t len) {
   os_unmap(text, MAX_FILE + 1);
 }
 
+/* Does an UMA_OPTIONS item start here ("name.name…=")? A comma ends an
+ * item only before one, so values may hold commas themselves
+ * (rule.gpu.nodes=0,1,purge.delay=1s is two items). */
+static bool starts_item(const char *s) {
+  int dots = 0;
+  const char *c = s;
+  for (; *c && *c != '=' && *c != ','; c++) {
+    bool word = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_' || *c == '-';
+    if (*c == '.') dots++;
+    else if (!word) return false;
+  }
+  return *c == '=' && dots > 0 && c > s && s[0] != '.';
+}
+
 /* UMA_<SECTION>_<KEY>=value for the plain keys, e.g. UMA_PURGE_DELAY=250ms. */
 static void env_overrides(pol_config_t *cfg) {
   for (int k = 0; k < K_FIRST_RULE_KEY; k++) {
@@ -120,7 +134,7 @@ static void env_overrides(pol_config_t *cfg) {
   const char *opts = uma_env("UMA_OPTIONS");
   while (opts && *opts) {
     const char *end = opts;
-    while (*end && *end != ',') end++;
+    while (*end && !(*end == ',' && starts_item(end + 1))) end++;
     const char *eq = opts;
     while (eq < end && *eq != '=') eq++;
     const char *dot = eq;

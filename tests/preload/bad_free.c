@@ -4,6 +4,7 @@
  *   bad_free interior  frees a pointer into the middle of a large block
  *   bad_free interior-small, interior-medium   free(p + 16) of a live 48 B / 20 KB block
  *   bad_free realloc-interior                  realloc(p + 16, 100) of a live 48 B block
+ *   bad_free double-huge                       frees a 100 MiB block twice (its mapping is gone at the first)
  * Each must end in SIGABRT with one "uma-preload: free(): pointer 0x…"
  * (realloc(): …) line; glibc aborts on each of them too. */
 #include <stdio.h>
@@ -29,6 +30,11 @@ int main(int argc, char **argv) {
   } else if (strcmp(mode, "interior-small") == 0 || strcmp(mode, "interior-medium") == 0) {
     char *volatile p = malloc(mode[9] == 's' ? 48 : 20000);
     free(p + 16);
+  } else if (strcmp(mode, "double-huge") == 0) {
+    char *volatile p = malloc(100 << 20);
+    p[0] = 1;
+    free(p);
+    free(p);
   } else if (strcmp(mode, "realloc-interior") == 0) {
     char *volatile p = malloc(48);
     p = realloc(p + 16, 100);

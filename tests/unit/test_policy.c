@@ -98,6 +98,14 @@ Test(policy_env, overrides_by_variable_and_by_options_string) {
   cr_assert_eq(cfg.rule_count, 1);
   cr_assert_eq(cfg.rules[0].route.size_lo, 1ull << 30);
   cr_assert_eq(cfg.rules[0].route.hugepages, UMA_HUGEPAGES_NEVER);
+  /* values may hold commas: a comma ends an item only before "name.name=" */
+  setenv("UMA_OPTIONS", "coalescing.granularity=128K:1K,512K:4K,rule.m.source=mmap,malloc,purge.delay=2s", 1);
+  pol_load(&cfg, NULL);
+  cr_assert_eq(cfg.error_count, 0, "%s", cfg.diag_count ? cfg.diags[0].text : "");
+  cr_assert_eq(cfg.purge_delay_ms, 2000);
+  cr_assert_eq(cfg.coalescing_granularity[1].upto, 512 * 1024);
+  cr_assert_eq(cfg.rule_count, 1);
+  setenv("UMA_OPTIONS", "large.cache_max=1M", 1);
   setenv("UMA_PURGE_DELAY", "soon", 1);
   pol_load(&cfg, NULL);
   cr_assert_eq(cfg.error_count, 1);
