@@ -31,6 +31,7 @@ BENCH_WORKLOADS := larson xmalloc mstress cache_scratch alloc_test glibc_simple 
 BENCH_PROGS   := $(BENCH_WORKLOADS:%=$(BUILD)/bench/%) $(BUILD)/bench/conf_startup
 
 .PHONY: test-gpu bench-gpu test-numa
+.PHONY: test-alloc-fuzz fuzz-alloc
 .PHONY: all demo test test-unit test-preload test-fuzz fuzz test-python-full deps-build deps-test deps-bench install bench bench-quick bench-loop bench-cow clean
 
 all: $(BUILD)/libumapreload.so $(BUILD)/libumacore.a $(BUILD)/uma-conf $(BUILD)/uma-report
@@ -80,7 +81,7 @@ demo: deps-build
 
 # ---- tests ---------------------------------------------------------------
 test: deps-test
-	@$(MAKE) --no-print-directory all test-unit test-fuzz test-preload test-numa
+	@$(MAKE) --no-print-directory all test-unit test-fuzz test-alloc-fuzz test-preload test-numa
 
 $(BUILD)/tests/unit: $(UNIT_SRC) $(BUILD)/libumacore.a
 	@mkdir -p $(dir $@)
@@ -129,6 +130,22 @@ test-fuzz: $(BUILD)/tests/conf_fuzz
 
 fuzz: FUZZ_SECONDS = 600
 fuzz: test-fuzz
+
+# The shadow-model fuzzer of the allocator itself, under the preload, once
+# per setting that changes behaviour (tests/fuzz/alloc-fuzz lists them):
+# `make test` runs a short pass, `make fuzz-alloc` a long one.
+ALLOC_FUZZ_OPS ?= 3000
+ALLOC_FUZZ_SEEDS ?= 1
+$(BUILD)/tests/alloc_fuzz: tests/fuzz/alloc_fuzz.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -Wall -pthread $< -o $@
+
+test-alloc-fuzz: $(BUILD)/libumapreload.so $(BUILD)/tests/alloc_fuzz
+	tests/fuzz/alloc-fuzz $(BUILD) $(ALLOC_FUZZ_OPS) $(ALLOC_FUZZ_SEEDS) 3
+
+fuzz-alloc: ALLOC_FUZZ_OPS = 40000
+fuzz-alloc: ALLOC_FUZZ_SEEDS = 5
+fuzz-alloc: test-alloc-fuzz
 
 # A longer campaign than make test (about 14 minutes here): CPython's whole
 # regression suite with every object through uma-preload. Excluded: the tests

@@ -30,22 +30,30 @@ static bool planner_ready(void) {
   return planner != NULL;
 }
 
+/* The mapping behind an arena of `size` bytes: whole 4 MiB slots, the
+ * arena one page into the first. free and realloc look at the ownership
+ * map first: a large block sharing a slot with the arena would claim the
+ * arena's blocks there, and a block at a slot's start is looked up in the
+ * slot below (seg_of), which must be the arena's too (both found by the
+ * alloc_fuzz shadow model). Untouched, the rounding costs address space only. */
+static uint64_t arena_span(uint64_t size) { return (size + UMA_OS_PAGE + UMA_SEG_MASK) & ~UMA_SEG_MASK; }
+
 /* Under arena_lock: map an arena of `need` bytes in place of the old one,
  * or give an idle one back (need = 0) — only while no planned block lives
  * in it. */
 static void arena_set(uint64_t need) {
   if (need == arena_size || plan_live(planner) != 0) return;
   if (arena) {
-    os_unmap(arena, arena_size);
+    os_unmap(arena - UMA_OS_PAGE, arena_span(arena_size));
     stats_commit(-(int64_t)arena_size);
   }
   arena = NULL;
   arena_size = 0;
   if (need && footprint_before == 0) footprint_before = atomic_load_explicit(&stats_peak_committed, memory_order_relaxed);
-  uint8_t *a = need ? os_map(need) : NULL;
+  uint8_t *a = need ? os_map_aligned(arena_span(need), UMA_SEG_SIZE) : NULL;
   if (a == NULL) return;
   arena_size = need;
-  arena = a;
+  arena = a + UMA_OS_PAGE;
   arenas_mapped++;
   stats_commit((int64_t)need);
   if (need > arena_peak) arena_peak = need;
