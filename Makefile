@@ -38,7 +38,7 @@ all: $(BUILD)/libumapreload.so $(BUILD)/libumacore.a $(BUILD)/uma-conf $(BUILD)/
 
 $(BUILD)/%.o: %.c $(wildcard core/*.h policy/*.h include/*.h interpose/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(UMA_CFLAGS) $(UMA_OPT) -c $< -o $@
+	$(CC) $(UMA_CFLAGS) $(UMA_OPT) $(UMA_SAN) -c $< -o $@
 
 # Code that runs once per process (reading the policy, writing the reports)
 # is compiled for size: every page of the preload is resident in every
@@ -81,11 +81,11 @@ demo: deps-build
 
 # ---- tests ---------------------------------------------------------------
 test: deps-test
-	@$(MAKE) --no-print-directory all test-unit test-fuzz test-alloc-fuzz test-preload test-numa
+	@$(MAKE) --no-print-directory all test-unit test-sanitizers test-fuzz test-alloc-fuzz test-preload test-numa
 
 $(BUILD)/tests/unit: $(UNIT_SRC) $(BUILD)/libumacore.a
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -O1 -g -Wall -Iinclude -Icore -pthread $(filter %.c,$(UNIT_SRC)) $(BUILD)/libumacore.a -lcriterion -o $@
+	$(CC) -std=gnu11 -O1 -g -Wall -Iinclude -Icore -pthread $(SAN) $(filter %.c,$(UNIT_SRC)) $(BUILD)/libumacore.a -lcriterion -o $@
 
 test-unit: $(BUILD)/tests/unit
 	$(BUILD)/tests/unit --jobs 2
@@ -109,6 +109,29 @@ $(BUILD)/tests/numa_check: tests/numa/numa_check.c
 
 test-numa: $(BUILD)/libumapreload.so $(BUILD)/tests/numa_check
 	tests/numa/run $(CURDIR)/$(BUILD)
+
+# The core and its unit tests built again with checks (each in its own
+# directory under build/): `debug` turns on the written invariants
+# (UMA_ASSERT, -DUMA_DEBUG), `asan` and `ubsan` add AddressSanitizer and
+# UndefinedBehaviorSanitizer to that, `tsan` ThreadSanitizer (the threaded
+# tests are what it is for). `make test` runs all four.
+SANITIZERS := debug asan ubsan tsan
+SAN_debug := -DUMA_DEBUG
+SAN_asan  := -DUMA_DEBUG -fsanitize=address -fno-omit-frame-pointer
+SAN_ubsan := -DUMA_DEBUG -fsanitize=undefined -fno-sanitize-recover=all
+SAN_tsan  := -fsanitize=thread
+.PHONY: $(SANITIZERS) test-sanitizers
+$(SANITIZERS):
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/$@ CFLAGS="-O1 -g" UMA_SAN="$(SAN_$@)" SAN="$(SAN_$@)" \
+	  $(BUILD)/$@/tests/unit $(BUILD)/$@/tests/alloc_fuzz_core \
+	  $(if $(filter debug,$@),$(BUILD)/$@/libumapreload.so $(BUILD)/$@/tests/alloc_fuzz)
+	tests/unit/run-checked $@ $(BUILD)/$@
+
+# The shadow-model fuzzer against the core in-process (for the checked builds).
+$(BUILD)/tests/alloc_fuzz_core: tests/fuzz/alloc_fuzz.c $(BUILD)/libumacore.a
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O1 -g -Wall -pthread -Iinclude -DUMA_CORE_DIRECT $(SAN) $< $(BUILD)/libumacore.a -o $@
+test-sanitizers: $(SANITIZERS)
 
 # libFuzzer on the policy parser (clang, with AddressSanitizer and UBSan):
 # `make test` runs it for FUZZ_SECONDS, `make fuzz` for as long as you like.

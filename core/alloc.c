@@ -171,6 +171,7 @@ static UMA_NOINLINE void free_unowned(void *p, const char *func) {
  * cache full: onto its page. */
 void free_to_page(uma_heap_t *heap, uma_page_t *page, uma_block_t *b) {
   unsigned cls = page->class_idx;
+  UMA_ASSERT(page->used > 0 && page_is_block_start(page, b) && ((uma_segment_t *)seg_of(b))->heap == heap);
   STAT_ADD(heap->tcache[cls].frees, 1);
   block_link(b, page->free);
   page->free = b;

@@ -110,11 +110,11 @@ static uma_large_t *cache_take(size_t map_size, unsigned route, int node) {
 static void cache_yield_to(size_t map_size) {
   uint64_t committed = atomic_load_explicit(&stats_committed, memory_order_relaxed);
   uint64_t peak = atomic_load_explicit(&stats_peak_committed, memory_order_relaxed);
-  if (committed + map_size <= peak || large_cache_bytes == 0) return;
+  if (committed + map_size <= peak) return;
   size_t over = (size_t)(committed + map_size - peak), freed = 0;
   uma_large_t *evict[LARGE_CACHE_MAX];
   int n = 0;
-  pthread_mutex_lock(&large_lock);
+  pthread_mutex_lock(&large_lock);   /* large_cache_bytes is read under it too */
   for (int i = 0; i < large_cache_count && freed < over;) {
     if (large_cache[i].lg->pinned == PIN_YES) {
       i++;
@@ -174,6 +174,7 @@ void *large_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, unsign
     lg->cow = 0;
     stats_commit((int64_t)map_size);   /* an upper bound: untouched pages count too */
   }
+  UMA_ASSERT(lg->map_size % UMA_OS_PAGE == 0 && offset + size <= lg->map_size);
   note_span(lg->map_size + (align > UMA_SEG_SIZE ? UMA_SEG_SIZE : 0));   /* the header may sit one slot below */
   uint8_t hugepages = route_table[route].hugepages;
   if (!reused || lg->hugepages != hugepages) os_advise_hugepages(lg, lg->map_size, hugepages);  /* before first touch */

@@ -44,6 +44,23 @@ static long os_syscall6(long n, long a, long b, long c, long d, long e, long f) 
 }
 static inline bool sys_failed(long r) { return (unsigned long)r > -4096UL; }
 
+/* Mappings made and given back. Under ThreadSanitizer (make tsan) through
+ * the C library, whose calls it intercepts: it must see a range unmapped
+ * and mapped again, or it takes the new owner's first writes for races
+ * with the old owner's last reads. Elsewhere raw, like every call here. */
+#ifdef __SANITIZE_THREAD__
+#include <errno.h>
+extern void *mremap(void *old, size_t old_size, size_t new_size, int flags, ...);
+static long map_call(long n, long a, long b, long c, long d, long e, long f) {
+  void *r = n == SYS_mmap     ? mmap((void *)a, (size_t)b, (int)c, (int)d, (int)e, (off_t)f)
+          : n == SYS_mremap   ? mremap((void *)a, (size_t)b, (size_t)c, (int)d, (void *)e)
+          : (void *)(long)munmap((void *)a, (size_t)b);
+  return r == MAP_FAILED || (n == SYS_munmap && r != 0) ? -(long)errno : (long)r;
+}
+#else
+#define map_call os_syscall6
+#endif
+
 static void mapped_add(size_t n) {
   uint64_t now = atomic_fetch_add_explicit(&os_mapped_bytes, n, memory_order_relaxed) + n;
   uint64_t peak = atomic_load_explicit(&os_peak_mapped_bytes, memory_order_relaxed);
@@ -57,7 +74,7 @@ static void mapped_add(size_t n) {
  * ENOMEM under the default heuristic, and every mapping counts under
  * vm.overcommit_memory = 2), and RLIMIT_AS applies as always. */
 void *os_map(size_t size) {
-  long r = os_syscall6(SYS_mmap, 0, (long)size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  long r = map_call(SYS_mmap, 0, (long)size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (sys_failed(r)) return NULL;
   mapped_add(size);
   return (void *)r;
@@ -65,7 +82,7 @@ void *os_map(size_t size) {
 
 void os_unmap(void *p, size_t size) {
   if (size == 0) return;
-  if (!sys_failed(os_syscall6(SYS_munmap, (long)p, (long)size, 0, 0, 0, 0)))
+  if (!sys_failed(map_call(SYS_munmap, (long)p, (long)size, 0, 0, 0, 0)))
     atomic_fetch_sub_explicit(&os_mapped_bytes, size, memory_order_relaxed);
 }
 
@@ -82,11 +99,11 @@ static void *map_at_hint(size_t size, size_t align) {
   uintptr_t hint = atomic_load_explicit(&aligned_hint, memory_order_relaxed);
   if (hint == 0 || hint < size + align) return NULL;
   uintptr_t want = (hint - size) & ~(uintptr_t)(align - 1);
-  long r = os_syscall6(SYS_mmap, (long)want, (long)size, PROT_READ | PROT_WRITE,
+  long r = map_call(SYS_mmap, (long)want, (long)size, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
   if (sys_failed(r)) return NULL;
   if ((uintptr_t)r != want) {   /* a kernel before 4.17 took the flag as a hint only */
-    os_syscall6(SYS_munmap, r, (long)size, 0, 0, 0, 0);
+    map_call(SYS_munmap, r, (long)size, 0, 0, 0, 0);
     return NULL;
   }
   mapped_add(size);
@@ -134,7 +151,7 @@ void os_advise_hugepages(void *p, size_t size, int mode) {
 }
 
 bool os_remap_in_place(void *p, size_t old_size, size_t new_size) {
-  long r = os_syscall6(SYS_mremap, (long)p, (long)old_size, (long)new_size, 0, 0, 0);
+  long r = map_call(SYS_mremap, (long)p, (long)old_size, (long)new_size, 0, 0, 0);
   if (sys_failed(r)) return false;
   if (new_size > old_size) mapped_add(new_size - old_size);
   else atomic_fetch_sub_explicit(&os_mapped_bytes, old_size - new_size, memory_order_relaxed);
@@ -144,7 +161,7 @@ bool os_remap_in_place(void *p, size_t old_size, size_t new_size) {
 /* Moves the pages of [p, p+old_size) to `target` (whose mapping of new_size
  * bytes the kernel replaces): no byte is copied. */
 bool os_remap_to(void *p, size_t old_size, size_t new_size, void *target) {
-  long r = os_syscall6(SYS_mremap, (long)p, (long)old_size, (long)new_size,
+  long r = map_call(SYS_mremap, (long)p, (long)old_size, (long)new_size,
                        MREMAP_MAYMOVE | MREMAP_FIXED, (long)target, 0);
   if (sys_failed(r)) return false;
   /* target's reservation (new_size) is replaced; the old range is gone. */
@@ -270,7 +287,7 @@ bool os_punch(int fd, uint64_t off, uint64_t len) {
 /* Map [off, off+len) of the file over [p, p+len): shared (writes reach the
  * file) or private (copy-on-write of the file's pages). */
 bool os_map_file_at(void *p, size_t len, bool shared, int fd, uint64_t off) {
-  long r = os_syscall6(SYS_mmap, (long)p, (long)len, PROT_READ | PROT_WRITE,
+  long r = map_call(SYS_mmap, (long)p, (long)len, PROT_READ | PROT_WRITE,
                        (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED, fd, (long)off);
   return !sys_failed(r);
 }

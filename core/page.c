@@ -10,6 +10,7 @@ uma_page_t page_empty;   /* free == NULL: the fast path falls through to the slo
 
 void page_queue_push_front(uma_heap_t *heap, uma_page_t *page) {
   uma_page_queue_t *q = &heap->queue[page->class_idx];
+  UMA_ASSERT(page->block_size == sc_size(page->class_idx) && !page->in_full);
   page->prev = NULL;
   page->next = q->first;
   if (q->first) q->first->prev = page;
@@ -172,6 +173,7 @@ void heap_flush_tcache_class(uma_heap_t *heap, unsigned cls) {
   while (b) {
     uma_block_t *next = block_next(b);
     uma_page_t *page = seg_page_of(seg_of(b), b);
+    UMA_ASSERT(page->class_idx == cls && page->used > 0 && ((uma_segment_t *)seg_of(b))->heap == heap);
     block_link(b, page->free);
     page->free = b;
     if (--page->used == 0 || page->in_full) page_free_slow(heap, page);
@@ -188,6 +190,7 @@ void heap_flush_tcache(uma_heap_t *heap) {
 /* Thread up to one OS page of never-used blocks onto the free list. */
 static void page_extend(uma_page_t *page) {
   size_t bs = page->block_size;
+  UMA_ASSERT(page->bump < page->end && (size_t)(page->end - page->bump) % bs == 0);
   size_t room = (size_t)(page->end - page->bump) / bs;
   size_t n = UMA_OS_PAGE / bs;
   if (n == 0) n = 1;
@@ -232,6 +235,7 @@ uma_page_t *page_malloc_slow(uma_heap_t *heap, unsigned cls) {
   if (page == NULL) return NULL;
   page_queue_push_front(heap, page);
   page_extend(page);
+  UMA_ASSERT(page->free != NULL && page->class_idx == cls && heap->tcache[cls].page == page);
   stats_sample_peak(heap);
   return page;
 }

@@ -293,6 +293,7 @@ bool plan_alloc(plan_t *p, uint64_t size, uint64_t arena_size, uint64_t align, u
     if (expect(p, size) && serving && p->slot_of[q] >= 0) {
       int s = p->slot_of[q];
       if (arena_size >= p->arena_need && !overlaps_live(p, s)) {
+        UMA_ASSERT(p->slots[s].off + p->slots[s].size <= arena_size);
         p->held[p->live++] = (held_t){ p->slots[s].off, p->slots[s].size, *seq };
         *off = p->slots[s].off;
         p->stats.served++;

@@ -129,11 +129,14 @@ uma_page_t *seg_page_alloc(uma_heap_t *heap, unsigned cls) {
   /* A page still resident costs no page faults: prefer it to a purged one. */
   uint64_t pick = seg->free_mask & seg->dirty_mask;
   if (pick == 0) pick = seg->free_mask;
+  UMA_ASSERT(pick != 0 && seg->heap == heap && seg->kind == kind);
   unsigned i = (unsigned)__builtin_ctzll(pick);
+  UMA_ASSERT(seg->pages[i].block_size == 0 && seg->pages[i].div_magic == 0);   /* a free page is "not in use" */
   if (!((seg->dirty_mask >> i) & 1)) stats_commit((int64_t)seg_page_bytes(seg, i));
   seg->free_mask &= ~(1ULL << i);
   seg->dirty_mask &= ~(1ULL << i);
   seg->used_pages++;
+  UMA_ASSERT(seg->used_pages <= seg->page_count);
   if (seg->free_mask == 0) seg_list_remove(heap, seg);
 
   uma_page_t *page = &seg->pages[i];
@@ -177,6 +180,7 @@ void seg_page_free(uma_heap_t *heap, uma_page_t *page) {
   uma_segment_t *seg = seg_of(page);
   unsigned i = (unsigned)(page - seg->pages);
   bool was_full = seg->free_mask == 0;
+  UMA_ASSERT(page->used == 0 && page->block_size != 0 && !((seg->free_mask >> i) & 1) && seg->heap == heap);
   page->block_size = 0;
   page->neg_start = 0;
   page->div_magic = 0;   /* frees into it fail page_is_block_start */

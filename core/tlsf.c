@@ -191,7 +191,7 @@ static tlsf_block_t *seg_new(tlsf_arena_t *A) {
   tlsf_block_t *b = (tlsf_block_t *)((uint8_t *)seg + SEG_HEADER);
   b->word = (UMA_SEG_SIZE - SEG_HEADER) | B_FREE | B_PURGED;   /* fresh pages read as zero */
   b->prev_phys = NULL;
-  A->counters.segments++;
+  STAT_ADD(A->counters.segments, 1);
   return b;
 }
 
@@ -228,6 +228,9 @@ void *tlsf_alloc(size_t size, bool zero, int node) {
   }
   bool purged = b->word & B_PURGED;
   size_t have = bsize(b);
+  UMA_ASSERT((b->word & B_FREE) && have >= need && have % 16 == 0 && need >= MIN_BLOCK);
+  /* immediate coalescing: a free block's neighbours are both in use */
+  UMA_ASSERT(!(b->word & B_PREV_FREE) && (is_last(b) || !(next_phys(b)->word & B_FREE)));
   if (have - need >= MIN_BLOCK) {   /* split: the rest stays free, with the same zero state */
     tlsf_block_t *rest = (tlsf_block_t *)((uint8_t *)b + need);
     rest->word = (have - need) | B_FREE | (b->word & B_PURGED);
@@ -244,9 +247,9 @@ void *tlsf_alloc(size_t size, bool zero, int node) {
   b->word &= ~(size_t)(B_FREE | B_PURGED);
   if (!(b->word & B_PREV_FREE)) b->prev_phys = cookie(b);
   if (purged) stats_commit((int64_t)bsize(b));
-  A->counters.allocs++;
-  A->counters.bytes += bsize(b) - BLOCK_HEADER;
-  A->counters.requested += size;
+  STAT_ADD(A->counters.allocs, 1);
+  STAT_ADD(A->counters.bytes, bsize(b) - BLOCK_HEADER);
+  STAT_ADD(A->counters.requested, size);
   pthread_mutex_unlock(&A->lock);
   uint8_t *p = (uint8_t *)b + BLOCK_HEADER;
   /* A purged block is zero but for the free-list fields inside its payload. */
@@ -289,8 +292,9 @@ void tlsf_free(void *seg, void *p, const char *func) {
   pthread_mutex_lock(&A->lock);
   tlsf_block_t *b = checked_block(seg, p, func);
   size_t size = bsize(b);
-  A->counters.frees++;
-  A->counters.freed_bytes += size - BLOCK_HEADER;
+  STAT_ADD(A->counters.frees, 1);
+  STAT_ADD(A->counters.freed_bytes, size - BLOCK_HEADER);
+  UMA_ASSERT(size >= MIN_BLOCK && size % 16 == 0);
   b->word |= B_FREE;
   b->freed_ms = os_now_ms();
   if (!is_last(b) && (next_phys(b)->word & B_FREE)) {
@@ -377,7 +381,7 @@ static void arena_purge(tlsf_arena_t *A, uint64_t now_ms, bool force) {
           bin_remove(b);
           if (!(b->word & B_PURGED)) stats_commit(-(int64_t)bsize(b));
           stats_commit(-(int64_t)SEG_HEADER);
-          A->counters.segments--;
+          STAT_ADD(A->counters.segments, -1);
           void *seg = seg_of(b);
           owner_map_release(seg);
           os_unmap(seg, UMA_SEG_SIZE);

@@ -14,7 +14,12 @@
  *
  * Usage: alloc_fuzz SEED OPS THREADS   prints "alloc_fuzz: OK …" or the
  * first difference (seed, thread, op) and aborts. No allocation of its own
- * outside the calls under test: the shadow is mmap'd. */
+ * outside the calls under test: the shadow is mmap'd.
+ *
+ * Built with -DUMA_CORE_DIRECT and linked with libumacore.a, the same
+ * program calls the core's uma_* API in-process: the checked builds (make
+ * asan, tsan, …) run it under the sanitizers, no preload involved; a
+ * fourth argument sets the purge delay (ms) there. */
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -24,6 +29,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+
+#ifdef UMA_CORE_DIRECT
+#include "uma.h"
+#define malloc uma_malloc
+#define calloc uma_calloc
+#define realloc uma_realloc
+#define free uma_free
+#define aligned_alloc uma_aligned_alloc
+#define malloc_usable_size uma_usable_size
+#define memalign uma_aligned_alloc
+static int direct_posix_memalign(void **out, size_t align, size_t size) {
+  void *p = uma_aligned_alloc(align, size);
+  if (p == NULL) return ENOMEM;
+  *out = p;
+  return 0;
+}
+#define posix_memalign direct_posix_memalign
+#endif
 
 #define SLOTS 2048           /* live blocks per thread */
 #define EXCHANGE 64
@@ -70,7 +93,7 @@ static void each_checked_byte(size_t size, size_t limit, void (*f)(void *, size_
   for (size_t i = size - 4096; i < size && i < limit; i++) f(ctx, i, seed);
 }
 static void put(void *ctx, size_t i, uint32_t seed) { ((uint8_t *)ctx)[i] = pat(seed, i); }
-static size_t bad_at;
+static __thread size_t bad_at;   /* per thread: each checks its own blocks */
 static void get(void *ctx, size_t i, uint32_t seed) {
   if (((uint8_t *)ctx)[i] != pat(seed, i) && bad_at == SIZE_MAX) bad_at = i;
 }
@@ -253,6 +276,9 @@ int main(int argc, char **argv) {
   uint64_t seed = strtoull(argv[1], NULL, 10);
   ops_per_thread = strtoull(argv[2], NULL, 10);
   unsigned n = (unsigned)atoi(argv[3]);
+#ifdef UMA_CORE_DIRECT
+  if (argc > 4) uma_option_set(UMA_OPTION_PURGE_DELAY_MS, atoll(argv[4]));   /* in-process: no environment */
+#endif
   if (n < 1 || n > 16) n = 1;
   thread_t *ts = mmap(NULL, sizeof(thread_t) * n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   pthread_t tid[16];
