@@ -81,7 +81,7 @@ demo: deps-build
 
 # ---- tests ---------------------------------------------------------------
 test: deps-test
-	@$(MAKE) --no-print-directory all test-unit test-sanitizers test-fuzz test-alloc-fuzz test-preload test-numa
+	@$(MAKE) --no-print-directory all test-unit test-sanitizers test-fuzz test-alloc-fuzz test-fault test-preload test-numa
 
 $(BUILD)/tests/unit: $(UNIT_SRC) $(BUILD)/libumacore.a
 	@mkdir -p $(dir $@)
@@ -161,10 +161,19 @@ ALLOC_FUZZ_OPS ?= 3000
 ALLOC_FUZZ_SEEDS ?= 1
 $(BUILD)/tests/alloc_fuzz: tests/fuzz/alloc_fuzz.c
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -O2 -g -Wall -pthread $< -o $@
+	$(CC) -std=gnu11 -O2 -g -Wall -pthread $< -o $@ -ldl
 
 test-alloc-fuzz: $(BUILD)/libumapreload.so $(BUILD)/tests/alloc_fuzz
 	tests/fuzz/alloc-fuzz $(BUILD) $(ALLOC_FUZZ_OPS) $(ALLOC_FUZZ_SEEDS) 3
+
+# Fault injection: the allocator built to fail every n-th mmap/madvise/mbind
+# (-DUMA_FAULT_INJECT, in build/fault), and the normal one under RLIMIT_AS,
+# both under the shadow-model fuzzer (tests/fuzz/fault-inject).
+.PHONY: fault test-fault
+fault:
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/fault CFLAGS="-O1 -g" UMA_SAN=-DUMA_FAULT_INJECT $(BUILD)/fault/libumapreload.so
+test-fault: fault $(BUILD)/libumapreload.so $(BUILD)/tests/alloc_fuzz
+	tests/fuzz/fault-inject $(BUILD)/fault $(BUILD)
 
 fuzz-alloc: ALLOC_FUZZ_OPS = 40000
 fuzz-alloc: ALLOC_FUZZ_SEEDS = 5

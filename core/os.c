@@ -61,6 +61,37 @@ static long map_call(long n, long a, long b, long c, long d, long e, long f) {
 #define map_call os_syscall6
 #endif
 
+/* make fault: a build whose mappings, madvise and mbind fail every n-th call
+ * (UMA_FAULT_EVERY=n in the environment; 0 or unset: never), to show that
+ * each failure reaches the program as NULL + ENOMEM and loses nothing
+ * (tests/fuzz/fault-inject). Never in a normal build. */
+#ifdef UMA_FAULT_INJECT
+static bool fault_now(void) {
+  static long every = -1;
+  static _Atomic unsigned long calls;
+  if (every < 0) {
+    const char *v = uma_env("UMA_FAULT_EVERY");
+    long n = 0;
+    while (v && *v >= '0' && *v <= '9') n = n * 10 + (*v++ - '0');
+    every = n;
+  }
+  return every > 0 && atomic_fetch_add_explicit(&calls, 1, memory_order_relaxed) % (unsigned long)every == 0;
+}
+static long faulty_map_call(long n, long a, long b, long c, long d, long e, long f) {
+  if (n != SYS_munmap && fault_now()) return -12;   /* ENOMEM */
+  return map_call(n, a, b, c, d, e, f);
+}
+#undef map_call
+#define map_call faulty_map_call
+#define FAULT_NOW() fault_now()
+#else
+#define FAULT_NOW() false
+#endif
+static long advise_call(void *p, size_t size, int advice) {
+  if (FAULT_NOW()) return -22;   /* EINVAL, as for locked pages */
+  return os_syscall6(SYS_madvise, (long)p, (long)size, advice, 0, 0, 0);
+}
+
 static void mapped_add(size_t n) {
   uint64_t now = atomic_fetch_add_explicit(&os_mapped_bytes, n, memory_order_relaxed) + n;
   uint64_t peak = atomic_load_explicit(&os_peak_mapped_bytes, memory_order_relaxed);
@@ -135,11 +166,14 @@ void *os_map_aligned(size_t size, size_t align) {
   return p;
 }
 
-/* Resident pages go back to the kernel now; the range reads as zero after. */
-void os_purge(void *p, size_t size) {
-  if (size == 0) return;
-  if (!sys_failed(os_syscall6(SYS_madvise, (long)p, (long)size, MADV_DONTNEED, 0, 0, 0)))
-    atomic_fetch_add_explicit(&os_purged_bytes, size, memory_order_relaxed);
+/* Resident pages go back to the kernel now; the range reads as zero after.
+ * False when the kernel refused (pages locked by mlock/mlockall: EINVAL):
+ * the range is unchanged then. */
+bool os_purge(void *p, size_t size) {
+  if (size == 0) return true;
+  if (sys_failed(advise_call(p, size, MADV_DONTNEED))) return false;
+  atomic_fetch_add_explicit(&os_purged_bytes, size, memory_order_relaxed);
+  return true;
 }
 
 /* Transparent huge pages for a fresh mapping, before its first touch:
@@ -247,6 +281,7 @@ void os_hostname(char *out, size_t cap) {
  * Node masks are one 64-bit word: the kernel reads maxnode − 1 bits. Each
  * returns 0 or −errno. */
 long os_mbind(void *p, size_t len, int mode, uint64_t mask, unsigned flags) {
+  if (FAULT_NOW()) return -12;
   long r = os_syscall6(SYS_mbind, (long)p, (long)len, mode, (long)(mask ? &mask : NULL), mask ? 65 : 0, flags);
   return sys_failed(r) ? r : 0;
 }

@@ -354,7 +354,9 @@ static void purge_block(tlsf_block_t *b) {
   uint8_t *hi = (uint8_t *)((uintptr_t)end & ~(UMA_OS_PAGE - 1));
   if (lo < hi) {
     memset(start, 0, (size_t)(lo - start));
-    os_purge(lo, (size_t)(hi - lo));
+    /* "reads as zero" must hold even where the kernel keeps the pages (an
+     * mlockall'd program): calloc from a purged block skips its memset */
+    if (!os_purge(lo, (size_t)(hi - lo))) memset(lo, 0, (size_t)(hi - lo));
     memset(hi, 0, (size_t)(end - hi));
   } else {
     memset(start, 0, (size_t)(end - start));

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <dlfcn.h>
 
 #ifdef UMA_CORE_DIRECT
 #include "uma.h"
@@ -152,8 +153,10 @@ static void new_block(thread_t *t, block_t *b) {
     if (below(t, 8) == 0) b->align = (size_t)1 << (13 + below(t, 10));
     if (b->align < sizeof(void *)) b->align = sizeof(void *);
     void *q = NULL;
-    if (posix_memalign(&q, b->align, size) != 0) q = NULL;
-    b->p = q;
+    int rc = posix_memalign(&q, b->align, size);   /* says ENOMEM by its result, errno unchanged */
+    if (rc != 0 && rc != ENOMEM) fail(t, "posix_memalign failed other than with ENOMEM", NULL, size);
+    if (rc != 0) errno = ENOMEM;
+    b->p = rc == 0 ? q : NULL;
   } else if (how == 2) {
     b->align = (size_t)16 << below(t, 9);
     b->p = aligned_alloc(b->align, (size + b->align - 1) / b->align * b->align);
@@ -204,8 +207,13 @@ static void steps(thread_t *t) {
   for (unsigned r = 0; r < repeats; r++) {
     block_t step[6];
     for (unsigned i = 0; i < n; i++) {
+      errno = 0;
       step[i] = (block_t){ malloc(sizes[i]), sizes[i], 0, (uint32_t)next(&t->rng) };
-      if (step[i].p == NULL) fail(t, "a step's block", NULL, sizes[i]);
+      if (step[i].p == NULL) {   /* out of memory (a limit, injected faults): the step ends */
+        if (errno != ENOMEM) fail(t, "NULL without ENOMEM", NULL, sizes[i]);
+        while (i-- > 0) free(step[i].p);
+        return;
+      }
       check_new(t, &step[i]);
       fill(&step[i]);
     }
@@ -299,6 +307,25 @@ int main(int argc, char **argv) {
       release(&fake, in);
     }
   }
+  /* Everything is freed: allocation must work again (unless faults are
+   * injected on purpose), and what the allocator keeps mapped once asked to
+   * give back is printed (the caller compares: nothing may leak). */
+  const char *faults = getenv("UMA_FAULT_EVERY");
+  void *again[64];
+  for (int i = 0; i < 64; i++) {
+    again[i] = malloc(i < 48 ? 1024 : 256 << 10);
+    if (again[i] == NULL && (faults == NULL || atoi(faults) == 0)) fail(&fake, "allocation failed after everything was freed", NULL, 0);
+  }
+  for (int i = 0; i < 64; i++) free(again[i]);
+#ifndef UMA_CORE_DIRECT
+  malloc_trim(0);
+  void (*stats_get)(void *) = (void (*)(void *))dlsym(RTLD_DEFAULT, "uma_stats_get");
+  uint64_t st[20] = { 0 };
+  if (stats_get) {
+    stats_get(st);
+    printf("alloc_fuzz: mapped after everything was freed and trimmed: %llu KiB\n", (unsigned long long)st[7] / 1024);
+  }
+#endif
   uint64_t total[6] = { 0 };
   for (unsigned i = 0; i < n; i++)
     for (int k = 0; k < 6; k++) total[k] += ts[i].count[k];
