@@ -131,6 +131,23 @@ void mmap_track_moved(void *old, size_t old_len, void *fresh, size_t new_len) {
     numa_place((uint8_t *)fresh + old_len, new_len - old_len, &route_place[route], node, &route_numa[route]);
 }
 
+/* The program's mremap of [p, p+len) failed with EFAULT: the range is not
+ * one mapping. Where that is our doing — huge-page advice given to a routed
+ * mapping keeps the kernel from merging it with the program's adjacent
+ * one, which without us would have merged — give the whole range the same
+ * advice (the kernel then merges them) and say so; the caller tries again. */
+bool mmap_track_unify_advice(void *p, size_t len) {
+  uintptr_t start = (uintptr_t)p, end = start + ((len + UMA_OS_PAGE - 1) & ~(UMA_OS_PAGE - 1));
+  int mode = UMA_HUGEPAGES_MADVISE;
+  pthread_mutex_lock(&mmap_lock);
+  for (size_t i = first_after(start); i < range_count && ranges[i].start < end; i++)
+    if (route_table[ranges[i].route].hugepages != UMA_HUGEPAGES_MADVISE) mode = route_table[ranges[i].route].hugepages;
+  pthread_mutex_unlock(&mmap_lock);
+  if (mode == UMA_HUGEPAGES_MADVISE) return false;
+  os_advise_hugepages(p, end - start, mode);
+  return true;
+}
+
 /* Calls visit(start, len, route) for each routed range, under the lock. */
 void mmap_track_each(void (*visit)(uintptr_t, size_t, unsigned, void *), void *arg) {
   pthread_mutex_lock(&mmap_lock);

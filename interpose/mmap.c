@@ -63,6 +63,8 @@ UMA_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ..
   }
   if (cow_min != UINT64_MAX && old_len) cow_detach(old, old_len);   /* aliased pages move as anonymous ones */
   long r = os_raw_syscall(SYS_mremap, (long)old, (long)old_len, (long)new_len, flags, (long)target, 0);
+  if (r == -EFAULT && old_len && mmap_track_unify_advice(old, old_len))
+    r = os_raw_syscall(SYS_mremap, (long)old, (long)old_len, (long)new_len, flags, (long)target, 0);
   if (failed(r)) return (void *)fail(r);
   /* MREMAP_DONTUNMAP leaves the old range mapped (empty): only the new one moves. */
   if (old_len == 0) return (void *)r;   /* a second mapping of shared memory */
