@@ -98,7 +98,11 @@ $(BUILD)/tests/%: tests/preload/%.cc
 	@mkdir -p $(dir $@)
 	g++ -std=c++17 -O1 -g -Wall -pthread $< -o $@
 
-test-preload: $(BUILD)/libumapreload.so $(PRELOAD_PROGS)
+$(BUILD)/tests/lib%.so: tests/preload/lib/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O1 -g -Wall -shared -fPIC $< -o $@
+
+test-preload: $(BUILD)/libumapreload.so $(PRELOAD_PROGS) $(BUILD)/tests/libdeepbind_lib.so
 	PYTHON=$(PYTHON) tests/preload/run-all $(CURDIR)/$(BUILD)
 
 # NUMA placement, page by page, in QEMU guests with emulated nodes (about

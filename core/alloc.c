@@ -156,6 +156,10 @@ static UMA_NOINLINE void free_unowned(void *p, const char *func) {
   size_t size = plan_host_block(p);
   if (size == 0 || !plan_host_free(p)) {
     if (large_was_retired(p)) uma_invalid_pointer(func, p, "was already freed (double free)");
+    if (uma_foreign_heap && uma_foreign_heap->owns(p)) {
+      uma_foreign_heap->free(p);
+      return;
+    }
     uma_invalid_pointer(func, p, "was not allocated here");
   }
   uma_heap_t *heap = uma_tls_heap;
@@ -221,6 +225,7 @@ static size_t usable_checked(const void *p, const char *func) {
   void *s = seg_of(p);
   if (uma_unlikely(!owner_map_test(s))) {
     size_t planned = plan_host_block(p);
+    if (planned == 0 && uma_foreign_heap && uma_foreign_heap->owns(p)) return uma_foreign_heap->usable(p);
     if (planned == 0) uma_invalid_pointer(func, p, "was not allocated here");
     return planned;
   }
@@ -282,6 +287,7 @@ void *alloc_realloc(void *p, size_t size, const void *ra) {
   size_t old_usable;
   if (uma_unlikely(!owner_map_test(s))) {   /* a planned block moves out of the arena */
     old_usable = plan_host_block(p);
+    if (old_usable == 0 && uma_foreign_heap && uma_foreign_heap->owns(p)) return uma_foreign_heap->realloc(p, size);
     if (old_usable == 0) uma_invalid_pointer("realloc", p, "was not allocated here");
   } else if (((uma_segment_t *)s)->kind == SEG_KIND_LARGE) {
     uma_large_t *lg = s;
@@ -317,6 +323,8 @@ void *alloc_realloc(void *p, size_t size, const void *ra) {
   alloc_free(p);
   return q;
 }
+
+const uma_foreign_heap_t *uma_foreign_heap;
 
 /* Used by large_realloc, which never moves bytes. */
 void alloc_count_large_in_place(size_t old_bytes, size_t new_request, size_t new_bytes) {

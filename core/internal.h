@@ -189,6 +189,16 @@ UMA_HIDDEN void alloc_free(void *p);
 UMA_HIDDEN size_t alloc_usable_size(const void *p);
 UMA_HIDDEN bool alloc_owns(const void *p);
 UMA_HIDDEN bool alloc_purge_for_retry(size_t size);
+/* Another allocator whose blocks may reach our free (the preload sets it
+ * to glibc's: interpose/libc_heap.c): asked only about pointers the core
+ * does not own, before it diagnoses them. NULL in libumacore.a. */
+typedef struct uma_foreign_heap_s {
+  bool (*owns)(const void *p);
+  void (*free)(void *p);
+  void *(*realloc)(void *p, size_t size);
+  size_t (*usable)(const void *p);
+} uma_foreign_heap_t;
+UMA_HIDDEN extern const uma_foreign_heap_t *uma_foreign_heap;
 
 /* ---- heaps (heap.c) ---------------------------------------------------- */
 typedef struct uma_page_queue_s { uma_page_t *first, *last; } uma_page_queue_t;

@@ -4,6 +4,7 @@
  * json: "stderr", or a path template (%p pid, %h host, %r rank, %t start
  * time, %% a percent sign), so each process of a job writes its own. */
 #include "../policy/policy.h"
+#include "interpose.h"
 #include <fcntl.h>
 #include <signal.h>
 
@@ -116,6 +117,7 @@ static void install_signal_handlers(void) {
 __attribute__((constructor(101))) static void preload_start(void) {
   copy_init();   /* before the policy can turn aliasing on */
   uma_ensure_init();
+  libc_heap_init();
   pol_startup();
   numa_topology_discover();   /* hwloc: tiers, GPU locality; needs malloc working */
   if (pol_report_on_signal()) install_signal_handlers();

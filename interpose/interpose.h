@@ -30,4 +30,6 @@ typedef struct driver_wrapper_s {
 } driver_wrapper_t;
 UMA_HIDDEN extern const driver_wrapper_t host_driver_wrappers[];   /* cuda_host.c, ends with a NULL base */
 
+UMA_HIDDEN void libc_heap_init(void);   /* libc_heap.c: glibc's blocks reaching our free */
+
 #endif
