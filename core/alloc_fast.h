@@ -85,9 +85,8 @@ static inline __attribute__((always_inline)) void alloc_free_inline(void *p, voi
    * (their slot reads OWNER_NONE here and free_slow looks again). */
   uma_segment_t *seg = (uma_segment_t *)((uintptr_t)p & ~UMA_SEG_MASK);
   uintptr_t slot = (uintptr_t)p >> UMA_SEG_SHIFT;
-  unsigned shift;   /* the owner byte of a paged segment: its page shift */
-  if (uma_likely(slot < fast_free_slots &&
-                 (shift = atomic_load_explicit(&owner_map[slot], memory_order_relaxed)) >= OWNER_PAGES_MIN)) {
+  if (uma_likely(slot < fast_free_slots && owner_bit(owner_paged, slot, memory_order_relaxed))) {
+    unsigned shift = seg->page_shift;
     uma_page_t *page = &seg->pages[((uintptr_t)p - (uintptr_t)seg) >> shift];
     uma_block_t *b = p;
     uma_heap_t *heap = uma_tls_heap;

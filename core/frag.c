@@ -94,7 +94,7 @@ bool frag_scan(uma_frag_t *out, bool resident) {
   atomic_thread_fence(memory_order_seq_cst);
   uintptr_t lo = atomic_load(&owner_map_lo), hi = atomic_load(&owner_map_hi);
   for (uintptr_t slot = lo; slot <= hi && slot < OWNER_MAP_SLOTS; slot++) {
-    if (atomic_load(&owner_map[slot]) == OWNER_NONE) continue;
+    if (!owner_bit(owner_ours, slot, memory_order_seq_cst)) continue;
     void *base = (void *)(slot << UMA_SEG_SHIFT);
     uint8_t kind = *(volatile uint8_t *)base;
     if (kind == SEG_KIND_LARGE) walk_large(out, base, resident);

@@ -142,15 +142,14 @@ typedef struct uma_segment_s {
   uint64_t dirty_mask;               /* free pages that may still be resident */
   uint64_t dirty_stamp_ms;           /* when the newest dirty page was retired */
   struct uma_segment_s *next, *prev; /* heap's list of segments with free pages */
-  /* What free's fast path reads (the owner heap; the page shift it takes
-   * from the ownership byte, the slow paths from here), 0x50 into the
+  /* What free's fast path reads (the owner heap and the page shift), 0x50 into the
    * segment: not at a multiple of 64, where page-start blocks (and every
    * block of a class that is a multiple of 64) lie modulo 4 KiB. A load at
    * the same low 12 address bits as the block just written waits for that
    * store (4K aliasing). */
   uint64_t unused_[3];
   struct uma_heap_s *heap;           /* owner; constant while any page is in use */
-  uint8_t page_shift;                /* also the segment's ownership byte (owner_map.c) */
+  uint8_t page_shift;                /* read by free's fast path once the ownership map says "paged" */
   uma_page_t pages[UMA_MAX_PAGES] __attribute__((aligned(128)));
 } uma_segment_t;
 
@@ -399,15 +398,28 @@ UMA_HIDDEN void route_count_free(unsigned r, size_t bytes);
  * reading the segment: any value ≥ OWNER_PAGES_MIN is one. */
 enum { OWNER_NONE = 0, OWNER_MAPPING = 1 /* coalescing pool or large block */,
        OWNER_PAGES_MIN = UMA_SMALL_PAGE_SHIFT /* small (16) or medium (19) segment */ };
-UMA_HIDDEN extern _Atomic uint8_t owner_map[OWNER_MAP_SLOTS];
+/* Two bits a slot, in two bitmaps (4 MiB each on x86-64; a byte a slot
+ * was 32 MiB of address space, and programs under a small `ulimit -v`
+ * failed): `ours` — a segment or mapping of ours starts there; `paged` —
+ * it is a small or medium segment, whose blocks free's fast path serves.
+ * The fast path tests one bit and takes the page shift from the segment
+ * (page_shift, on the line of seg->heap it reads anyway; the load can
+ * start with the bitmap's, so the chain is no longer). Measured: a
+ * two-level map of bytes cost 20 % on the pair loop (its second load waits
+ * on the first), a 2-bit code 5–13 % (a shift by a variable count). */
+UMA_HIDDEN extern _Atomic uint8_t owner_ours[OWNER_MAP_SLOTS / 8], owner_paged[OWNER_MAP_SLOTS / 8];
 UMA_HIDDEN extern _Atomic uintptr_t owner_map_lo, owner_map_hi;
 UMA_HIDDEN extern _Atomic int owner_map_scanners;
-UMA_HIDDEN bool owner_map_set(const void *slot_base, unsigned owner);   /* OWNER_* */
+UMA_HIDDEN bool owner_map_set(const void *slot_base, unsigned owner);   /* OWNER_* or a page shift */
 UMA_HIDDEN void owner_map_release(const void *slot_base);   /* before unmapping or moving it */
+static inline bool owner_bit(_Atomic uint8_t *map, uintptr_t slot, memory_order order) {
+  return (atomic_load_explicit(&map[slot >> 3], order) >> (slot & 7)) & 1;
+}
+/* OWNER_NONE or OWNER_MAPPING (a paged segment is one too: test kind). */
 static inline unsigned owner_map_get(const void *slot_base) {
   uintptr_t slot = (uintptr_t)slot_base >> UMA_SEG_SHIFT;
   if (uma_unlikely(slot >= OWNER_MAP_SLOTS)) return OWNER_NONE;
-  return atomic_load_explicit(&owner_map[slot], memory_order_relaxed);
+  return owner_bit(owner_ours, slot, memory_order_relaxed) ? OWNER_MAPPING : OWNER_NONE;
 }
 static inline bool owner_map_test(const void *slot_base) { return owner_map_get(slot_base) != OWNER_NONE; }
 

@@ -1,11 +1,11 @@
-/* owner_map.c — one byte per 4 MiB slot of the user address space: set
- * while a segment or large mapping of ours starts there, saying which kind
- * (a paged segment's page shift, or OWNER_MAPPING). free() tests it before it reads any header,
+/* owner_map.c — two bits per 4 MiB slot of the user address space: set
+ * while a segment or large mapping of ours starts there, saying whether it
+ * is a paged (small or medium) segment (internal.h says why bits). free() tests it before it reads any header,
  * so a foreign pointer is diagnosed, never dereferenced, and one compare
  * also tells the fast path's small and medium segments from everything else.
- * The map (32 MiB on x86-64) is zero-initialised static storage: valid before any
+ * The bitmaps (4 MiB each on x86-64) are zero-initialised static storage: valid before any
  * initialisation (free() may come first), and only the pages touched become
- * resident (one 4 KiB page covers 16 GiB of address space).
+ * resident (one 4 KiB page covers 128 GiB of address space).
  *
  * The heap walk of the report (frag.c) finds every segment and large block
  * through this map, while other threads keep allocating. It may read a
@@ -16,7 +16,8 @@
  * either the walker sees the bit clear or the unmapper sees the walker. */
 #include "internal.h"
 
-UMA_TABLE _Atomic uint8_t owner_map[OWNER_MAP_SLOTS];
+UMA_TABLE _Atomic uint8_t owner_ours[OWNER_MAP_SLOTS / 8];
+UMA_TABLE _Atomic uint8_t owner_paged[OWNER_MAP_SLOTS / 8];
 _Atomic uintptr_t owner_map_lo = OWNER_MAP_SLOTS, owner_map_hi;   /* slots ever set: [lo, hi] */
 _Atomic int owner_map_scanners;
 
@@ -25,7 +26,12 @@ bool owner_map_set(const void *slot_base, unsigned owner) {
   uintptr_t slot = (uintptr_t)slot_base >> UMA_SEG_SHIFT;
   UMA_ASSERT(((uintptr_t)slot_base & UMA_SEG_MASK) == 0);
   if (slot >= OWNER_MAP_SLOTS) return false;
-  atomic_store(&owner_map[slot], (uint8_t)owner);
+  uint8_t bit = (uint8_t)(1u << (slot & 7));   /* a byte is shared with seven other slots */
+  bool paged = owner >= OWNER_PAGES_MIN;
+  if (paged) atomic_fetch_or(&owner_paged[slot >> 3], bit);   /* the segment's page_shift is set already */
+  else atomic_fetch_and(&owner_paged[slot >> 3], (uint8_t)~bit);
+  if (owner != OWNER_NONE) atomic_fetch_or(&owner_ours[slot >> 3], bit);
+  else atomic_fetch_and(&owner_ours[slot >> 3], (uint8_t)~bit);
   if (owner != OWNER_NONE) {
     uintptr_t lo = atomic_load_explicit(&owner_map_lo, memory_order_relaxed);
     while (slot < lo && !atomic_compare_exchange_weak(&owner_map_lo, &lo, slot)) {}

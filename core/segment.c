@@ -94,7 +94,8 @@ static uma_segment_t *seg_acquire(uma_heap_t *heap, uint8_t kind) {
   if (fresh) {
     seg = os_map_aligned(UMA_SEG_SIZE, UMA_SEG_SIZE);
     if (seg == NULL) return NULL;
-    if (!owner_map_set(seg, shift)) {   /* a paged segment's owner byte is its page shift */
+    seg->page_shift = shift;   /* before the map says "paged": free's fast path reads it then */
+    if (!owner_map_set(seg, shift)) {
       os_unmap(seg, UMA_SEG_SIZE);
       return NULL;
     }

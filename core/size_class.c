@@ -95,5 +95,5 @@ _Static_assert(offsetof(uma_segment_t, heap) % 64 != 0 && offsetof(uma_segment_t
 _Static_assert(offsetof(uma_tcache_t, head) % 64 >= 16 && offsetof(uma_tcache_t, allocs) % 64 >= 16 &&
                offsetof(uma_tcache_t, page) % 64 >= 16 && sizeof(uma_tcache_t) == 64,
                "the thread cache's hot words stay off a line's first 16 bytes, in one line");
-_Static_assert(OWNER_MAPPING < OWNER_PAGES_MIN && UMA_MEDIUM_PAGE_SHIFT < 256, "owner bytes: a paged segment's is its page shift");
+_Static_assert(OWNER_MAPPING < OWNER_PAGES_MIN, "owner_map_set: a page shift says a paged segment");
 _Static_assert(2048 + sizeof(uma_heap_t) <= 3 * UMA_OS_PAGE, "a heap is three pages (heap.c's HEAP_OFFSET)");
