@@ -185,6 +185,7 @@ void uma_collect(bool force) {
   seg_cache_purge(now, force);
   large_cache_purge(now, force);
   tlsf_purge(now, force);
+  if (force) plan_host_trim();
 }
 
 /* ---- NUMA: a thread that moved to another node ----------------------------- */

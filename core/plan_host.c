@@ -95,6 +95,15 @@ void *plan_host_alloc(size_t size, bool zero, uint64_t *seq) {
   return p;
 }
 
+/* malloc_trim, uma_collect(true), a refused request: an arena with no
+ * block in it goes back now (the next period maps it again). */
+void plan_host_trim(void) {
+  if (planner == NULL) return;
+  pthread_mutex_lock(&arena_lock);
+  if (arena && plan_live(planner) == 0) arena_set(0);
+  pthread_mutex_unlock(&arena_lock);
+}
+
 void plan_host_observe_free(uint64_t seq) {
   if (seq && planner) plan_free(planner, seq - 1);
 }
