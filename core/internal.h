@@ -64,13 +64,19 @@ static inline size_t sc_size(unsigned cls) { return sc_size_table[cls]; }
 
 /* ---- blocks, pages, segments ------------------------------------------- */
 /* A free block on a page's or a thread cache's list. The cookie seals the
- * link: block ^ next ^ uma_secret while free, 0 once handed out. A free
- * checks it to tell a double free from live data; every pop checks it
- * before following the link, so an 8-byte write after free or an
- * overflow into a free neighbour is diagnosed (block_corrupt), never
+ * link: block ^ next ^ uma_secret while free, 0 once handed out. Every pop
+ * checks it before following the link, so an 8-byte write after free or
+ * an overflow into a free neighbour is diagnosed (block_corrupt), never
  * followed to an address of someone's choosing (glibc's safe-linking and
  * mimalloc's encoded free lists guard the same link). Every write of a
- * free block's link goes through block_link. */
+ * free block's link goes through block_link.
+ *
+ * The secret's top 16 bits are a tag, neither 0 nor 0xffff, and user-space
+ * pointers are below 2^48, so every seal carries the tag: free's
+ * double-free test compares the cookie's tag first and reads the link only
+ * when it matches (a live block almost never). Reading the link at every
+ * free cost 2× on a pair loop that writes a byte of the block: a load over
+ * a narrower store still in flight waits for it (store forwarding fails). */
 typedef struct uma_block_s {
   struct uma_block_s *next;
   uintptr_t cookie;
@@ -79,13 +85,17 @@ typedef struct uma_block_s {
 UMA_HIDDEN extern uintptr_t uma_secret;
 UMA_HIDDEN UMA_COLD _Noreturn void block_corrupt(const uma_block_t *b);
 static inline uintptr_t block_seal(const uma_block_t *b, const uma_block_t *next) {
-  return (uintptr_t)b ^ (uintptr_t)next ^ uma_secret;   /* odd: the secret's low bit is set */
+  return (uintptr_t)b ^ (uintptr_t)next ^ uma_secret;   /* the secret's tag in the top 16 bits: never 0 */
 }
 static inline void block_link(uma_block_t *b, uma_block_t *next) {
   b->next = next;
   b->cookie = block_seal(b, next);
 }
-static inline bool block_is_free(const uma_block_t *b) { return b->cookie == block_seal(b, b->next); }
+static inline bool block_is_free(const uma_block_t *b) {
+  uintptr_t cookie = b->cookie;
+  if (uma_likely((cookie ^ uma_secret) >> 48 != 0)) return false;   /* not the tag: live data */
+  return cookie == block_seal(b, b->next);
+}
 /* The link of a free block about to be popped or walked, checked. */
 static inline uma_block_t *block_next(const uma_block_t *b) {
   uma_block_t *next = b->next;
