@@ -150,13 +150,16 @@ static inline uma_page_t *checked_page(uma_segment_t *seg, const void *p, const 
   return page;
 }
 
-/* Not in the ownership map: a block of the host's planned arena, or a
- * pointer that is not ours. */
+const uma_foreign_heap_t *uma_foreign_heap;
+static bool foreign_owns(const void *p) { return uma_foreign_heap && uma_foreign_heap->owns(p); }
+
+/* Not in the ownership map: a block of the host's planned arena, a block of
+ * the other allocator (uma_foreign_heap), or a pointer that is not ours. */
 static UMA_NOINLINE void free_unowned(void *p, const char *func) {
   size_t size = plan_host_block(p);
   if (size == 0 || !plan_host_free(p)) {
     if (large_was_retired(p)) uma_invalid_pointer(func, p, "was already freed (double free)");
-    if (uma_foreign_heap && uma_foreign_heap->owns(p)) {
+    if (foreign_owns(p)) {
       uma_foreign_heap->free(p);
       return;
     }
@@ -225,7 +228,7 @@ static size_t usable_checked(const void *p, const char *func) {
   void *s = seg_of(p);
   if (uma_unlikely(!owner_map_test(s))) {
     size_t planned = plan_host_block(p);
-    if (planned == 0 && uma_foreign_heap && uma_foreign_heap->owns(p)) return uma_foreign_heap->usable(p);
+    if (planned == 0 && foreign_owns(p)) return uma_foreign_heap->usable(p);
     if (planned == 0) uma_invalid_pointer(func, p, "was not allocated here");
     return planned;
   }
@@ -287,7 +290,7 @@ void *alloc_realloc(void *p, size_t size, const void *ra) {
   size_t old_usable;
   if (uma_unlikely(!owner_map_test(s))) {   /* a planned block moves out of the arena */
     old_usable = plan_host_block(p);
-    if (old_usable == 0 && uma_foreign_heap && uma_foreign_heap->owns(p)) return uma_foreign_heap->realloc(p, size);
+    if (old_usable == 0 && foreign_owns(p)) return uma_foreign_heap->realloc(p, size);
     if (old_usable == 0) uma_invalid_pointer("realloc", p, "was not allocated here");
   } else if (((uma_segment_t *)s)->kind == SEG_KIND_LARGE) {
     uma_large_t *lg = s;
@@ -323,8 +326,6 @@ void *alloc_realloc(void *p, size_t size, const void *ra) {
   alloc_free(p);
   return q;
 }
-
-const uma_foreign_heap_t *uma_foreign_heap;
 
 /* Used by large_realloc, which never moves bytes. */
 void alloc_count_large_in_place(size_t old_bytes, size_t new_request, size_t new_bytes) {
