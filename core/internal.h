@@ -467,7 +467,6 @@ UMA_HIDDEN bool os_pipe(int fds[2]);
 struct stat;
 UMA_HIDDEN long os_stat(int fd, const char *path, struct stat *st);
 UMA_HIDDEN bool os_rename(const char *from, const char *to);
-UMA_HIDDEN void os_unlink(const char *path);
 
 /* ---- a report's destination (report_file.c) ------------------------------ */
 typedef struct report_file_s {

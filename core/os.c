@@ -349,6 +349,4 @@ bool os_rename(const char *from, const char *to) {
   return !sys_failed(os_syscall6(SYS_renameat, AT_FDCWD, (long)from, AT_FDCWD, (long)to, 0, 0));
 }
 
-void os_unlink(const char *path) { os_syscall6(SYS_unlinkat, AT_FDCWD, (long)path, 0, 0, 0, 0); }
-
 bool os_pipe(int fds[2]) { return !sys_failed(os_syscall6(SYS_pipe2, (long)fds, O_CLOEXEC, 0, 0, 0, 0)); }
