@@ -56,6 +56,10 @@ static void *heap_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, 
   return b;
 }
 
+void *alloc_in_heap(uma_heap_t *heap, size_t size, size_t align, bool zero, const void *ra) {
+  return heap_alloc(heap, size, align, zero, ra);
+}
+
 static void *generic_once(size_t size, size_t align, bool zero, const void *ra) {
   uma_heap_t *heap = uma_tls_heap;
   if (heap == NULL) heap = heap_get_slow();
@@ -89,6 +93,8 @@ void *alloc_generic(size_t size, size_t align, bool zero, const void *ra) {
   void *p = generic_once(size, align, zero, ra);
   if (uma_unlikely(p == NULL) && alloc_purge_for_retry(size)) p = generic_once(size, align, zero, ra);
   if (uma_unlikely(p == NULL)) errno = ENOMEM;
+  frag_snapshot_if_due();
+  ticker_ensure();   /* a forked child's first slow path: outside any lock */
   return p;
 }
 
@@ -98,8 +104,17 @@ void *alloc_corrupt(const uma_block_t *b) { block_corrupt(b); }
 size_t fast_malloc_limit = UMA_TCACHE_MAX_SIZE + 1;
 uintptr_t fast_free_slots = OWNER_MAP_SLOTS;
 
-static void *malloc_slow(size_t size, const void *ra) { return alloc_generic(size, UMA_ALIGN_MIN, false, ra); }
-void *alloc_malloc(size_t size, const void *ra) { return alloc_malloc_inline(size, ra, malloc_slow); }
+/* malloc past its fast path: a refill (the fast path counted the request
+ * for sampling) or a request the fast path does not serve (counted here). */
+void *alloc_malloc_slow(size_t size, const void *ra) {
+  uma_heap_t *heap = uma_tls_heap;
+  if (heap == NULL || size >= fast_malloc_limit) {
+    void *s = sample_maybe(size, UMA_ALIGN_MIN, false, ra);
+    if (s) return s;
+  }
+  return alloc_generic(size, UMA_ALIGN_MIN, false, ra);
+}
+void *alloc_malloc(size_t size, const void *ra) { return alloc_malloc_inline(size, ra, alloc_malloc_slow); }
 
 void *alloc_calloc(size_t count, size_t size, const void *ra) {
   size_t total;
@@ -107,6 +122,8 @@ void *alloc_calloc(size_t count, size_t size, const void *ra) {
     errno = ENOMEM;
     return NULL;
   }
+  void *s = sample_maybe(total, UMA_ALIGN_MIN, true, ra);
+  if (s) return s;
   return alloc_generic(total, UMA_ALIGN_MIN, true, ra);
 }
 
@@ -116,6 +133,8 @@ void *alloc_aligned(size_t alignment, size_t size, const void *ra) {
     return NULL;
   }
   if (alignment <= UMA_ALIGN_MIN) return alloc_malloc(size, ra);
+  void *s = sample_maybe(size, alignment, false, ra);
+  if (s) return s;
   return alloc_generic(size, alignment, false, ra);
 }
 
@@ -209,6 +228,10 @@ void free_slow(void *p, const char *func) {
     return;
   }
   uma_segment_t *seg = s;
+  /* a sampled block: in the coalescing pool, a mapping or the sampling heap */
+  if (uma_unlikely(atomic_load_explicit(&sample_live_blocks, memory_order_relaxed)) &&
+      (seg->kind >= SEG_KIND_BIG || sample_heap_is(seg->heap)))
+    sample_free_slow(p);
   if (seg->kind >= SEG_KIND_BIG) {   /* the coalescing pool or a mapping */
     free_large(s, p, func);
     return;
@@ -306,6 +329,7 @@ void *alloc_realloc(void *p, size_t size, const void *ra) {
       void *q = large_realloc(uma_tls_heap, lg, p, size);   /* pages move, bytes do not */
       if (q == NULL && alloc_purge_for_retry(size)) q = large_realloc(uma_tls_heap, lg, p, size);
       if (q == NULL) errno = ENOMEM;
+      frag_snapshot_if_due();
       return q;
     }
   } else if (((uma_segment_t *)s)->kind == SEG_KIND_BIG) {

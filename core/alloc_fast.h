@@ -39,6 +39,20 @@ full:
 #endif
 }
 
+/* Bytes until the next sampled call site ([report] sample): one subtract
+ * from memory whose sign is the answer (sample.c re-arms it). */
+static inline __attribute__((always_inline)) bool sample_take(int32_t *left, size_t size) {
+#if defined(__x86_64__)
+  __asm__ goto("subl %1, %0\n\tjs %l[hit]" : "+m"(*left) : "r"((uint32_t)size) : "cc" : hit);
+  return false;
+hit:
+  return true;
+#else
+  *left -= (int32_t)size;
+  return *left < 0;
+#endif
+}
+
 /* A block of a class up to 64 KiB from the thread cache, else from the
  * class's current page; anything else (no heap yet, larger, refill, a
  * trace) is `slow`'s. `ra`: the program's return address (rules may match
@@ -50,6 +64,7 @@ alloc_malloc_inline(size_t size, const void *ra, void *(*slow)(size_t size, cons
     if (size > UMA_TCACHE_MAX_SIZE) __builtin_unreachable();   /* the limit is at most one above */
     uma_tcache_t *tc = uma_likely(size <= SC_SMALL_MAX) ? heap->small[sc_small_index(size)]
                                                         : &heap->tcache[sc_of(size)];
+    if (uma_unlikely(sample_take(&tc->sample_left, size))) return sample_alloc(size, UMA_ALIGN_MIN, false, ra, &tc->sample_left);
     uma_block_t *b = tc->head, *next;
     if (uma_likely(b != NULL)) {
       next = b->next;

@@ -51,6 +51,7 @@ static void walk_segment(uma_frag_t *out, uma_segment_t *seg, bool resident) {
     size_t page_bytes = ((size_t)1 << shift) - (i == 0 ? UMA_SEG_HEADER_SIZE : 0);
     if ((free_mask >> i) & 1) {
       run += page_bytes;
+      if (!((seg->dirty_mask >> i) & 1)) pool->free_returned += page_bytes;
       continue;
     }
     add_extents(pool, run, 1);
@@ -113,16 +114,28 @@ bool frag_scan(uma_frag_t *out, bool resident) {
 
 /* The footprint grew to `committed`: walk again once it is 1/32 (at least
  * 1 MiB) past the last snapshot, so the holes shown are those within 3 %
- * of the peak at a cost of O(log peak) walks. */
+ * of the peak at a cost of O(log peak) walks. The walk waits until the
+ * allocation that grew the footprint is done (frag_snapshot_if_due, at the
+ * end of the allocating calls): walked here, inside the call, the block
+ * that made the peak was not yet in its pool and the snapshot missed it. */
+static _Atomic bool frag_due;
+
 void frag_note_committed(uint64_t committed) {
   uint64_t due = atomic_load_explicit(&frag_next_snapshot, memory_order_relaxed);
   if (committed < due || !frag_snapshots_on) return;
   uint64_t step = committed / 32 > (1u << 20) ? committed / 32 : (1u << 20);
   if (!atomic_compare_exchange_strong(&frag_next_snapshot, &due, committed + step)) return;
-  frag_scan(&frag_at_peak, false);
+  atomic_store_explicit(&frag_due, true, memory_order_relaxed);
+}
+
+void frag_snapshot_if_due(void) {
+  if (uma_unlikely(atomic_load_explicit(&frag_due, memory_order_relaxed)) &&
+      atomic_exchange_explicit(&frag_due, false, memory_order_relaxed) && frag_scan(&frag_at_peak, false))
+    sample_note_peak();
 }
 
 void frag_fork_child(void) {
   atomic_store(&frag_busy, false);
+  atomic_store(&frag_due, false);
   atomic_store(&owner_map_scanners, 0);
 }

@@ -45,6 +45,7 @@ static uma_heap_t *heap_new_locked(int node) {
     heap->tcache[c].room = heap->tcache[c].max;
   }
   heap->node = (uint8_t)node;
+  sample_arm(heap);
   heap->all_next = atomic_load_explicit(&heap_all, memory_order_relaxed);
   atomic_store_explicit(&heap_all, heap, memory_order_release);
   atomic_fetch_add_explicit(&stats_heaps_created, 1, memory_order_relaxed);
@@ -242,6 +243,7 @@ void heap_init(void) {
  * child. Heaps of other threads are simply never used again there. */
 void heap_fork_prepare(void) {
   trace_fork_prepare();
+  sample_fork_prepare();   /* before the locks a sampled allocation takes inside it */
   mmap_fork_prepare();
   pthread_mutex_lock(&heap_lock);
   seg_fork_prepare();
@@ -254,6 +256,7 @@ void heap_fork_parent(void) {
   seg_fork_parent();
   pthread_mutex_unlock(&heap_lock);
   mmap_fork_parent();
+  sample_fork_parent();
   trace_fork_parent();
 }
 void heap_fork_child(void) {
@@ -265,4 +268,6 @@ void heap_fork_child(void) {
   timeline_fork_child();
   mmap_fork_child();
   trace_fork_child();
+  ticker_fork_child();
+  sample_fork_child();
 }

@@ -241,7 +241,8 @@ typedef struct __attribute__((aligned(64))) uma_tcache_s {
   uint32_t max, unused_;
   uint64_t tick_allocs;              /* allocs at the last purge tick */
   uma_block_t *head;
-  uint32_t room, unused2_;
+  uint32_t room;
+  int32_t sample_left;               /* bytes until the next sampled call site (sample.c) */
   uint64_t allocs, requested, frees;
   uma_page_t *page;                  /* the class's queue head, or &page_empty */
 } uma_tcache_t;
@@ -260,6 +261,7 @@ typedef struct uma_heap_s {
   uma_segment_t *segs_with_free[SEG_KIND_LARGE];   /* indexed by SEG_KIND_* */
   uint64_t purge_due_ms;
   uint64_t timeline_mark;                    /* requested bytes already counted by the timeline */
+  int64_t sample_left;                       /* bytes until a sample, for requests off malloc's fast path */
   uma_heap_stats_t stats;
   struct uma_heap_s *all_next;
   struct uma_heap_s *abandoned_next;
@@ -597,6 +599,7 @@ struct uma_frag_pool_s {
   uint64_t mappings, mapped, resident, metadata;
   uint64_t live_bytes;                      /* bytes of blocks in use (thread caches included) */
   uint64_t free_bytes, free_extents, largest_free;
+  uint64_t free_returned;                   /* of free_bytes, pages already given back to the OS (not in P) */
   uint64_t usable[FRAG_PROBES];             /* free bytes a request of probe size j could use */
   uint64_t hist_count[FRAG_BUCKETS], hist_bytes[FRAG_BUCKETS];
 };
@@ -614,6 +617,41 @@ UMA_HIDDEN extern uma_frag_t frag_at_peak, frag_at_exit;
 UMA_HIDDEN extern bool frag_snapshots_on;
 UMA_HIDDEN bool frag_scan(uma_frag_t *out, bool resident);
 UMA_HIDDEN void frag_note_committed(uint64_t committed);
+UMA_HIDDEN void frag_snapshot_if_due(void);
+/* ---- sampled call sites (sample.c) ---------------------------------------- */
+#define SAMPLE_SITES 4096
+#define SAMPLE_DEPTH 24
+typedef struct sample_site_s {
+  uint64_t hash;
+  uint8_t depth;
+  uint64_t samples;
+  uint64_t allocated, live, peak_live, live_at_peak;   /* estimated bytes */
+  void *frames[SAMPLE_DEPTH];                         /* return addresses, innermost first */
+} sample_site_t;
+UMA_HIDDEN extern uint64_t sample_mean;
+UMA_HIDDEN extern sample_site_t sample_sites[SAMPLE_SITES];
+UMA_HIDDEN extern uint32_t sample_site_count;
+UMA_HIDDEN extern uint64_t sample_count, sample_lost;
+UMA_HIDDEN extern _Atomic uint64_t sample_live_blocks;
+UMA_HIDDEN void sample_configure(uint64_t mean_bytes);
+UMA_HIDDEN void sample_start(void);
+UMA_HIDDEN void sample_arm(uma_heap_t *heap);
+UMA_HIDDEN void *sample_alloc(size_t size, size_t align, bool zero, const void *ra, int32_t *class_left);
+UMA_HIDDEN void *sample_maybe(size_t size, size_t align, bool zero, const void *ra);
+UMA_HIDDEN void sample_free_slow(const void *p);
+UMA_HIDDEN bool sample_heap_is(const uma_heap_t *heap);
+UMA_HIDDEN void sample_note_peak(void);
+UMA_HIDDEN void sample_collect(void);
+UMA_HIDDEN void sample_write_text(int fd);
+UMA_HIDDEN void sample_fork_prepare(void);
+UMA_HIDDEN void sample_fork_parent(void);
+UMA_HIDDEN void sample_fork_child(void);
+UMA_HIDDEN void *alloc_malloc_slow(size_t size, const void *ra);
+UMA_HIDDEN void *alloc_in_heap(uma_heap_t *heap, size_t size, size_t align, bool zero, const void *ra);
+UMA_HIDDEN void ticker_configure(uint64_t timeline_ms, uint64_t snapshot_ms, void (*snapshot)(void));
+UMA_HIDDEN void ticker_ensure(void);
+UMA_HIDDEN bool ticker_running(void);
+UMA_HIDDEN void ticker_fork_child(void);
 UMA_HIDDEN void frag_fork_child(void);
 
 /* ---- timeline (timeline.c) ---------------------------------------------- */
@@ -740,6 +778,7 @@ UMA_HIDDEN void numa_census_mapping(const void *base, uint8_t kind);
 UMA_HIDDEN void numa_census_mmap(void);
 UMA_HIDDEN void numa_write_text(int fd);
 UMA_HIDDEN void numa_write_json(uma_json_t *j);
+UMA_HIDDEN void sample_write_json(uma_json_t *j);
 
 /* ---- transparent pinning of large blocks (pinned.c) ----------------------- */
 /* uma_large_t.pinned: not registered, registered with CUDA, refused (over
@@ -838,10 +877,17 @@ UMA_HIDDEN void plan_host_fork_parent(void);
 UMA_HIDDEN void plan_host_fork_child(void);
 
 /* ---- the report (report.c, report_json.c) -------------------------------- */
-UMA_HIDDEN void report_configure(bool on, uint64_t timeline_ms, uint64_t timeline_bytes, uint64_t trace_records);
+UMA_HIDDEN void report_configure(bool on, uint64_t timeline_ms, uint64_t timeline_bytes, uint64_t trace_records,
+                                 uint64_t sample_bytes);
 UMA_HIDDEN extern uint64_t report_start_unix;
 /* Everything both reports print, gathered once at exit. */
+/* Why a report is written: at exit (destructor, _exit), as a fatal signal
+ * ends the program, or as a snapshot of a running program (interval, dump
+ * signal, uma_report_write). */
+typedef enum report_kind_e { REPORT_EXIT, REPORT_FATAL_SIGNAL, REPORT_SNAPSHOT, REPORT_ON_DEMAND } report_kind_t;
 typedef struct uma_report_data_s {
+  report_kind_t kind;
+  uint64_t t_ms;              /* since start */
   uma_stats_t stats;
   uma_totals_t totals;
   uma_frag_t *exit_walk;      /* NULL when a walk was already running */
@@ -854,7 +900,7 @@ typedef struct uma_report_data_s {
   int gpu_count;                /* devices whose pool was used */
   struct { int id; dev_stats_t st; uma_frag_pool_t free; } gpus[DEV_POOLS];
 } uma_report_data_t;
-UMA_HIDDEN void report_gather(uma_report_data_t *d);
+UMA_HIDDEN void report_gather(uma_report_data_t *d, report_kind_t kind);
 /* One rule's totals: its large blocks by its own counters, its pooled sizes
  * by the classes it routes. */
 typedef struct uma_rule_totals_s { uint64_t allocs, requested, served, live, free_in_pages; } uma_rule_totals_t;

@@ -10,18 +10,31 @@ uint64_t report_start_unix;
 
 /* Called by the policy at start-up: the timeline, the peak snapshots and
  * the trace run only when a report will be written. */
-void report_configure(bool on, uint64_t timeline_ms, uint64_t timeline_bytes, uint64_t trace_records) {
+void report_configure(bool on, uint64_t timeline_ms, uint64_t timeline_bytes, uint64_t trace_records,
+                      uint64_t sample_bytes) {
   report_start_unix = os_unix_time();
   frag_snapshots_on = on;
   if (!on) return;
+  sample_configure(sample_bytes);
   if (timeline_ms || timeline_bytes) timeline_start(timeline_ms, timeline_bytes);
   if (trace_records && !trace_on && !trace_start(trace_records))
     uma_write_err("uma-preload: cannot map memory for the allocation trace; tracing is off "
                   "(lower [report] trace_max)\n");
 }
 
-void report_gather(uma_report_data_t *d) {
+/* Settling (not in a signal handler, which may have cut a thread holding
+ * the heap lock): the calling thread's cached blocks and the frees other
+ * threads made into exited threads' heaps are taken in first, so "in use"
+ * in the walk is the live blocks, not live plus frees still in transit. */
+void report_gather(uma_report_data_t *d, report_kind_t kind) {
   __builtin_memset(d, 0, sizeof *d);
+  d->kind = kind;
+  if (kind == REPORT_EXIT || kind == REPORT_ON_DEMAND) {
+    if (uma_tls_heap) heap_collect_all(uma_tls_heap, false);
+    heap_collect_abandoned(false);
+    sample_collect();
+  }
+  d->t_ms = timeline_start_ms ? os_now_ms() - timeline_start_ms : 0;
   timeline_final();
   stats_totals(&d->totals);
   stats_get_from(&d->totals, &d->stats);   /* one snapshot: classes add up to the totals */
@@ -83,15 +96,15 @@ static void ratio2(uma_buf_t *b, uint64_t part, uint64_t whole) {
   buf_str(b, frac);
 }
 
-/* One line per pool and a total: in use, free, largest free extent,
- * external fragmentation, the share of free space a 4 KiB request cannot
- * use, resident. */
+/* One line per pool and a total: in use, free (and the part of it already
+ * given back to the OS), largest free extent, external fragmentation, the
+ * share of free space a 4 KiB request cannot use, resident. */
 static void write_pools(int fd, const uma_frag_t *w, const char *title) {
   char text[2048];
   uma_buf_t b = { text, 0, sizeof text };
   buf_str(&b, "  ");
   buf_str(&b, title);
-  buf_str(&b, "\n    pool        in use        free          largest free  ext. frag  unusable@4K  resident\n");
+  buf_str(&b, "\n    pool        in use        free          of it returned  largest free  ext. frag  unusable@4K  resident\n");
   uma_frag_pool_t total = { 0 };
   for (int p = 0; p <= FRAG_POOLS; p++) {
     const uma_frag_pool_t *x = p < FRAG_POOLS ? &w->pool[p] : &total;
@@ -99,6 +112,7 @@ static void write_pools(int fd, const uma_frag_t *w, const char *title) {
       if (x->mappings == 0) continue;
       total.live_bytes += x->live_bytes;
       total.free_bytes += x->free_bytes;
+      total.free_returned += x->free_returned;
       total.usable[1] += x->usable[1];
       total.resident += x->resident;
       if (x->largest_free > total.largest_free) total.largest_free = x->largest_free;
@@ -107,10 +121,11 @@ static void write_pools(int fd, const uma_frag_t *w, const char *title) {
     buf_str(&b, p < FRAG_POOLS ? frag_pool_names[p] : "total");
     buf_pad(&b, 16); buf_bytes(&b, x->live_bytes);
     buf_pad(&b, 30); buf_bytes(&b, x->free_bytes);
-    buf_pad(&b, 44); buf_bytes(&b, x->largest_free);
-    buf_pad(&b, 58); percent(&b, x->free_bytes - (x->free_bytes ? x->largest_free : 0), x->free_bytes);
-    buf_pad(&b, 69); percent(&b, x->free_bytes - x->usable[1], x->free_bytes);
-    buf_pad(&b, 82);
+    buf_pad(&b, 44); buf_bytes(&b, x->free_returned);
+    buf_pad(&b, 60); buf_bytes(&b, x->largest_free);
+    buf_pad(&b, 74); percent(&b, x->free_bytes - (x->free_bytes ? x->largest_free : 0), x->free_bytes);
+    buf_pad(&b, 85); percent(&b, x->free_bytes - x->usable[1], x->free_bytes);
+    buf_pad(&b, 98);
     if (w->resident_known) buf_bytes(&b, x->resident);
     else buf_str(&b, "-");
     buf_str(&b, "\n");
@@ -193,9 +208,16 @@ void report_write_text(int fd, const uma_report_data_t *d) {
   const uma_stats_t *s = &d->stats;
   char text[3072];
   uma_buf_t b = { text, 0, sizeof text };
-  buf_str(&b, "uma-preload: exit summary of pid ");
+  buf_str(&b, d->kind == REPORT_EXIT ? "uma-preload: exit summary of pid "
+              : d->kind == REPORT_FATAL_SIGNAL ? "uma-preload: summary at a fatal signal, pid "
+              : "uma-preload: snapshot of pid ");
   buf_u64(&b, (uint64_t)os_getpid());
   if (d->command[0]) { buf_str(&b, " ("); buf_str(&b, d->command); buf_str(&b, ")"); }
+  if (d->kind == REPORT_SNAPSHOT || d->kind == REPORT_ON_DEMAND) {
+    buf_str(&b, " at ");
+    buf_count(&b, d->t_ms);
+    buf_str(&b, " ms (the program runs on)");
+  }
   buf_str(&b, "\n");
   row(&b, "allocations", s->allocs, false);
   buf_pad(&b, 44); buf_str(&b, "frees "); buf_count(&b, s->frees); buf_str(&b, "\n");
@@ -237,12 +259,13 @@ void report_write_text(int fd, const uma_report_data_t *d) {
   pin_write_text(fd);
   cow_write_text(fd);
   plan_host_write_text(fd);
+  sample_write_text(fd);
   numa_write_text(fd);
 }
 
 /* The public entry (and malloc_stats): the text summary to `fd`. */
 void uma_report_write(int fd) {
   static UMA_TABLE uma_report_data_t d;   /* 56 KB: kept off the caller's stack */
-  report_gather(&d);
+  report_gather(&d, REPORT_ON_DEMAND);
   report_write_text(fd, &d);
 }

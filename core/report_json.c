@@ -32,6 +32,7 @@ static void holes(uma_json_t *j, const uma_frag_pool_t *x) {
 /* The measures of free space shared by CPU pools and GPU pools. */
 static void free_space(uma_json_t *j, const uma_frag_pool_t *x) {
   json_u64(j, "free_bytes", x->free_bytes);
+  json_u64(j, "free_returned_bytes", x->free_returned);   /* of free_bytes: not committed */
   json_u64(j, "free_extents", x->free_extents);
   json_u64(j, "largest_free", x->largest_free);
   json_ratio(j, "external_fragmentation", x->free_bytes ? x->free_bytes - x->largest_free : 0, x->free_bytes);
@@ -90,6 +91,7 @@ static void walk(uma_json_t *j, const char *k, const uma_frag_t *w, const uma_to
     total.metadata += x->metadata;
     total.live_bytes += x->live_bytes;
     total.free_bytes += x->free_bytes;
+    total.free_returned += x->free_returned;
     total.free_extents += x->free_extents;
     if (x->largest_free > total.largest_free) total.largest_free = x->largest_free;
     for (unsigned k2 = 0; k2 < FRAG_PROBES; k2++) total.usable[k2] += x->usable[k2];
@@ -273,7 +275,9 @@ void report_write_json(int fd, const uma_report_data_t *d) {
   if (rank) json_str(j, "rank", rank);
   else json_null(j, "rank");
   json_u64(j, "start_unix", report_start_unix);
-  json_u64(j, "duration_ms", timeline_start_ms ? os_now_ms() - timeline_start_ms : 0);
+  json_u64(j, "duration_ms", d->t_ms);
+  static const char *const kinds[] = { "exit", "fatal_signal", "snapshot", "on_demand" };
+  json_str(j, "report_kind", kinds[d->kind]);
   json_close(j, '}');
 
   json_open(j, "totals", '{');
@@ -318,6 +322,7 @@ void report_write_json(int fd, const uma_report_data_t *d) {
   numa_write_json(j);
   timeline(j);
   trace(j);
+  sample_write_json(j);
   json_close(j, '}');
   json_end(j);
 }

@@ -37,14 +37,22 @@
 #define FL_COUNT      (UMA_SEG_SHIFT - FL_MIN + 1)
 #define BEST_FIT_SCAN 8
 
-enum { B_FREE = 1, B_PREV_FREE = 2, B_PURGED = 4, B_FLAGS = 7 };
+enum { B_FREE = 1, B_PREV_FREE = 2, B_FLAGS = 7 };
 
+/* A free block knows one range of itself that went back to the OS (its
+ * "clean" range, offsets from the block's start): those bytes are not
+ * committed and, beyond the block's own header, read as zero. One range,
+ * not a flag, so a freed block merging with a purged neighbour does not
+ * count the neighbour's pages as committed again — that inflated the peak
+ * footprint P during a program's frees (issue 18). Invariants: lo <= hi <=
+ * size; lo == hi when empty; a fully purged block is [0, size). */
 typedef struct tlsf_block_s {
   size_t word;                             /* block bytes (header included) | B_* */
   struct tlsf_block_s *prev_phys;          /* while B_PREV_FREE; else in a used block, its cookie */
   /* free blocks only, inside what would be the payload: */
   struct tlsf_block_s *next_free, *prev_free;
   uint64_t freed_ms;
+  uint32_t clean_lo, clean_hi;
 } tlsf_block_t;
 
 typedef struct tlsf_seg_s {
@@ -87,6 +95,8 @@ static tlsf_block_t *next_phys(const tlsf_block_t *b) { return (tlsf_block_t *)(
 static bool is_last(const tlsf_block_t *b) {
   return ((uintptr_t)b + bsize(b)) == ((uintptr_t)seg_of(b) + UMA_SEG_SIZE);
 }
+static size_t clean_bytes(const tlsf_block_t *b) { return b->clean_hi - b->clean_lo; }
+static bool all_clean(const tlsf_block_t *b) { return b->clean_lo == 0 && b->clean_hi == bsize(b); }
 
 /* ---- bins ----------------------------------------------------------------- */
 
@@ -125,7 +135,7 @@ static void bin_insert(tlsf_block_t *b) {
   A->bins[fl][sl] = b;
   A->fl_bitmap |= 1u << fl;
   A->sl_bitmap[fl] |= (uint8_t)(1u << sl);
-  if (!(b->word & B_PURGED)) A->dirty_free_blocks++;
+  if (!all_clean(b)) A->dirty_free_blocks++;
 }
 
 static void bin_remove(tlsf_block_t *b) {
@@ -140,7 +150,7 @@ static void bin_remove(tlsf_block_t *b) {
     A->sl_bitmap[fl] &= (uint8_t)~(1u << sl);
     if (A->sl_bitmap[fl] == 0) A->fl_bitmap &= ~(1u << fl);
   }
-  if (!(b->word & B_PURGED)) A->dirty_free_blocks--;
+  if (!all_clean(b)) A->dirty_free_blocks--;
 }
 
 /* The first block of the first non-empty bin at or above (fl, sl). */
@@ -189,8 +199,10 @@ static tlsf_block_t *seg_new(tlsf_arena_t *A) {
   seg->node = (uint8_t)node;
   stats_commit(SEG_HEADER);
   tlsf_block_t *b = (tlsf_block_t *)((uint8_t *)seg + SEG_HEADER);
-  b->word = (UMA_SEG_SIZE - SEG_HEADER) | B_FREE | B_PURGED;   /* fresh pages read as zero */
+  b->word = (UMA_SEG_SIZE - SEG_HEADER) | B_FREE;
   b->prev_phys = NULL;
+  b->clean_lo = 0;   /* fresh pages read as zero */
+  b->clean_hi = UMA_SEG_SIZE - SEG_HEADER;
   STAT_ADD(A->counters.segments, 1);
   return b;
 }
@@ -226,16 +238,17 @@ void *tlsf_alloc(size_t size, bool zero, int node) {
     pthread_mutex_unlock(&A->lock);
     return NULL;
   }
-  bool purged = b->word & B_PURGED;
-  size_t have = bsize(b);
-  UMA_ASSERT((b->word & B_FREE) && have >= need && have % 16 == 0 && need >= MIN_BLOCK);
+  size_t have = bsize(b), lo = b->clean_lo, hi = b->clean_hi;
+  UMA_ASSERT((b->word & B_FREE) && have >= need && have % 16 == 0 && need >= MIN_BLOCK && lo <= hi && hi <= have);
   /* immediate coalescing: a free block's neighbours are both in use */
   UMA_ASSERT(!(b->word & B_PREV_FREE) && (is_last(b) || !(next_phys(b)->word & B_FREE)));
-  if (have - need >= MIN_BLOCK) {   /* split: the rest stays free, with the same zero state */
+  if (have - need >= MIN_BLOCK) {   /* split: the rest keeps its part of the clean range */
     tlsf_block_t *rest = (tlsf_block_t *)((uint8_t *)b + need);
-    rest->word = (have - need) | B_FREE | (b->word & B_PURGED);
+    rest->word = (have - need) | B_FREE;
     rest->prev_phys = b;
     rest->freed_ms = b->freed_ms;
+    rest->clean_lo = (uint32_t)(hi > need ? (lo > need ? lo : need) - need : 0);
+    rest->clean_hi = (uint32_t)(hi > need ? hi - need : 0);
     if (!is_last(b)) next_phys(b)->prev_phys = rest;
     b->word = need | (b->word & B_FLAGS);
     bin_insert(rest);
@@ -244,16 +257,19 @@ void *tlsf_alloc(size_t size, bool zero, int node) {
     n->word &= ~(size_t)B_PREV_FREE;
     n->prev_phys = cookie(n);
   }
-  b->word &= ~(size_t)(B_FREE | B_PURGED);
+  size_t end = bsize(b);
+  bool zeroed = lo == 0 && hi >= end;   /* all of it purged: zero but for the free-list fields */
+  size_t recommitted = hi > lo && lo < end ? (hi < end ? hi : end) - lo : 0;
+  b->word &= ~(size_t)B_FREE;
   if (!(b->word & B_PREV_FREE)) b->prev_phys = cookie(b);
-  if (purged) stats_commit((int64_t)bsize(b));
+  if (recommitted) stats_commit((int64_t)recommitted);
   STAT_ADD(A->counters.allocs, 1);
   STAT_ADD(A->counters.bytes, bsize(b) - BLOCK_HEADER);
   STAT_ADD(A->counters.requested, size);
   pthread_mutex_unlock(&A->lock);
   uint8_t *p = (uint8_t *)b + BLOCK_HEADER;
   /* A purged block is zero but for the free-list fields inside its payload. */
-  if (zero) memset(p, 0, purged ? sizeof(tlsf_block_t) - BLOCK_HEADER : size);
+  if (zero) memset(p, 0, zeroed ? sizeof(tlsf_block_t) - BLOCK_HEADER : size);
   return p;
 }
 
@@ -274,17 +290,24 @@ static tlsf_block_t *checked_block(void *seg, const void *p, const char *func) {
   return b;
 }
 
-/* A merged block is purged only if both parts were; otherwise the purged
- * part counts as committed again (an upper bound until the next purge). */
+/* `into` absorbs the free block that follows it. The merged block keeps
+ * one clean range: the two joined where they touch, else the larger, the
+ * other counted as committed again (an upper bound until the next purge).
+ * The absorbed header is zeroed when the kept range covers it, so the
+ * range still reads as zero. */
 static void absorb(tlsf_block_t *into, tlsf_block_t *other) {
-  bool both = (into->word & B_PURGED) && (other->word & B_PURGED);
-  if (both) {
-    memset(other, 0, sizeof *other);   /* keeps "reads as zero" true for the merged block */
-  } else {
-    if (into->word & B_PURGED) stats_commit((int64_t)bsize(into));
-    if (other->word & B_PURGED) stats_commit((int64_t)bsize(other));
-    into->word &= ~(size_t)B_PURGED;
-  }
+  size_t at = bsize(into);
+  size_t alo = into->clean_lo, ahi = into->clean_hi;
+  size_t blo = at + other->clean_lo, bhi = at + other->clean_hi;
+  size_t lo, hi;
+  if (ahi == alo) { lo = blo; hi = bhi; }
+  else if (bhi == blo) { lo = alo; hi = ahi; }
+  else if (ahi == at && blo == at) { lo = alo; hi = bhi; }
+  else if (ahi - alo >= bhi - blo) { lo = alo; hi = ahi; stats_commit((int64_t)(bhi - blo)); }
+  else { lo = blo; hi = bhi; stats_commit((int64_t)(ahi - alo)); }
+  if (lo <= at && hi > at) memset(other, 0, sizeof *other);
+  into->clean_lo = (uint32_t)lo;
+  into->clean_hi = (uint32_t)hi;
 }
 
 void tlsf_free(void *seg, void *p, const char *func) {
@@ -297,18 +320,22 @@ void tlsf_free(void *seg, void *p, const char *func) {
   UMA_ASSERT(size >= MIN_BLOCK && size % 16 == 0);
   b->word |= B_FREE;
   b->freed_ms = os_now_ms();
+  b->clean_lo = b->clean_hi = 0;
   if (!is_last(b) && (next_phys(b)->word & B_FREE)) {
     tlsf_block_t *n = next_phys(b);
     bin_remove(n);
-    absorb(b, n);
-    b->word = (bsize(b) + bsize(n)) | (b->word & B_FLAGS);
+    size_t size_n = bsize(n);
+    absorb(b, n);   /* may zero n's header */
+    b->word = (bsize(b) + size_n) | (b->word & B_FLAGS);
   }
   if (b->word & B_PREV_FREE) {
     tlsf_block_t *prev = b->prev_phys;
     bin_remove(prev);
-    absorb(prev, b);
-    prev->word = (bsize(prev) + bsize(b)) | (prev->word & B_FLAGS);
-    prev->freed_ms = b->freed_ms;
+    size_t size_b = bsize(b);
+    uint64_t freed_ms = b->freed_ms;
+    absorb(prev, b);   /* may zero b's header */
+    prev->word = (bsize(prev) + size_b) | (prev->word & B_FLAGS);
+    prev->freed_ms = freed_ms;
     b = prev;
   }
   if (!is_last(b)) {
@@ -361,9 +388,10 @@ static void purge_block(tlsf_block_t *b) {
   } else {
     memset(start, 0, (size_t)(end - start));
   }
-  b->word |= B_PURGED;
   arena_of(b)->dirty_free_blocks--;
-  stats_commit(-(int64_t)bsize(b));
+  stats_commit(-(int64_t)(bsize(b) - clean_bytes(b)));
+  b->clean_lo = 0;
+  b->clean_hi = (uint32_t)bsize(b);
 }
 
 static void arena_purge(tlsf_arena_t *A, uint64_t now_ms, bool force) {
@@ -381,13 +409,13 @@ static void arena_purge(tlsf_arena_t *A, uint64_t now_ms, bool force) {
         if (!force && now_ms - b->freed_ms < delay) continue;
         if (spans_segment(b)) {   /* an empty segment: back to the OS */
           bin_remove(b);
-          if (!(b->word & B_PURGED)) stats_commit(-(int64_t)bsize(b));
+          stats_commit(-(int64_t)(bsize(b) - clean_bytes(b)));
           stats_commit(-(int64_t)SEG_HEADER);
           STAT_ADD(A->counters.segments, -1);
           void *seg = seg_of(b);
           owner_map_release(seg);
           os_unmap(seg, UMA_SEG_SIZE);
-        } else if (!(b->word & B_PURGED)) {
+        } else if (!all_clean(b)) {
           purge_block(b);
         }
       }
@@ -422,7 +450,12 @@ void tlsf_walk(uma_frag_pool_t *pool, void *seg, void (*add_extents)(uma_frag_po
   for (uintptr_t a = s + SEG_HEADER; a < end;) {
     size_t word = *(volatile size_t *)a, size = word & ~(size_t)B_FLAGS;
     if (size < MIN_BLOCK || a + size > end) break;   /* being rewritten: stop here */
-    if (word & B_FREE) add_extents(pool, size - BLOCK_HEADER, 1);
+    if (word & B_FREE) {
+      add_extents(pool, size - BLOCK_HEADER, 1);
+      const volatile tlsf_block_t *b = (const volatile tlsf_block_t *)a;
+      uint32_t lo = b->clean_lo, hi = b->clean_hi;
+      if (lo < hi && hi <= size) pool->free_returned += hi - lo;
+    }
     else pool->live_bytes += size - BLOCK_HEADER;
     a += size;
   }

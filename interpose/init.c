@@ -6,7 +6,10 @@
 #include "../policy/policy.h"
 #include "interpose.h"
 #include <fcntl.h>
+#include <errno.h>
 #include <signal.h>
+#include <unistd.h>
+#include <sys/syscall.h>
 
 static void put_2(uma_buf_t *b, unsigned v) {
   char two[3] = { (char)('0' + v / 10 % 10), (char)('0' + v % 10), 0 };
@@ -74,42 +77,93 @@ static int open_destination(report_file_t *f, const char *dest, const char *key)
   return report_file_open(f, path, key);
 }
 
-static _Atomic bool reported;
+/* ---- writing the reports ------------------------------------------------------
+ * Once at exit (the destructor, _exit, a fatal signal); as often as asked
+ * before that (the periodic snapshot, the dump signal, each replacing the
+ * last file). One writer at a time: the report's buffers are static. */
+static _Atomic bool reported;            /* the final report is written or being written */
+static _Atomic bool writing;
+static int pid_at_start;                 /* this process's pid (updated in a forked child) */
 
-static void write_reports(void) {
-  const char *text = pol_report_destination(), *json = pol_report_json();
-  if ((text == NULL && json == NULL) || atomic_exchange(&reported, true)) return;
-  static UMA_TABLE uma_report_data_t d;
-  report_gather(&d);
-  static report_file_t f;   /* 8 KiB of paths: not on a signal handler's stack */
-  if (text) {
-    report_write_text(open_destination(&f, text, "destination"), &d);
-    report_file_close(&f);
-  }
-  if (json) {
-    report_write_json(open_destination(&f, json, "json"), &d);
-    report_file_close(&f);
-  }
+/* [report] min_peak and command: is this process one whose report is wanted? */
+static bool wanted(const uma_report_data_t *d) {
+  const pol_report_extra_t *x = pol_report_extra();
+  if (d->peak_committed < x->min_peak) return false;
+  return x->command[0] == 0 || route_glob_match(x->command, d->command);
 }
+
+static void write_reports(report_kind_t kind) {
+  const char *text = pol_report_destination(), *json = pol_report_json();
+  if (text == NULL && json == NULL) return;
+  /* A vfork child shares the parent's memory and ran no fork handler:
+   * a report here would describe the parent and use up its one exit report. */
+  if (os_getpid() != pid_at_start) return;
+  if (kind == REPORT_EXIT || kind == REPORT_FATAL_SIGNAL) {
+    if (atomic_exchange(&reported, true)) return;
+    int spins = 0;   /* a snapshot being written finishes first (bounded: a signal may have cut one) */
+    while (atomic_exchange(&writing, true) && ++spins < 2000) os_yield();
+  } else {
+    if (atomic_load(&reported) || atomic_exchange(&writing, true)) return;
+  }
+  static UMA_TABLE uma_report_data_t d;
+  report_gather(&d, kind);
+  if (wanted(&d)) {
+    static report_file_t f;   /* 8 KiB of paths: not on a signal handler's stack */
+    if (text) {
+      report_write_text(open_destination(&f, text, "destination"), &d);
+      report_file_close(&f);
+    }
+    if (json) {
+      report_write_json(open_destination(&f, json, "json"), &d);
+      report_file_close(&f);
+    }
+  }
+  atomic_store(&writing, false);
+}
+
+static void write_snapshot(void) { write_reports(REPORT_SNAPSHOT); }
 
 /* SA_RESETHAND restored the default action; the signal, blocked while this
  * runs, is delivered again on return and ends the program as it would have. */
 static void on_signal(int sig) {
-  write_reports();
+  write_reports(REPORT_FATAL_SIGNAL);
   raise(sig);
 }
 
-static void install_signal_handlers(void) {
-  static const int sigs[] = { SIGTERM, SIGINT };
-  for (unsigned i = 0; i < 2; i++) {
-    struct sigaction old, sa;
-    if (sigaction(sigs[i], NULL, &old) != 0 || old.sa_handler != SIG_DFL) continue;
-    __builtin_memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESETHAND | SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    sigaction(sigs[i], &sa, NULL);
-  }
+/* [report] dump_signal: a snapshot, and the program runs on. errno is kept
+ * for the code the signal interrupted. */
+static void on_dump_signal(int sig) {
+  (void)sig;
+  int saved = errno;
+  write_reports(REPORT_SNAPSHOT);
+  errno = saved;
+}
+
+static void install(int sig, void (*handler)(int), int flags) {
+  struct sigaction old, sa;
+  if (sigaction(sig, NULL, &old) != 0 || old.sa_handler != SIG_DFL) return;   /* the program's own */
+  __builtin_memset(&sa, 0, sizeof sa);
+  sa.sa_handler = handler;
+  sa.sa_flags = flags;
+  sigemptyset(&sa.sa_mask);
+  sigaction(sig, &sa, NULL);
+}
+
+/* _exit and _Exit end a process without its destructors: Python's
+ * multiprocessing workers and forked children end that way. The report is
+ * written first, then the kernel's exit_group. glibc's own calls (a failed
+ * posix_spawn child) use its internal alias and never come here. */
+__attribute__((noreturn)) static void exit_now(int status) {
+  write_reports(REPORT_EXIT);
+  for (;;) syscall(SYS_exit_group, status);
+}
+UMA_EXPORT __attribute__((noreturn)) void _exit(int status) { exit_now(status); }
+UMA_EXPORT __attribute__((noreturn)) void _Exit(int status) { exit_now(status); }
+
+static void child_after_fork(void) {
+  pid_at_start = os_getpid();
+  atomic_store(&reported, false);
+  atomic_store(&writing, false);
 }
 
 /* The policy file and the UMA_* environment (policy/load.c); a bad policy
@@ -120,8 +174,19 @@ __attribute__((constructor(101))) static void preload_start(void) {
   libc_heap_init();
   pol_startup();
   numa_topology_discover();   /* hwloc: tiers, GPU locality; needs malloc working */
-  if (pol_report_on_signal()) install_signal_handlers();
+  pid_at_start = os_getpid();
+  if (pol_report_destination() == NULL && pol_report_json() == NULL) return;
+  pthread_atfork(NULL, NULL, child_after_fork);
+  const pol_report_extra_t *x = pol_report_extra();
+  if (pol_report_on_signal()) {
+    install(SIGTERM, on_signal, SA_RESETHAND | SA_RESTART);
+    install(SIGINT, on_signal, SA_RESETHAND | SA_RESTART);
+  }
+  if (x->dump_signal) install(x->dump_signal, on_dump_signal, SA_RESTART);
+  sample_start();   /* call-site sampling: the unwinder loaded now, outside malloc */
+  ticker_configure(timeline_interval_ms, x->interval_ms, x->interval_ms ? write_snapshot : NULL);
+  ticker_ensure();
 }
 
 /* Destructors with the lowest priority run last: after the program's own. */
-__attribute__((destructor(101))) static void preload_end(void) { write_reports(); }
+__attribute__((destructor(101))) static void preload_end(void) { write_reports(REPORT_EXIT); }

@@ -37,7 +37,7 @@ static UMA_NOINLINE void *traced_realloc(void *p, size_t size, const void *ra) {
  * their limits send every call here (alloc_fast.h). */
 static UMA_NOINLINE void *malloc_slow(size_t size, const void *ra) {
   if (uma_unlikely(trace_on)) return traced(alloc_malloc(size, ra), size);
-  return alloc_generic(size, UMA_ALIGN_MIN, false, ra);
+  return alloc_malloc_slow(size, ra);
 }
 static UMA_NOINLINE void free_slow_entry(void *p) {
   if (uma_unlikely(trace_on)) {

@@ -41,6 +41,26 @@ const char *const pol_key_help[K_COUNT] = {
   [K_REPORT_ON_SIGNAL] =
     "Also write the reports when SIGTERM or SIGINT ends the program (only where the "
     "program left the signal's default action; the signal then ends it as before).",
+  [K_REPORT_INTERVAL] =
+    "Also write the reports every this long while the program runs (0: only at exit), each "
+    "replacing the last, so a process killed by the OOM killer or SIGKILL leaves its last "
+    "state; such a report is headed 'snapshot', not 'exit summary'.",
+  [K_REPORT_DUMP_SIGNAL] =
+    "A signal that writes the reports on demand (kill -USR2 PID) and lets the program run "
+    "on: 'off', 'SIGUSR1' or 'SIGUSR2' (only where the program left the signal's default "
+    "action, which would have ended it).",
+  [K_REPORT_SAMPLE] =
+    "Sample the call stacks of allocations, on average one per this many bytes requested "
+    "(tcmalloc's byte sampling; 0: off): the report then lists the call sites by peak "
+    "bytes, by bytes live at exit (the leak report) and by churn, and uma-report names "
+    "their functions and lines. Only while a report is written.",
+  [K_REPORT_MIN_PEAK] =
+    "Write no report for a process whose peak footprint stayed below this (e.g. 16M), so "
+    "the many small helpers of a job (a shell wrapper's children) do not drown the one "
+    "that matters.",
+  [K_REPORT_COMMAND] =
+    "Write reports only for processes whose command name (/proc/self/comm) matches this "
+    "pattern (*, ?, [...]), e.g. 'python*'; empty: every process.",
   [K_PURGE_DELAY] =
     "How long free memory stays resident before it goes back to the OS (pages by "
     "madvise(MADV_DONTNEED), empty segments and large blocks by munmap). Shorter returns "

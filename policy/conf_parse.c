@@ -27,6 +27,7 @@ void pol_config_defaults(pol_config_t *cfg) {
   cfg->coalescing_granularity[0] = (tlsf_granularity_t){ 128 << 10, 1024 };
   cfg->coalescing_granularity[1] = (tlsf_granularity_t){ UMA_BLOCK_MAX, 4096 };
   cfg->report_trace_max = 1 << 20;
+  cfg->report_sample = 1 << 20;
   strcpy(cfg->source_name, "built-in defaults");
 }
 
@@ -169,6 +170,11 @@ static bool store(pol_config_t *cfg, int section, int rule, pol_key_id_t k, cons
     case K_REPORT_TRACE: cfg->report_trace = v.num; break;
     case K_REPORT_TRACE_MAX: cfg->report_trace_max = v.num; break;
     case K_REPORT_ON_SIGNAL: cfg->report_on_signal = v.num; break;
+    case K_REPORT_INTERVAL: cfg->report_interval_ms = v.num; break;
+    case K_REPORT_DUMP_SIGNAL: cfg->report_dump_signal = v.num; break;
+    case K_REPORT_SAMPLE: cfg->report_sample = v.num; break;
+    case K_REPORT_MIN_PEAK: cfg->report_min_peak = v.num; break;
+    case K_REPORT_COMMAND: strcpy(cfg->report_command, v.text); break;
     case K_PURGE_DELAY: cfg->purge_delay_ms = v.num; break;
     case K_LARGE_CACHE_MAX: cfg->large_cache_max = v.num; break;
     case K_COALESCING_GRANULARITY:

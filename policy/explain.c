@@ -82,6 +82,11 @@ static void put_plain_value(uma_buf_t *b, const pol_config_t *cfg, pol_key_id_t 
   case K_REPORT_TRACE: buf_str(b, cfg->report_trace ? "yes" : "no"); break;
   case K_REPORT_TRACE_MAX: buf_size(b, (uint64_t)cfg->report_trace_max); break;
   case K_REPORT_ON_SIGNAL: buf_str(b, cfg->report_on_signal ? "yes" : "no"); break;
+  case K_REPORT_INTERVAL: put_duration(b, cfg->report_interval_ms); break;
+  case K_REPORT_DUMP_SIGNAL: put_choice(b, pol_keys[k].choices, cfg->report_dump_signal); break;
+  case K_REPORT_SAMPLE: buf_size(b, (uint64_t)cfg->report_sample); break;
+  case K_REPORT_MIN_PEAK: buf_size(b, (uint64_t)cfg->report_min_peak); break;
+  case K_REPORT_COMMAND: buf_str(b, cfg->report_command[0] ? cfg->report_command : "(any)"); break;
   case K_PURGE_DELAY: put_duration(b, cfg->purge_delay_ms); break;
   case K_LARGE_CACHE_MAX: buf_size(b, (uint64_t)cfg->large_cache_max); break;
   case K_COALESCING_GRANULARITY:

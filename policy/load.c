@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <signal.h>
 
 #define MAX_FILE (1u << 20)
 
@@ -183,6 +184,7 @@ void pol_load(pol_config_t *cfg, const char *path) {
 static UMA_TABLE uma_route_t apply_routes[UMA_ROUTE_MAX];
 static char report_destination[256], report_json[256];
 static bool report_on_signal;
+static pol_report_extra_t report_extra;
 
 void pol_apply(const pol_config_t *cfg) {
   uma_option_set(UMA_OPTION_PURGE_DELAY_MS, cfg->purge_delay_ms);
@@ -213,14 +215,20 @@ void pol_apply(const pol_config_t *cfg) {
   memcpy(report_destination, cfg->report_destination, sizeof report_destination);
   memcpy(report_json, cfg->report_json, sizeof report_json);
   report_on_signal = cfg->report_on_signal != 0;
+  report_extra.interval_ms = (uint64_t)cfg->report_interval_ms;
+  report_extra.dump_signal = cfg->report_dump_signal == 1 ? SIGUSR1 : cfg->report_dump_signal == 2 ? SIGUSR2 : 0;
+  report_extra.min_peak = (uint64_t)cfg->report_min_peak;
+  memcpy(report_extra.command, cfg->report_command, sizeof report_extra.command);
   bool reporting = report_destination[0] || report_json[0];
   report_configure(reporting, (uint64_t)cfg->report_timeline_ms, (uint64_t)cfg->report_timeline_bytes,
-                   cfg->report_trace ? (uint64_t)cfg->report_trace_max : 0);
+                   cfg->report_trace ? (uint64_t)cfg->report_trace_max : 0,
+                   reporting ? (uint64_t)cfg->report_sample : 0);
 }
 
 const char *pol_report_destination(void) { return report_destination[0] ? report_destination : NULL; }
 const char *pol_report_json(void) { return report_json[0] ? report_json : NULL; }
 bool pol_report_on_signal(void) { return report_on_signal; }
+const pol_report_extra_t *pol_report_extra(void) { return &report_extra; }
 
 void pol_write_diags(const pol_config_t *cfg, int fd) {
   for (int i = 0; i < cfg->diag_count; i++) {

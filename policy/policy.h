@@ -20,7 +20,8 @@ typedef enum pol_type_e {
 typedef enum pol_key_id_e {
   /* plain sections */
   K_GENERAL_ON_ERROR, K_REPORT_DESTINATION, K_REPORT_JSON, K_REPORT_TIMELINE, K_REPORT_TRACE,
-  K_REPORT_TIMELINE_BYTES, K_REPORT_TRACE_MAX, K_REPORT_ON_SIGNAL, K_PURGE_DELAY, K_LARGE_CACHE_MAX,
+  K_REPORT_TIMELINE_BYTES, K_REPORT_TRACE_MAX, K_REPORT_ON_SIGNAL, K_REPORT_INTERVAL, K_REPORT_DUMP_SIGNAL,
+  K_REPORT_SAMPLE, K_REPORT_MIN_PEAK, K_REPORT_COMMAND, K_PURGE_DELAY, K_LARGE_CACHE_MAX,
   K_COALESCING_ABOVE, K_COALESCING_GRANULARITY, K_COALESCING_FIT,
   K_CUDA_ENABLE, K_CUDA_DLSYM_ROUTE, K_CUDA_ROUND, K_CUDA_MAX_CACHED, K_CUDA_RELEASE_THRESHOLD, K_CUDA_EXPANDABLE, K_CUDA_PINNED_POOL, K_CUDA_PINNED, K_CUDA_PINNED_MIN, K_CUDA_PINNED_MAX,
   K_ALIAS_COW_MIN, K_ALIAS_COW_INTO, K_PLAN_HOST, K_PLAN_DEVICE, K_PLAN_DEVICE_STREAMS, K_PLAN_MIN_SIZE,
@@ -80,6 +81,11 @@ typedef struct pol_config_s {
   int64_t report_timeline_ms;           /* 0 = off */
   int64_t report_timeline_bytes;        /* 0 = off */
   int64_t report_trace, report_trace_max, report_on_signal;
+  int64_t report_interval_ms;           /* 0 = no periodic snapshot */
+  int64_t report_dump_signal;           /* 0 off, 1 SIGUSR1, 2 SIGUSR2 */
+  int64_t report_sample;                /* mean bytes between sampled call sites; 0 = off */
+  int64_t report_min_peak;              /* reports of processes whose peak footprint is below are not written */
+  char report_command[64];              /* glob on the command name; "" = every process */
   int64_t purge_delay_ms;
   int64_t large_cache_max;
   tlsf_granularity_t coalescing_granularity[TLSF_GRANULARITY_MAX];
@@ -132,6 +138,14 @@ void pol_startup(void);
 const char *pol_report_destination(void);
 const char *pol_report_json(void);
 bool pol_report_on_signal(void);
+/* The report's other keys, as the preload's entry points use them. */
+typedef struct pol_report_extra_s {
+  uint64_t interval_ms;    /* periodic snapshot; 0 = off */
+  int dump_signal;         /* SIGUSR1, SIGUSR2 or 0 */
+  uint64_t min_peak;       /* no report below this peak footprint */
+  char command[64];        /* glob on /proc/self/comm; "" = any */
+} pol_report_extra_t;
+const pol_report_extra_t *pol_report_extra(void);
 
 /* ---- explaining (explain.c) ----------------------------------------------- */
 void pol_explain(const pol_config_t *cfg, unsigned source, size_t size, size_t align, const char *caller, int fd);

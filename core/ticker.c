@@ -1,0 +1,77 @@
+/* ticker.c — the one helper thread the library may start, and only while
+ * a report is being written: it samples the timeline on a clock (a program
+ * holding still gets samples too, so the timeline shows it flat) and writes
+ * the periodic snapshot ([report] interval). It never allocates: it reads
+ * counters and /proc through raw system calls, and sleeps in between.
+ *
+ * Started from the preload's constructor and, in a forked child (which
+ * has no copy of it), at the end of the child's first allocation slow path
+ * — never inside one: pthread_create allocates the thread's TLS through
+ * malloc. All signals are blocked in it, so the program's signals keep
+ * going to the program's threads. */
+#include "internal.h"
+#include <signal.h>
+#include <time.h>
+
+static uint64_t tick_ms;                 /* 0: no ticker wanted */
+static void (*snapshot_fn)(void);        /* the periodic report (interpose/init.c) */
+static uint64_t snapshot_every_ms;
+static _Atomic bool running;             /* a ticker thread exists in this process */
+static _Atomic bool starting;
+
+void ticker_configure(uint64_t timeline_ms, uint64_t snapshot_ms, void (*snapshot)(void)) {
+  uint64_t t = timeline_ms;
+  if (snapshot_ms && (t == 0 || snapshot_ms < t)) t = snapshot_ms;
+  tick_ms = t;
+  snapshot_fn = snapshot;
+  snapshot_every_ms = snapshot ? snapshot_ms : 0;
+}
+
+static void sleep_ms(uint64_t ms) {
+  struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+  while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) != 0) {}
+}
+
+static void *ticker_main(void *arg) {
+  (void)arg;
+  uint64_t next_snapshot = snapshot_every_ms ? os_now_ms() + snapshot_every_ms : UINT64_MAX;
+  for (;;) {
+    /* the timeline's own interval doubles as its buffer fills */
+    uint64_t wait = timeline_interval_ms ? timeline_interval_ms : tick_ms;
+    if (snapshot_every_ms && snapshot_every_ms < wait) wait = snapshot_every_ms;
+    sleep_ms(wait);
+    uint64_t now = os_now_ms();
+    timeline_tick(now, NULL);
+    if (now >= next_snapshot) {
+      snapshot_fn();
+      next_snapshot = now + snapshot_every_ms;
+    }
+  }
+  return NULL;
+}
+
+/* Starts the thread if one is wanted and none runs; cheap when it does. */
+void ticker_ensure(void) {
+  if (tick_ms == 0 || atomic_load_explicit(&running, memory_order_relaxed)) return;
+  if (atomic_exchange(&starting, true)) return;
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);   /* the new thread inherits the mask */
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 64 * 1024);
+  pthread_t t;
+  if (pthread_create(&t, &attr, ticker_main, NULL) == 0) atomic_store(&running, true);
+  else tick_ms = 0;   /* no thread (RLIMIT_NPROC, a sandbox): samples stay on slow paths */
+  pthread_attr_destroy(&attr);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  atomic_store(&starting, false);
+}
+
+bool ticker_running(void) { return atomic_load_explicit(&running, memory_order_relaxed); }
+
+void ticker_fork_child(void) {
+  atomic_store(&running, false);
+  atomic_store(&starting, false);
+}
