@@ -60,9 +60,10 @@ $(BUILD)/uma-conf: tools/uma-conf.c $(BUILD)/libumacore.a
 	$(CC) $(UMA_CFLAGS) $< $(BUILD)/libumacore.a -ldl -o $@
 
 # Reads the JSON reports (jansson: Debian's libjansson-dev).
-$(BUILD)/uma-report: tools/uma-report.c $(BUILD)/libumacore.a
+$(BUILD)/uma-report: tools/uma-report.c tools/report_sites.c tools/report_advice.c tools/uma-report.h $(BUILD)/libumacore.a
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -O2 -g -Wall -Wextra $< $(BUILD)/libumacore.a -ljansson -pthread -ldl -o $@
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra tools/uma-report.c tools/report_sites.c tools/report_advice.c \
+	  $(BUILD)/libumacore.a -ljansson -lm -pthread -ldl -o $@
 
 $(BUILD)/libumacore.a: $(CORE_OBJ)
 	rm -f $@

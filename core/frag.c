@@ -119,6 +119,7 @@ bool frag_scan(uma_frag_t *out, bool resident) {
  * end of the allocating calls): walked here, inside the call, the block
  * that made the peak was not yet in its pool and the snapshot missed it. */
 static _Atomic bool frag_due;
+_Atomic uint64_t frag_peak_snapshots;
 
 void frag_note_committed(uint64_t committed) {
   uint64_t due = atomic_load_explicit(&frag_next_snapshot, memory_order_relaxed);
@@ -130,8 +131,10 @@ void frag_note_committed(uint64_t committed) {
 
 void frag_snapshot_if_due(void) {
   if (uma_unlikely(atomic_load_explicit(&frag_due, memory_order_relaxed)) &&
-      atomic_exchange_explicit(&frag_due, false, memory_order_relaxed) && frag_scan(&frag_at_peak, false))
+      atomic_exchange_explicit(&frag_due, false, memory_order_relaxed) && frag_scan(&frag_at_peak, false)) {
     sample_note_peak();
+    atomic_fetch_add_explicit(&frag_peak_snapshots, 1, memory_order_relaxed);
+  }
 }
 
 void frag_fork_child(void) {

@@ -618,6 +618,7 @@ UMA_HIDDEN extern bool frag_snapshots_on;
 UMA_HIDDEN bool frag_scan(uma_frag_t *out, bool resident);
 UMA_HIDDEN void frag_note_committed(uint64_t committed);
 UMA_HIDDEN void frag_snapshot_if_due(void);
+UMA_HIDDEN extern _Atomic uint64_t frag_peak_snapshots;
 /* ---- sampled call sites (sample.c) ---------------------------------------- */
 #define SAMPLE_SITES 4096
 #define SAMPLE_DEPTH 24

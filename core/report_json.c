@@ -300,6 +300,15 @@ void report_write_json(int fd, const uma_report_data_t *d) {
   json_u64(j, "purge_delay_ms", (uint64_t)uma_options[UMA_OPTION_PURGE_DELAY_MS]);
   json_close(j, '}');
 
+  json_open(j, "settings", '{');   /* what uma-report's advice starts from */
+  json_u64(j, "purge_delay_ms", (uint64_t)uma_options[UMA_OPTION_PURGE_DELAY_MS]);
+  json_u64(j, "large_cache_max", (uint64_t)uma_options[UMA_OPTION_LARGE_CACHE_MAX]);
+  json_u64(j, "coalescing_above", tlsf_first_class < UMA_CLASS_COUNT && tlsf_first_class ? sc_size(tlsf_first_class - 1) : 0);
+  const char *pymalloc = uma_env("PYTHONMALLOC");
+  if (pymalloc) json_str(j, "PYTHONMALLOC", pymalloc);
+  else json_null(j, "PYTHONMALLOC");
+  json_close(j, '}');
+
   json_open(j, "peak", '{');
   json_u64(j, "footprint_bytes", d->peak_committed);
   json_u64(j, "live_bytes", d->peak_live);

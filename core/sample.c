@@ -169,6 +169,7 @@ void *sample_alloc(size_t size, size_t align, bool zero, const void *ra, int32_t
   if (class_left) *class_left = next > INT32_MAX ? INT32_MAX : (int32_t)next;
   else if (heap) heap->sample_left = next;
   void *p;
+  uint64_t snapshots = atomic_load_explicit(&frag_peak_snapshots, memory_order_relaxed);
   if (size <= UMA_TCACHE_MAX_SIZE && sc_of(size) < tlsf_first_class && align <= UMA_OS_PAGE && heap) {
     sample_lock();
     uma_tls_heap = sample_heap;   /* its pages, so the block's free reaches sample_free */
@@ -179,6 +180,8 @@ void *sample_alloc(size_t size, size_t align, bool zero, const void *ra, int32_t
     p = alloc_generic(size, align, zero, ra);
   }
   if (p) record(p, size);
+  /* the block made a new peak: the snapshot's sites must include it */
+  if (atomic_load_explicit(&frag_peak_snapshots, memory_order_relaxed) != snapshots) sample_note_peak();
   return p;
 }
 
