@@ -98,8 +98,20 @@ static void write_reports(report_kind_t kind) {
   /* A vfork child shares the parent's memory and ran no fork handler:
    * a report here would describe the parent and use up its one exit report. */
   if (os_getpid() != pid_at_start) return;
-  if (kind == REPORT_EXIT || kind == REPORT_FATAL_SIGNAL) {
-    if (atomic_exchange(&reported, true)) return;
+  /* The final report is written whole: a SIGTERM arriving meanwhile (a
+   * multiprocessing pool terminates workers that are already exiting)
+   * waits until it is done instead of leaving half a file. */
+  sigset_t all, old;
+  bool final = kind == REPORT_EXIT || kind == REPORT_FATAL_SIGNAL;
+  if (final) {
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+  }
+  if (final) {
+    if (atomic_exchange(&reported, true)) {
+      pthread_sigmask(SIG_SETMASK, &old, NULL);
+      return;
+    }
     int spins = 0;   /* a snapshot being written finishes first (bounded: a signal may have cut one) */
     while (atomic_exchange(&writing, true) && ++spins < 2000) os_yield();
   } else {
@@ -119,6 +131,7 @@ static void write_reports(report_kind_t kind) {
     }
   }
   atomic_store(&writing, false);
+  if (final) pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 static void write_snapshot(void) { write_reports(REPORT_SNAPSHOT); }

@@ -25,8 +25,10 @@ const char *const pol_key_help[K_COUNT] = {
     "the same safe way.",
   [K_REPORT_TIMELINE] =
     "How often the report's timeline samples live, committed, mapped and resident bytes "
-    "(0 for no timeline). Samples are taken on allocation slow paths; 1024 are kept, and "
-    "when they fill, every other one is dropped and the interval doubles.",
+    "(0 for no timeline). Samples are taken on a clock by a helper thread that sleeps in "
+    "between and never allocates (started only while a report is written), so a program "
+    "holding still shows flat; 1024 are kept, and when they fill, every other one is "
+    "dropped and the interval doubles.",
   [K_REPORT_TIMELINE_BYTES] =
     "Also sample the timeline each time the program has requested this many more bytes "
     "(e.g. 64M; 0 for time only). Counted on allocation slow paths, so a sample may come a "
@@ -40,7 +42,8 @@ const char *const pol_key_help[K_COUNT] = {
     "each, plus a 16-byte table slot per record); later ones are counted as dropped.",
   [K_REPORT_ON_SIGNAL] =
     "Also write the reports when SIGTERM or SIGINT ends the program (only where the "
-    "program left the signal's default action; the signal then ends it as before).",
+    "program left the signal's default action; the signal then ends it as before). On by "
+    "default: Python's multiprocessing pools end their workers with SIGTERM.",
   [K_REPORT_INTERVAL] =
     "Also write the reports every this long while the program runs (0: only at exit), each "
     "replacing the last, so a process killed by the OOM killer or SIGKILL leaves its last "

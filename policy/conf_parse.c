@@ -28,6 +28,7 @@ void pol_config_defaults(pol_config_t *cfg) {
   cfg->coalescing_granularity[1] = (tlsf_granularity_t){ UMA_BLOCK_MAX, 4096 };
   cfg->report_trace_max = 1 << 20;
   cfg->report_sample = 1 << 20;
+  cfg->report_on_signal = 1;   /* a pool's workers end by SIGTERM (multiprocessing's terminate) */
   strcpy(cfg->source_name, "built-in defaults");
 }
 
