@@ -64,7 +64,7 @@ alloc_malloc_inline(size_t size, const void *ra, void *(*slow)(size_t size, cons
     if (size > UMA_TCACHE_MAX_SIZE) __builtin_unreachable();   /* the limit is at most one above */
     uma_tcache_t *tc = uma_likely(size <= SC_SMALL_MAX) ? heap->small[sc_small_index(size)]
                                                         : &heap->tcache[sc_of(size)];
-    if (uma_unlikely(sample_take(&tc->sample_left, size))) return sample_alloc(size, UMA_ALIGN_MIN, false, ra, &tc->sample_left);
+    if (uma_unlikely(sample_take(&tc->sample_left, size))) return sample_alloc(size, UMA_ALIGN_MIN, false, ra, tc);
     uma_block_t *b = tc->head, *next;
     if (uma_likely(b != NULL)) {
       next = b->next;
@@ -81,8 +81,7 @@ alloc_malloc_inline(size_t size, const void *ra, void *(*slow)(size_t size, cons
       page->used++;
     }
     b->cookie = 0;
-    STAT_ADD(tc->allocs, 1);
-    STAT_ADD(tc->requested, size);
+    STAT_ADD(tc->allocs, 1);   /* the requested bytes: sample_take counted them */
     return b;
   }
   return slow(size, ra);

@@ -238,14 +238,24 @@ typedef struct __attribute__((aligned(64))) uma_tcache_s {
    * multiple of 64 (page starts, most classes) share those low address bits
    * modulo 4 KiB with a line's start, and a load there would wait on the
    * block just written (4K aliasing; see heap_new_locked). */
-  uint32_t max, unused_;
+  uint32_t max;
+  int32_t sample_armed;              /* sample_left when last armed (sample.c) */
   uint64_t tick_allocs;              /* allocs at the last purge tick */
   uma_block_t *head;
   uint32_t room;
-  int32_t sample_left;               /* bytes until the next sampled call site (sample.c) */
+  /* Bytes until the next sampled call site. malloc's fast path counts its
+   * requests here only (one subtract): the class's requested bytes are
+   * `requested` + (sample_armed − sample_left), tcache_requested(). */
+  int32_t sample_left;
   uint64_t allocs, requested, frees;
   uma_page_t *page;                  /* the class's queue head, or &page_empty */
 } uma_tcache_t;
+
+static inline uint64_t tcache_requested(const uma_tcache_t *tc) {
+  int64_t armed = __atomic_load_n(&tc->sample_armed, __ATOMIC_RELAXED);
+  int64_t left = __atomic_load_n(&tc->sample_left, __ATOMIC_RELAXED);
+  return __atomic_load_n(&tc->requested, __ATOMIC_RELAXED) + (uint64_t)(armed - left);
+}
 
 /* Every per-class word is in the class's line: the heap is 9.6 KB, three
  * pages with HEAP_OFFSET (four when the current pages and the purge marks
@@ -637,7 +647,7 @@ UMA_HIDDEN extern _Atomic uint64_t sample_live_blocks;
 UMA_HIDDEN void sample_configure(uint64_t mean_bytes);
 UMA_HIDDEN void sample_start(void);
 UMA_HIDDEN void sample_arm(uma_heap_t *heap);
-UMA_HIDDEN void *sample_alloc(size_t size, size_t align, bool zero, const void *ra, int32_t *class_left);
+UMA_HIDDEN void *sample_alloc(size_t size, size_t align, bool zero, const void *ra, uma_tcache_t *tc);
 UMA_HIDDEN void *sample_maybe(size_t size, size_t align, bool zero, const void *ra);
 UMA_HIDDEN void sample_free_slow(const void *p);
 UMA_HIDDEN bool sample_heap_is(const uma_heap_t *heap);

@@ -87,11 +87,15 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *arg) {
 }
 
 /* A heap's countdowns: random intervals once sampling runs, else never. */
+static void arm_class(uma_tcache_t *tc, int64_t n) {
+  int32_t v = n > INT32_MAX ? INT32_MAX : (int32_t)n;
+  tc->requested += (uint64_t)((int64_t)tc->sample_armed - tc->sample_left);   /* bank what it counted */
+  tc->sample_armed = v;
+  tc->sample_left = v;
+}
+
 void sample_arm(uma_heap_t *heap) {
-  for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) {
-    int64_t n = ready ? next_interval() : INT32_MAX;
-    heap->tcache[c].sample_left = n > INT32_MAX ? INT32_MAX : (int32_t)n;
-  }
+  for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) arm_class(&heap->tcache[c], ready ? next_interval() : INT32_MAX);
   heap->sample_left = ready ? next_interval() : INT64_MAX;
 }
 
@@ -158,16 +162,14 @@ static void record(void *p, size_t size) {
 
 /* A countdown ran out (the fast path's per class, or a slow path's per
  * heap): re-arm it and serve the request, sampled when sampling is on. */
-void *sample_alloc(size_t size, size_t align, bool zero, const void *ra, int32_t *class_left) {
+void *sample_alloc(size_t size, size_t align, bool zero, const void *ra, uma_tcache_t *tc) {
   uma_heap_t *heap = uma_tls_heap;
-  if (!ready) {
-    if (class_left) *class_left = INT32_MAX;
-    else if (heap) heap->sample_left = INT64_MAX;
-    return alloc_generic(size, align, zero, ra);
-  }
-  int64_t next = next_interval();
-  if (class_left) *class_left = next > INT32_MAX ? INT32_MAX : (int32_t)next;
+  /* The countdown counted this request; the path serving it counts it too. */
+  if (tc) tc->sample_left += (int32_t)size;
+  int64_t next = ready ? next_interval() : INT64_MAX;
+  if (tc) arm_class(tc, next);
   else if (heap) heap->sample_left = next;
+  if (!ready) return alloc_generic(size, align, zero, ra);
   void *p;
   uint64_t snapshots = atomic_load_explicit(&frag_peak_snapshots, memory_order_relaxed);
   if (size <= UMA_TCACHE_MAX_SIZE && sc_of(size) < tlsf_first_class && align <= UMA_OS_PAGE && heap) {

@@ -36,7 +36,7 @@ void stats_totals(uma_totals_t *t) {
   for (uma_heap_t *h = atomic_load_explicit(&heap_all, memory_order_acquire); h; h = h->all_next) {
     for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) {
       t->allocs[c] += rd(&h->tcache[c].allocs);
-      t->requested[c] += rd(&h->tcache[c].requested);
+      t->requested[c] += tcache_requested(&h->tcache[c]);
       t->frees[c] += rd(&h->tcache[c].frees);
     }
     t->large_requested += rd(&h->stats.large_requested);

@@ -1,8 +1,8 @@
 /* timeline.c — counters sampled at the policy's intervals ([report]
  * timeline: time; timeline_bytes: bytes allocated) into a bounded buffer, so the report shows how live, committed,
- * mapped and resident bytes moved over the run. Samples are taken on
- * allocation slow paths (page refills, large blocks), so an idle program
- * adds none. When the buffer is full, every other sample is dropped and the
+ * mapped and resident bytes moved over the run. Samples are taken on a
+ * clock by the ticker thread (ticker.c) and on allocation slow paths (page
+ * refills, large blocks) when it is due there first. When the buffer is full, every other sample is dropped and the
  * interval doubles: the whole run stays covered at a coarser grain, where a
  * ring that overwrote its oldest entries would lose the start. */
 #include "internal.h"
@@ -47,7 +47,7 @@ void timeline_start(uint64_t interval_ms, uint64_t interval_bytes) {
 static uint64_t count_allocated(uma_heap_t *heap) {
   if (heap == NULL) return atomic_load_explicit(&allocated_bytes, memory_order_relaxed);
   uint64_t total = heap->stats.large_requested;
-  for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) total += heap->tcache[c].requested;
+  for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) total += tcache_requested(&heap->tcache[c]);
   uint64_t delta = total - heap->timeline_mark;
   heap->timeline_mark = total;
   return atomic_fetch_add_explicit(&allocated_bytes, delta, memory_order_relaxed) + delta;
@@ -66,9 +66,11 @@ static void take(uint64_t now) {
   uma_sample_t *x = &timeline_samples[n];
   x->t_ms = now - timeline_start_ms;
   x->live = s.live_bytes;
-  /* Requested bytes are not known at free: estimate the live share from the
-   * run's average fill of its blocks. */
-  x->requested_live = s.bytes_served ? (uint64_t)((double)s.live_bytes * (double)s.bytes_requested / (double)s.bytes_served) : 0;
+  /* Requested bytes are not known at free: exact while tracing, else the
+   * live share estimated from the fill of the blocks allocated so far
+   * (bytes requested / bytes served up to this sample). */
+  if (trace_on) x->requested_live = __atomic_load_n(&trace_live, __ATOMIC_RELAXED);
+  else x->requested_live = s.bytes_served ? (uint64_t)((double)s.live_bytes * (double)s.bytes_requested / (double)s.bytes_served) : 0;
   x->committed = atomic_load_explicit(&stats_committed, memory_order_relaxed);
   x->mapped = s.mapped_bytes;
   x->resident = timeline_process_resident();

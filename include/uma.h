@@ -61,7 +61,8 @@ typedef struct uma_stats_s {
 } uma_stats_t;
 void uma_stats_get(uma_stats_t *out);
 
-/* Write the exit summary (one screen of text) to a file descriptor. */
+/* Write the text report of the running program (headed "snapshot", one
+ * screen) to a file descriptor; also what malloc_stats() prints. */
 void uma_report_write(int fd);
 
 #pragma GCC visibility pop

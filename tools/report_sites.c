@@ -228,9 +228,9 @@ static void draw(FILE *f, const node_t *n, double x, int depth, double scale, in
       fprintf(f, "<g><title>");
       html_text(f, name);
       fprintf(f, ": %s</title><rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"15\" fill=\"hsl(%d,80%%,60%%)\" "
-                 "stroke=\"#fff\"/>", size, cx, 300 - 16 * (depth + 1), w, hue);
+                 "stroke=\"#fff\"/>", size, cx, 398 - 16 * (depth + 1), w, hue);
       if (w > 60) {
-        fprintf(f, "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" clip-path=\"none\">", cx + 3, 300 - 16 * (depth + 1) + 11);
+        fprintf(f, "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" clip-path=\"none\">", cx + 3, 398 - 16 * (depth + 1) + 11);
         char shortname[64];
         snprintf(shortname, sizeof shortname, "%.*s", (int)(w / 6.5), name);
         html_text(f, shortname);
@@ -262,7 +262,7 @@ void html_flame(FILE *f, const report_t *r) {
     }
   }
   fprintf(f, "<figure><figcaption>Bytes allocated by call stack (sampled; outermost frame at the bottom, hover "
-             "for names and bytes)</figcaption>\n<svg class=\"pic\" width=\"1000\" height=\"304\" viewBox=\"0 0 1000 304\" "
+             "for names and bytes)</figcaption>\n<svg class=\"pic\" width=\"1000\" height=\"400\" viewBox=\"0 0 1000 400\" "
              "xmlns=\"http://www.w3.org/2000/svg\" font-family=\"sans-serif\">\n");
   int drawn = 0;
   draw(f, &root, 0, 0, root.bytes ? 1000.0 / (double)root.bytes : 0, &drawn);
