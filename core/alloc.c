@@ -113,7 +113,7 @@ void *alloc_malloc_slow(size_t size, const void *ra) {
     if (s) return s;
   } else {   /* a refill: the slow path counts this request, so the countdown gives it back */
     uma_tcache_t *tc = size <= SC_SMALL_MAX ? heap->small[sc_small_index(size)] : &heap->tcache[sc_of(size)];
-    tc->sample_left += (int32_t)size;
+    tcache_sample_give_back(tc, size);
   }
   return alloc_generic(size, UMA_ALIGN_MIN, false, ra);
 }

@@ -251,6 +251,10 @@ typedef struct __attribute__((aligned(64))) uma_tcache_s {
   uma_page_t *page;                  /* the class's queue head, or &page_empty */
 } uma_tcache_t;
 
+/* The owner moves the countdown outside the fast path (readers sum it). */
+static inline void tcache_sample_give_back(uma_tcache_t *tc, size_t size) {
+  __atomic_store_n(&tc->sample_left, __atomic_load_n(&tc->sample_left, __ATOMIC_RELAXED) + (int32_t)size, __ATOMIC_RELAXED);
+}
 static inline uint64_t tcache_requested(const uma_tcache_t *tc) {
   int64_t armed = __atomic_load_n(&tc->sample_armed, __ATOMIC_RELAXED);
   int64_t left = __atomic_load_n(&tc->sample_left, __ATOMIC_RELAXED);

@@ -29,7 +29,7 @@ static bool ready;                             /* the unwinder loaded, the heap 
 static uma_heap_t *sample_heap;
 static uintptr_t self_lo, self_hi;             /* this library's text: frames to skip */
 static _Atomic bool lock;
-static uint64_t rng = 0x2545F4914F6CDD1DULL;
+static _Atomic uint64_t rng = 0x2545F4914F6CDD1DULL;   /* shared; a lost update only repeats an interval */
 
 UMA_TABLE sample_site_t sample_sites[SAMPLE_SITES];
 uint32_t sample_site_count;
@@ -65,8 +65,10 @@ static double neg_log(double u) {
 
 /* The next countdown: exponential with mean sample_mean (xorshift64*). */
 static int64_t next_interval(void) {
-  rng ^= rng >> 12; rng ^= rng << 25; rng ^= rng >> 27;
-  double u = (double)((rng * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;
+  uint64_t x = atomic_load_explicit(&rng, memory_order_relaxed);
+  x ^= x >> 12; x ^= x << 25; x ^= x >> 27;
+  atomic_store_explicit(&rng, x, memory_order_relaxed);
+  double u = (double)((x * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;
   double v = neg_log(u > 0 ? u : 1e-18) * (double)sample_mean;
   return v < 1 ? 1 : v > 4e18 ? (int64_t)4e18 : (int64_t)v;
 }
@@ -89,9 +91,11 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *arg) {
 /* A heap's countdowns: random intervals once sampling runs, else never. */
 static void arm_class(uma_tcache_t *tc, int64_t n) {
   int32_t v = n > INT32_MAX ? INT32_MAX : (int32_t)n;
-  tc->requested += (uint64_t)((int64_t)tc->sample_armed - tc->sample_left);   /* bank what it counted */
-  tc->sample_armed = v;
-  tc->sample_left = v;
+  int32_t armed = __atomic_load_n(&tc->sample_armed, __ATOMIC_RELAXED);
+  int32_t left = __atomic_load_n(&tc->sample_left, __ATOMIC_RELAXED);
+  STAT_ADD(tc->requested, (uint64_t)((int64_t)armed - left));   /* bank what it counted */
+  __atomic_store_n(&tc->sample_armed, v, __ATOMIC_RELAXED);
+  __atomic_store_n(&tc->sample_left, v, __ATOMIC_RELAXED);
 }
 
 void sample_arm(uma_heap_t *heap) {
@@ -108,7 +112,7 @@ void sample_start(void) {
   dl_iterate_phdr(find_self, (void *)(uintptr_t)sample_start);
   sample_heap = heap_borrow();   /* a heap no thread owns: its blocks' frees take the slow path */
   if (sample_heap == NULL) return;
-  rng ^= (uint64_t)os_now_ns() * 0x9E3779B97F4A7C15ULL;
+  atomic_fetch_xor(&rng, (uint64_t)os_now_ns() * 0x9E3779B97F4A7C15ULL | 1);
   ready = true;
   for (uma_heap_t *h = atomic_load_explicit(&heap_all, memory_order_acquire); h; h = h->all_next) sample_arm(h);
 }
@@ -165,7 +169,7 @@ static void record(void *p, size_t size) {
 void *sample_alloc(size_t size, size_t align, bool zero, const void *ra, uma_tcache_t *tc) {
   uma_heap_t *heap = uma_tls_heap;
   /* The countdown counted this request; the path serving it counts it too. */
-  if (tc) tc->sample_left += (int32_t)size;
+  if (tc) tcache_sample_give_back(tc, size);
   int64_t next = ready ? next_interval() : INT64_MAX;
   if (tc) arm_class(tc, next);
   else if (heap) heap->sample_left = next;
