@@ -261,6 +261,12 @@ void report_write_text(int fd, const uma_report_data_t *d) {
   plan_host_write_text(fd);
   sample_write_text(fd);
   numa_write_text(fd);
+  static const char terms[] =
+    "  terms: P = the most memory held at once (blocks in use, free space not yet returned, metadata);\n"
+    "    L = the most bytes live at once; P/L 1.00 is perfect. in use = blocks handed out; free = held\n"
+    "    but unused (\"of it returned\": already given back, not in P); ext. frag = 1 - largest free / free;\n"
+    "    unusable@4K = the share of free space a 4 KiB request cannot use. docs/REPORT-FORMAT.md has all.\n";
+  os_write(fd, terms, sizeof terms - 1);
 }
 
 /* The public entry (and malloc_stats): the text summary to `fd`. */
