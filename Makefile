@@ -27,7 +27,7 @@ INTERPOSE_OBJ := $(INTERPOSE_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC      := $(wildcard tests/unit/*.c tests/unit/*.h)
 PRELOAD_PROGS := $(patsubst tests/preload/%.c,$(BUILD)/tests/%,$(wildcard tests/preload/*.c)) \
                  $(patsubst tests/preload/%.cc,$(BUILD)/tests/%,$(wildcard tests/preload/*.cc))
-BENCH_WORKLOADS := larson xmalloc mstress cache_scratch alloc_test glibc_simple malloc_large realloc_grow frag frag_medium latency loop cow_copy layers
+BENCH_WORKLOADS := larson xmalloc mstress cache_scratch alloc_test glibc_simple malloc_large realloc_grow frag frag_medium latency loop cow_copy layers kv_server
 BENCH_PROGS   := $(BENCH_WORKLOADS:%=$(BUILD)/bench/%) $(BUILD)/bench/conf_startup
 
 .PHONY: test-gpu bench-gpu test-numa
@@ -103,7 +103,7 @@ $(BUILD)/tests/lib%.so: tests/preload/lib/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O1 -g -Wall -shared -fPIC $< -o $@
 
-test-preload: $(BUILD)/libumapreload.so $(PRELOAD_PROGS) $(BUILD)/tests/libdeepbind_lib.so
+test-preload: $(BUILD)/libumapreload.so $(PRELOAD_PROGS) $(BUILD)/tests/libdeepbind_lib.so $(BUILD)/bench/kv_server
 	PYTHON=$(PYTHON) tests/preload/run-all $(CURDIR)/$(BUILD)
 
 # NUMA placement, page by page, in QEMU guests with emulated nodes (about

@@ -43,7 +43,9 @@ static void *heap_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, 
   }
   uma_page_t *page = heap->tcache[cls].page;
   if (page->free == NULL) {
+    heap_enter(heap);
     page = page_malloc_slow(heap, cls);
+    heap_leave(heap);
     if (page == NULL) return NULL;
   }
   uma_block_t *b = page->free;
@@ -202,6 +204,7 @@ void free_to_page(uma_heap_t *heap, uma_page_t *page, uma_block_t *b) {
   unsigned cls = page->class_idx;
   UMA_ASSERT(page->used > 0 && page_is_block_start(page, b) && ((uma_segment_t *)seg_of(b))->heap == heap);
   STAT_ADD(heap->tcache[cls].frees, 1);
+  heap_enter(heap);
   block_link(b, page->free);
   page->free = b;
   /* The slow case also covers "the current page has nothing left": this
@@ -209,9 +212,9 @@ void free_to_page(uma_heap_t *heap, uma_page_t *page, uma_block_t *b) {
    * freed, still in cache, instead of refilling from a cold page. */
   uma_page_t *cur = heap->tcache[cls].page;
   if (uma_unlikely(--page->used == 0 || page->in_full || (cur->free == NULL && cur != page))) {
-    if (cur == page && !page->in_full) return;   /* the current page stays even when empty */
-    page_free_slow(heap, page);
+    if (cur != page || page->in_full) page_free_slow(heap, page);   /* the current page stays even when empty */
   }
+  heap_leave(heap);
 }
 
 /* The fast path found the class's thread cache full (its room wrapped). */

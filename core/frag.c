@@ -66,6 +66,7 @@ static void walk_segment(uma_frag_t *out, uma_segment_t *seg, bool resident) {
     uint64_t capacity = (uint64_t)(end - start) / bs;
     uint64_t used = page->used < capacity ? page->used : capacity;
     pool->live_bytes += used * bs;
+    pool->free_returned += (uint64_t)page_purged_count(page) * UMA_OS_PAGE;
     out->class_live[cls] += used * bs;
     out->class_free[cls] += (capacity - used) * bs;
     add_extents(pool, bs, capacity - used);

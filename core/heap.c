@@ -115,7 +115,30 @@ void heap_return_borrowed(uma_heap_t *heap) {
 
 /* ---- collecting and purging --------------------------------------------- */
 
-void heap_purge_tick(uma_heap_t *heap, bool force) {
+void heap_enter_wait(uma_heap_t *heap) {
+  while (atomic_exchange_explicit(&heap->busy, 1, memory_order_acquire))
+    while (atomic_load_explicit(&heap->busy, memory_order_relaxed)) os_yield();
+}
+
+/* What anyone holding the heap's busy flag may give back: free OS pages
+ * inside pages in use (not a class's current page, which malloc's fast path
+ * pops without the flag; not a full one), then the segments' free pages.
+ * The owner's purge tick runs it, and so does the helper thread's decay
+ * pass for heaps whose threads do not allocate (decay.c). */
+void heap_decay(uma_heap_t *heap, uint64_t now, bool force) {
+  uint64_t delay = (uint64_t)uma_options[UMA_OPTION_PURGE_DELAY_MS];
+  for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) {
+    uma_page_t *cur = heap->tcache[c].page;
+    for (uma_page_t *page = heap->queue[c].first; page; page = page->next)
+      if (page != cur) page_decay(page, now, delay, force);
+  }
+  for (int kind = SEG_KIND_SMALL; kind <= SEG_KIND_MEDIUM; kind++)
+    for (uma_segment_t *seg = heap->segs_with_free[kind]; seg; seg = seg->next)
+      seg_purge(seg, now, force ? 0 : delay);
+}
+
+/* Owner, busy held. */
+void heap_purge_tick_locked(uma_heap_t *heap, bool force) {
   uint64_t delay = (uint64_t)uma_options[UMA_OPTION_PURGE_DELAY_MS];
   uint64_t now = os_now_ms();
   if (!force && now < heap->purge_due_ms) return;
@@ -134,17 +157,22 @@ void heap_purge_tick(uma_heap_t *heap, bool force) {
     uma_page_t *page = heap->queue[c].first;
     if (idle && page != NULL && page->used == 0) page_retire_if_empty(heap, page);
   }
-  for (int kind = SEG_KIND_SMALL; kind <= SEG_KIND_MEDIUM; kind++)
-    for (uma_segment_t *seg = heap->segs_with_free[kind]; seg; seg = seg->next)
-      seg_purge(seg, now, force ? 0 : delay);
+  heap_decay(heap, now, force);
   seg_cache_purge(now, force);
   tlsf_purge(now, force);
   large_cache_purge(now, force);
 }
 
+void heap_purge_tick(uma_heap_t *heap, bool force) {
+  heap_enter(heap);
+  heap_purge_tick_locked(heap, force);
+  heap_leave(heap);
+}
+
 /* Owner (or the holder of an abandoned heap): take in every remote free and
  * retire every empty page, then purge what is due (or everything). */
 void heap_collect_all(uma_heap_t *heap, bool force) {
+  heap_enter(heap);
   heap_flush_tcache(heap);
   heap_drain_delayed(heap);
   for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) {
@@ -155,7 +183,8 @@ void heap_collect_all(uma_heap_t *heap, bool force) {
       page = next;
     }
   }
-  heap_purge_tick(heap, force);
+  heap_purge_tick_locked(heap, force);
+  heap_leave(heap);
 }
 
 /* Collect the heaps of exited threads too: take them all off the list,
@@ -245,6 +274,7 @@ void heap_fork_prepare(void) {
   trace_fork_prepare();
   sample_fork_prepare();   /* before the locks a sampled allocation takes inside it */
   mmap_fork_prepare();
+  decay_fork_prepare();   /* the helper's pass holds no heap's busy flag now */
   pthread_mutex_lock(&heap_lock);
   seg_fork_prepare();
   large_fork_prepare();
@@ -255,6 +285,7 @@ void heap_fork_parent(void) {
   large_fork_parent();
   seg_fork_parent();
   pthread_mutex_unlock(&heap_lock);
+  decay_fork_parent();
   mmap_fork_parent();
   sample_fork_parent();
   trace_fork_parent();
@@ -264,6 +295,7 @@ void heap_fork_child(void) {
   large_fork_child();
   seg_fork_child();
   pthread_mutex_init(&heap_lock, NULL);
+  decay_fork_child();
   frag_fork_child();
   timeline_fork_child();
   mmap_fork_child();

@@ -132,6 +132,13 @@ typedef struct __attribute__((aligned(128))) uma_page_s {
   uint8_t *end;
   struct uma_page_s *next, *prev;    /* class queue links */
   struct uma_page_s *delayed_next;   /* heap's delayed stack link */
+  /* Giving back free OS pages inside the page while it stays in use
+   * (page_decay): the OS pages below `bump` returned to the OS, and how
+   * long `used` has not changed. */
+  uint64_t purged[2];                /* bit j: OS page j of the page (4 KiB) */
+  uint64_t idle_since_ms;
+  uint32_t seen_used;
+  uint8_t decay_tried;               /* looked at since `used` last changed */
 } uma_page_t;
 
 /* BIG: a segment of the coalescing pool (tlsf.c). free() tests kind >= BIG once for both. */
@@ -274,6 +281,10 @@ typedef struct uma_heap_s {
   _Atomic(uma_page_t *) delayed;             /* pages that left the full state */
   uma_segment_t *segs_with_free[SEG_KIND_LARGE];   /* indexed by SEG_KIND_* */
   uint64_t purge_due_ms;
+  /* Held by whoever changes the heap's pages and segments outside the fast
+   * paths: the owner's slow paths, and the helper thread's decay pass
+   * (decay.c), which only ever tries it. See heap_enter. */
+  _Atomic uint32_t busy;
   uint64_t timeline_mark;                    /* requested bytes already counted by the timeline */
   int64_t sample_left;                       /* bytes until a sample, for requests off malloc's fast path */
   uma_heap_stats_t stats;
@@ -290,7 +301,38 @@ UMA_HIDDEN extern _Atomic(uma_heap_t *) heap_all;
 
 UMA_HIDDEN uma_heap_t *heap_get_slow(void);
 UMA_HIDDEN void heap_purge_tick(uma_heap_t *heap, bool force);
+UMA_HIDDEN void heap_purge_tick_locked(uma_heap_t *heap, bool force);
+UMA_HIDDEN void heap_decay(uma_heap_t *heap, uint64_t now_ms, bool force);
 UMA_HIDDEN void heap_collect_all(uma_heap_t *heap, bool force);
+
+/* A heap's pages and segments change outside the fast paths only with its
+ * `busy` flag held: the owner holds it in every slow path that touches a
+ * page other than a class's current one or a segment (refills, frees onto
+ * pages, collects, purge ticks); the helper thread's decay pass only tries
+ * it (heap_try_enter), so the owner never waits longer than one heap's
+ * decay (a few madvise calls). The fast paths take nothing: they touch the
+ * thread cache and each class's current page, which the decay pass leaves
+ * alone. */
+/* The helper thread's purge pass (decay.c). */
+UMA_HIDDEN bool decay_enabled(void);
+UMA_HIDDEN bool decay_wanted(void);
+UMA_HIDDEN uint64_t decay_period_ms(void);
+UMA_HIDDEN void decay_pass(void);
+UMA_HIDDEN void decay_fork_prepare(void);
+UMA_HIDDEN void decay_fork_parent(void);
+UMA_HIDDEN void decay_fork_child(void);
+UMA_HIDDEN extern _Atomic uint64_t decay_passes;
+UMA_HIDDEN extern _Atomic uint64_t page_decay_bytes;   /* returned from pages in use (page.c) */
+
+UMA_HIDDEN void heap_enter_wait(uma_heap_t *heap);
+static inline void heap_enter(uma_heap_t *heap) {
+  if (uma_unlikely(atomic_exchange_explicit(&heap->busy, 1, memory_order_acquire))) heap_enter_wait(heap);
+}
+static inline bool heap_try_enter(uma_heap_t *heap) {
+  return atomic_load_explicit(&heap->busy, memory_order_relaxed) == 0 &&
+         !atomic_exchange_explicit(&heap->busy, 1, memory_order_acquire);
+}
+static inline void heap_leave(uma_heap_t *heap) { atomic_store_explicit(&heap->busy, 0, memory_order_release); }
 UMA_HIDDEN void heap_drain_delayed(uma_heap_t *heap);
 UMA_HIDDEN void heap_flush_tcache(uma_heap_t *heap);
 UMA_HIDDEN void heap_flush_tcache_class(uma_heap_t *heap, unsigned cls);
@@ -311,6 +353,8 @@ UMA_HIDDEN void page_queue_remove(uma_heap_t *heap, uma_page_t *page);
 UMA_HIDDEN void page_queue_push_front(uma_heap_t *heap, uma_page_t *page);
 UMA_HIDDEN void page_retire(uma_heap_t *heap, uma_page_t *page);
 UMA_HIDDEN void page_retire_if_empty(uma_heap_t *heap, uma_page_t *page);
+UMA_HIDDEN void page_decay(uma_page_t *page, uint64_t now_ms, uint64_t delay_ms, bool force);
+UMA_HIDDEN unsigned page_purged_count(const uma_page_t *page);
 
 /* ---- segments (segment.c) ---------------------------------------------- */
 UMA_HIDDEN uma_page_t *seg_page_alloc(uma_heap_t *heap, unsigned cls);

@@ -7,11 +7,17 @@
 static const struct { int64_t min, max; } option_bounds[UMA_OPTION_COUNT] = {
   [UMA_OPTION_PURGE_DELAY_MS] = { 0, 3600 * 1000 },
   [UMA_OPTION_LARGE_CACHE_MAX] = { 0, INT64_MAX },
+  [UMA_OPTION_PURGE_BACKGROUND] = { 0, 1 },
+  [UMA_OPTION_PURGE_BACKGROUND_ABOVE] = { 0, INT64_MAX },
 };
 
 int64_t uma_options[UMA_OPTION_COUNT] = {
   [UMA_OPTION_PURGE_DELAY_MS] = 1000,
   [UMA_OPTION_LARGE_CACHE_MAX] = 128 << 20,
+  /* Off in the core library (a program linking it chooses); the preload's
+   * policy turns it on ([purge] background). */
+  [UMA_OPTION_PURGE_BACKGROUND] = 0,
+  [UMA_OPTION_PURGE_BACKGROUND_ABOVE] = 16 << 20,
 };
 
 extern char **environ;

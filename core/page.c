@@ -185,6 +185,157 @@ void heap_flush_tcache(uma_heap_t *heap) {
   for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) heap_flush_tcache_class(heap, c);
 }
 
+/* ---- free memory inside pages in use (decay) ----------------------------- */
+
+/* A page that lost most of its blocks but keeps a few survivors never goes
+ * back to its segment, so its memory never would either: a server that
+ * deleted 3 keys of 4 holds every page it filled. page_decay returns the
+ * OS pages (4 KiB) of such a page whose every block is free, while the page
+ * stays in use. Blocks that overlap a returned OS page leave the free list
+ * ("reserved": free, on no list, their first 16 bytes zero), so nothing
+ * writes there; `purged` says which OS pages went. Only the part below
+ * `bump` is looked at: the never-used tail above is handed out by
+ * page_extend and was never written by this page's blocks.
+ *
+ * When the page has nothing else to hand out, page_restore takes back the
+ * lowest returned OS page — with the returned pages after it that its
+ * blocks reach into, so that no block on a list ever overlaps a returned
+ * page and the committed count stays exact — and threads its blocks onto
+ * the free list, checking that each still reads zero (a block written after
+ * its free, or freed twice, is diagnosed there rather than handed out). */
+#define PAGE_MAX_BLOCKS ((1u << UMA_SMALL_PAGE_SHIFT) / 16)            /* 4096 16-byte blocks */
+#define PAGE_OS_PAGES   ((1u << UMA_MEDIUM_PAGE_SHIFT) / UMA_OS_PAGE)  /* 128 on a 512 KiB page */
+_Static_assert(PAGE_OS_PAGES <= 128, "uma_page_t.purged holds 128 bits");
+_Static_assert((1u << UMA_MEDIUM_PAGE_SHIFT) / (8u * 1024) <= PAGE_MAX_BLOCKS, "medium pages' blocks fit the map");
+
+static inline bool bit_get(const uint64_t *m, unsigned i) { return (m[i >> 6] >> (i & 63)) & 1; }
+static inline void bit_set(uint64_t *m, unsigned i) { m[i >> 6] |= 1ULL << (i & 63); }
+
+_Atomic uint64_t page_decay_bytes;
+
+unsigned page_purged_count(const uma_page_t *page) {
+  return (unsigned)(__builtin_popcountll(page->purged[0]) + __builtin_popcountll(page->purged[1]));
+}
+
+/* Does block k overlap one of the OS pages in `mask`? */
+static bool block_hits(const uint64_t *mask, size_t bs, unsigned k) {
+  unsigned first = (unsigned)(((size_t)k * bs) / UMA_OS_PAGE);
+  unsigned last = (unsigned)(((size_t)k * bs + bs - 1) / UMA_OS_PAGE);
+  for (unsigned j = first; j <= last; j++)
+    if (bit_get(mask, j)) return true;
+  return false;
+}
+
+/* Owner or decay pass, with the heap's busy flag held; never the class's
+ * current page (malloc's fast path pops it without the flag) nor a full
+ * one. Returns the OS pages whose every block has been free (and `used`
+ * unchanged) for the delay; `force`: now. */
+void page_decay(uma_page_t *page, uint64_t now_ms, uint64_t delay_ms, bool force) {
+  if (page->used != page->seen_used) {
+    page->seen_used = page->used;
+    page->idle_since_ms = now_ms;
+    page->decay_tried = 0;
+    if (!force && delay_ms) return;
+  }
+  if (page->decay_tried || (!force && now_ms - page->idle_since_ms < delay_ms)) return;
+  page->decay_tried = 1;
+  size_t bs = page->block_size;
+  uint8_t *start = page_start(page);
+  size_t touched = (size_t)(page->bump - start);
+  unsigned os_pages = (unsigned)(touched / UMA_OS_PAGE);
+  unsigned n = (unsigned)(touched / bs);
+  /* Worth a look only when at least two OS pages' worth of blocks are free. */
+  if (os_pages == 0 || n > PAGE_MAX_BLOCKS || ((size_t)n - page->used) * bs < 2 * UMA_OS_PAGE) return;
+  uint64_t listed[PAGE_MAX_BLOCKS / 64], is_free[PAGE_MAX_BLOCKS / 64];
+  unsigned words = (n + 63) / 64;
+  __builtin_memset(listed, 0, words * 8);
+  for (uma_block_t *b = page->free; b; b = block_next(b)) bit_set(listed, (unsigned)(((uint8_t *)b - start) / bs));
+  for (unsigned w = 0; w < words; w++) is_free[w] = listed[w];
+  if (page->purged[0] | page->purged[1])
+    for (unsigned k = 0; k < n; k++)
+      if (block_hits(page->purged, bs, k)) bit_set(is_free, k);
+  uint64_t fresh[2] = { 0, 0 };
+  bool any = false;
+  for (unsigned j = 0; j < os_pages; j++) {
+    if (bit_get(page->purged, j)) continue;
+    unsigned k0 = (unsigned)((size_t)j * UMA_OS_PAGE / bs);
+    unsigned k1 = (unsigned)(((size_t)(j + 1) * UMA_OS_PAGE - 1) / bs);
+    bool all = true;
+    for (unsigned k = k0; k <= k1 && all; k++) all = bit_get(is_free, k);
+    if (all) {
+      bit_set(fresh, j);
+      any = true;
+    }
+  }
+  if (!any) return;
+  uint64_t gone[2] = { page->purged[0] | fresh[0], page->purged[1] | fresh[1] };
+  /* The free list again, in address order, without the blocks that touch a
+   * returned OS page; those read zero in their first 16 bytes from now on. */
+  uma_block_t *head = NULL, **tail = &head;
+  for (unsigned k = 0; k < n; k++) {
+    if (!bit_get(listed, k)) continue;
+    uma_block_t *b = (uma_block_t *)(start + (size_t)k * bs);
+    if (block_hits(gone, bs, k)) {
+      b->next = NULL;
+      b->cookie = 0;
+      continue;
+    }
+    *tail = b;
+    tail = &b->next;
+  }
+  *tail = NULL;
+  for (uma_block_t *b = head; b; b = b->next) block_link(b, b->next);
+  page->free = head;
+  for (unsigned j = 0; j < os_pages;) {   /* one madvise per run */
+    if (!bit_get(fresh, j)) {
+      j++;
+      continue;
+    }
+    unsigned e = j;
+    while (e < os_pages && bit_get(fresh, e)) e++;
+    uint8_t *lo = start + (size_t)j * UMA_OS_PAGE;
+    size_t len = (size_t)(e - j) * UMA_OS_PAGE;
+    /* Refused (mlock'd memory): zeroed by hand so the reserved blocks
+     * still read as zero, and counted off all the same, as page_restore
+     * counts it back: committed reads low by these pages meanwhile. */
+    if (os_purge(lo, len)) atomic_fetch_add_explicit(&page_decay_bytes, len, memory_order_relaxed);
+    else __builtin_memset(lo, 0, len);
+    stats_commit(-(int64_t)len);
+    j = e;
+  }
+  page->purged[0] = gone[0];
+  page->purged[1] = gone[1];
+}
+
+/* Owner, with busy held: the page has nothing else to hand out. */
+static bool page_restore(uma_page_t *page) {
+  if ((page->purged[0] | page->purged[1]) == 0) return false;
+  size_t bs = page->block_size;
+  uint8_t *start = page_start(page);
+  unsigned os_pages = (unsigned)((size_t)(page->bump - start) / UMA_OS_PAGE);
+  unsigned n = (unsigned)((size_t)(page->bump - start) / bs);
+  unsigned lo = page->purged[0] ? (unsigned)__builtin_ctzll(page->purged[0]) : 64 + (unsigned)__builtin_ctzll(page->purged[1]);
+  unsigned hi = lo + 1;
+  /* The last block touching OS page hi − 1 reaches into page hi: take it too. */
+  while (hi < os_pages && bit_get(page->purged, hi) && ((((size_t)hi * UMA_OS_PAGE - 1) / bs + 1) * bs) > (size_t)hi * UMA_OS_PAGE)
+    hi++;
+  for (unsigned j = lo; j < hi; j++) page->purged[j >> 6] &= ~(1ULL << (j & 63));
+  stats_commit((int64_t)(hi - lo) * (int64_t)UMA_OS_PAGE);
+  unsigned k0 = (unsigned)((size_t)lo * UMA_OS_PAGE / bs);
+  unsigned k1 = (unsigned)(((size_t)hi * UMA_OS_PAGE - 1) / bs);
+  if (k1 >= n) k1 = n - 1;
+  uma_block_t *list = NULL;
+  for (unsigned k = k1 + 1; k-- > k0;) {
+    if (block_hits(page->purged, bs, k)) continue;   /* still reaches a returned page */
+    uma_block_t *b = (uma_block_t *)(start + (size_t)k * bs);
+    if (b->next != NULL || b->cookie != 0) block_corrupt(b);
+    block_link(b, list);
+    list = b;
+  }
+  page->free = list;
+  return list != NULL || page_restore(page);
+}
+
 /* ---- refills -------------------------------------------------------------- */
 
 /* Thread up to one OS page of never-used blocks onto the free list. */
@@ -210,13 +361,27 @@ static bool page_refill(uma_page_t *page) {
     page_extend(page);
     return true;
   }
-  return false;
+  return page_restore(page);
 }
 
 /* The class's current page ran dry: find a page with a free block and make
  * it current. Returns NULL only when the OS refuses memory. */
 uma_page_t *page_malloc_slow(uma_heap_t *heap, unsigned cls) {
   heap_drain_delayed(heap);
+  /* Free blocks still resident first, among the first few pages: taking
+   * back a page's returned memory (page_restore) or its never-used tail
+   * costs page faults, and a page that kept a few survivors after most of
+   * its blocks went should drain, not fill up again while others have room. */
+  unsigned looked = 0;
+  for (uma_page_t *page = heap->queue[cls].first; page && looked < 8; page = page->next, looked++) {
+    page_collect(page);
+    if (page->free == NULL) continue;
+    if (page != heap->queue[cls].first) {
+      page_queue_remove(heap, page);
+      page_queue_push_front(heap, page);
+    }
+    return page;
+  }
   uma_page_t *page = heap->queue[cls].first;
   while (page) {
     if (page_refill(page)) {
@@ -230,7 +395,7 @@ uma_page_t *page_malloc_slow(uma_heap_t *heap, unsigned cls) {
     if (!page_mark_full(heap, page)) continue;   /* remote frees arrived: collect them */
     page = next;
   }
-  heap_purge_tick(heap, false);
+  heap_purge_tick_locked(heap, false);
   page = seg_page_alloc(heap, cls);
   if (page == NULL) return NULL;
   page_queue_push_front(heap, page);

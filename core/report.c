@@ -242,6 +242,8 @@ void report_write_text(int fd, const uma_report_data_t *d) {
   row(&b, "returned to the OS", s->purged_bytes, true);
   buf_pad(&b, 44); buf_str(&b, "purge delay "); buf_count(&b, (uint64_t)uma_options[UMA_OPTION_PURGE_DELAY_MS]);
   buf_str(&b, " ms\n");
+  row(&b, "  of it inside pages", s->purged_in_use_bytes, true);
+  buf_pad(&b, 44); buf_str(&b, "helper passes "); buf_count(&b, s->purge_passes); buf_str(&b, "\n");
   row(&b, "thread heaps", s->heaps_created, false);
   buf_pad(&b, 44); buf_str(&b, "reused "); buf_count(&b, s->heaps_adopted);
   buf_str(&b, ", waiting "); buf_count(&b, s->heaps_abandoned); buf_str(&b, "\n");

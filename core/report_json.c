@@ -293,6 +293,8 @@ void report_write_json(int fd, const uma_report_data_t *d) {
   json_u64(j, "mapped_bytes", s->mapped_bytes);
   json_u64(j, "metadata_bytes", d->metadata);
   json_u64(j, "purged_bytes", s->purged_bytes);
+  json_u64(j, "purged_in_use_bytes", s->purged_in_use_bytes);
+  json_u64(j, "purge_passes", s->purge_passes);
   json_u64(j, "process_resident_bytes", d->process_resident);
   json_u64(j, "large_allocations", s->large_allocs);
   json_u64(j, "large_remaps", s->large_remaps);

@@ -154,6 +154,9 @@ uma_page_t *seg_page_alloc(uma_heap_t *heap, unsigned cls) {
   page->next = page->prev = page->delayed_next = NULL;
   page->class_idx = (uint8_t)cls;
   page->in_full = 0;
+  page->purged[0] = page->purged[1] = 0;
+  page->seen_used = 0;
+  page->decay_tried = 0;
   return page;
 }
 
@@ -182,6 +185,10 @@ void seg_page_free(uma_heap_t *heap, uma_page_t *page) {
   unsigned i = (unsigned)(page - seg->pages);
   bool was_full = seg->free_mask == 0;
   UMA_ASSERT(page->used == 0 && page->block_size != 0 && !((seg->free_mask >> i) & 1) && seg->heap == heap);
+  /* OS pages returned while the page was in use (page_decay) count again:
+   * a free page is committed whole until the segment purges it. */
+  stats_commit((int64_t)page_purged_count(page) * (int64_t)UMA_OS_PAGE);
+  page->purged[0] = page->purged[1] = 0;
   page->block_size = 0;
   page->neg_start = 0;
   page->div_magic = 0;   /* frees into it fail page_is_block_start */

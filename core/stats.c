@@ -127,6 +127,8 @@ void stats_get_from(const uma_totals_t *t, uma_stats_t *out) {
   out->heaps_created = atomic_load_explicit(&stats_heaps_created, memory_order_relaxed);
   out->heaps_abandoned = atomic_load_explicit(&stats_heaps_abandoned_total, memory_order_relaxed);
   out->heaps_adopted = atomic_load_explicit(&stats_heaps_adopted, memory_order_relaxed);
+  out->purged_in_use_bytes = atomic_load_explicit(&page_decay_bytes, memory_order_relaxed);
+  out->purge_passes = atomic_load_explicit(&decay_passes, memory_order_relaxed);
 }
 
 void uma_stats_get(uma_stats_t *out) {

@@ -1,11 +1,15 @@
-/* ticker.c — the one helper thread the library may start, and only while
- * a report is being written: it samples the timeline on a clock (a program
- * holding still gets samples too, so the timeline shows it flat) and writes
- * the periodic snapshot ([report] interval). It never allocates: it reads
- * counters and /proc through raw system calls, and sleeps in between.
+/* ticker.c — the one helper thread the library may start. It samples the
+ * timeline on a clock while a report is written (a program holding still
+ * gets samples too, so the timeline shows it flat), writes the periodic
+ * snapshot ([report] interval), and runs the purge pass ([purge]
+ * background, decay.c) so that memory freed and idle goes back to the OS
+ * when the program stops allocating. It never allocates: it reads counters
+ * and /proc through raw system calls, and sleeps in between.
  *
- * Started from the preload's constructor and, in a forked child (which
- * has no copy of it), at the end of the child's first allocation slow path
+ * Started from the preload's constructor when a report wants it, else at
+ * the end of an allocation slow path once the purge pass is wanted (the
+ * footprint reached [purge] background_above); in a forked child (which
+ * has no copy of it) at the end of the child's first allocation slow path
  * — never inside one: pthread_create allocates the thread's TLS through
  * malloc. All signals are blocked in it, so the program's signals keep
  * going to the program's threads. */
@@ -34,17 +38,26 @@ static void sleep_ms(uint64_t ms) {
 
 static void *ticker_main(void *arg) {
   (void)arg;
-  uint64_t next_snapshot = snapshot_every_ms ? os_now_ms() + snapshot_every_ms : UINT64_MAX;
+  uint64_t now = os_now_ms();
+  uint64_t next_snapshot = snapshot_every_ms ? now + snapshot_every_ms : UINT64_MAX;
+  uint64_t next_decay = now + decay_period_ms();
   for (;;) {
     /* the timeline's own interval doubles as its buffer fills */
-    uint64_t wait = timeline_interval_ms ? timeline_interval_ms : tick_ms;
+    uint64_t wait = tick_ms ? (timeline_interval_ms ? timeline_interval_ms : tick_ms) : UINT64_MAX;
     if (snapshot_every_ms && snapshot_every_ms < wait) wait = snapshot_every_ms;
+    bool decay = decay_enabled();
+    if (decay && decay_period_ms() < wait) wait = decay_period_ms();
+    if (wait == UINT64_MAX) wait = 1000;   /* nothing to do now: the policy may change */
     sleep_ms(wait);
-    uint64_t now = os_now_ms();
-    timeline_tick(now, NULL);
+    now = os_now_ms();
+    if (tick_ms) timeline_tick(now, NULL);
     if (now >= next_snapshot) {
       snapshot_fn();
       next_snapshot = now + snapshot_every_ms;
+    }
+    if (decay && now >= next_decay) {
+      decay_pass();
+      next_decay = now + decay_period_ms();
     }
   }
   return NULL;
@@ -52,7 +65,7 @@ static void *ticker_main(void *arg) {
 
 /* Starts the thread if one is wanted and none runs; cheap when it does. */
 void ticker_ensure(void) {
-  if (tick_ms == 0 || atomic_load_explicit(&running, memory_order_relaxed)) return;
+  if (atomic_load_explicit(&running, memory_order_relaxed) || (tick_ms == 0 && !decay_wanted())) return;
   if (atomic_exchange(&starting, true)) return;
   sigset_t all, old;
   sigfillset(&all);
@@ -63,7 +76,10 @@ void ticker_ensure(void) {
   pthread_attr_setstacksize(&attr, 64 * 1024);
   pthread_t t;
   if (pthread_create(&t, &attr, ticker_main, NULL) == 0) atomic_store(&running, true);
-  else tick_ms = 0;   /* no thread (RLIMIT_NPROC, a sandbox): samples stay on slow paths */
+  else {   /* no thread (RLIMIT_NPROC, a sandbox): samples and purges stay on slow paths */
+    tick_ms = 0;
+    uma_option_set(UMA_OPTION_PURGE_BACKGROUND, 0);
+  }
   pthread_attr_destroy(&attr);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   atomic_store(&starting, false);

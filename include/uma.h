@@ -35,6 +35,8 @@ void   uma_collect(bool force);
 typedef enum uma_option_e {
   UMA_OPTION_PURGE_DELAY_MS,   /* dirty free memory goes back to the OS after this long */
   UMA_OPTION_LARGE_CACHE_MAX,  /* bytes of freed large mappings kept for reuse */
+  UMA_OPTION_PURGE_BACKGROUND, /* 1: a helper thread returns idle memory when the program does not allocate */
+  UMA_OPTION_PURGE_BACKGROUND_ABOVE, /* ... once the footprint reached this many bytes */
   UMA_OPTION_COUNT
 } uma_option_t;
 void    uma_option_set(uma_option_t option, int64_t value);
@@ -58,6 +60,10 @@ typedef struct uma_stats_s {
   uint64_t heaps_created;   /* thread heaps made */
   uint64_t heaps_abandoned; /* heaps handed back by exited threads, waiting for reuse */
   uint64_t heaps_adopted;   /* handed-back heaps taken over by new threads */
+  /* Added 2026-12 (at the end: a program built against the older header
+   * passes a smaller struct only to a library of its own vintage). */
+  uint64_t purged_in_use_bytes; /* of purged_bytes: free OS pages inside pages still in use */
+  uint64_t purge_passes;        /* passes of the purge helper thread ([purge] background) */
 } uma_stats_t;
 void uma_stats_get(uma_stats_t *out);
 

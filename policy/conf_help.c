@@ -68,6 +68,15 @@ const char *const pol_key_help[K_COUNT] = {
     "How long free memory stays resident before it goes back to the OS (pages by "
     "madvise(MADV_DONTNEED), empty segments and large blocks by munmap). Shorter returns "
     "memory sooner; longer avoids returning memory that is reused soon.",
+  [K_PURGE_BACKGROUND] =
+    "Return free memory after the purge delay even when the program stops allocating: "
+    "a helper thread, started once the footprint reaches background_above, looks every "
+    "quarter of the delay. 'no' keeps the process free of threads of ours (a program that "
+    "must stay single-threaded, e.g. for unshare(CLONE_NEWUSER)); memory then goes back "
+    "only from allocation slow paths, malloc_trim and uma_collect.",
+  [K_PURGE_BACKGROUND_ABOVE] =
+    "The footprint (committed bytes) at which the purge helper thread starts; below it "
+    "a program never gets one. 0: at the first allocation slow path.",
   [K_LARGE_CACHE_MAX] =
     "How many bytes of freed large blocks (above 512K) are kept mapped for reuse until "
     "the purge delay; a single block above half of this is unmapped at once. Accepts a "

@@ -22,6 +22,8 @@ const pol_key_t pol_keys[K_COUNT] = {
   [K_REPORT_MIN_PEAK] = { "report", "min_peak", POL_SIZE, "0", 0, INT64_MAX, NULL },
   [K_REPORT_COMMAND] = { "report", "command", POL_GLOB, "", 0, 0, NULL },
   [K_PURGE_DELAY] = { "purge", "delay", POL_DURATION, "1s", 0, MS(3600), NULL },
+  [K_PURGE_BACKGROUND] = { "purge", "background", POL_BOOL, "yes", 0, 1, NULL },
+  [K_PURGE_BACKGROUND_ABOVE] = { "purge", "background_above", POL_SIZE, "16M", 0, INT64_MAX, NULL },
   [K_LARGE_CACHE_MAX] = { "large", "cache_max", POL_SIZE, "128M", 0, INT64_MAX, NULL },
 
   [K_COALESCING_ABOVE] = { "coalescing", "above", POL_SIZE, "64K", 0, 512 << 10, NULL },

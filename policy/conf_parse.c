@@ -13,6 +13,8 @@ void pol_config_defaults(pol_config_t *cfg) {
   cfg->on_error = 0;
   cfg->purge_delay_ms = 1000;
   cfg->large_cache_max = 128 << 20;
+  cfg->purge_background = 1;
+  cfg->purge_background_above = 16 << 20;
   cfg->report_timeline_ms = 100;
   cfg->coalescing_above = 64 << 10;
   cfg->cuda_enable = 1;
@@ -178,6 +180,8 @@ static bool store(pol_config_t *cfg, int section, int rule, pol_key_id_t k, cons
     case K_REPORT_COMMAND: strcpy(cfg->report_command, v.text); break;
     case K_PURGE_DELAY: cfg->purge_delay_ms = v.num; break;
     case K_LARGE_CACHE_MAX: cfg->large_cache_max = v.num; break;
+    case K_PURGE_BACKGROUND: cfg->purge_background = v.num; break;
+    case K_PURGE_BACKGROUND_ABOVE: cfg->purge_background_above = v.num; break;
     case K_COALESCING_GRANULARITY:
       memcpy(cfg->coalescing_granularity, v.steps, sizeof v.steps);
       break;

@@ -89,6 +89,8 @@ static void put_plain_value(uma_buf_t *b, const pol_config_t *cfg, pol_key_id_t 
   case K_REPORT_COMMAND: buf_str(b, cfg->report_command[0] ? cfg->report_command : "(any)"); break;
   case K_PURGE_DELAY: put_duration(b, cfg->purge_delay_ms); break;
   case K_LARGE_CACHE_MAX: buf_size(b, (uint64_t)cfg->large_cache_max); break;
+  case K_PURGE_BACKGROUND: buf_str(b, cfg->purge_background ? "yes" : "no"); break;
+  case K_PURGE_BACKGROUND_ABOVE: buf_size(b, (uint64_t)cfg->purge_background_above); break;
   case K_COALESCING_GRANULARITY:
     for (int i = 0; i < TLSF_GRANULARITY_MAX && cfg->coalescing_granularity[i].upto; i++) {
       if (i) buf_str(b, ", ");

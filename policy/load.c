@@ -189,6 +189,8 @@ static pol_report_extra_t report_extra;
 void pol_apply(const pol_config_t *cfg) {
   uma_option_set(UMA_OPTION_PURGE_DELAY_MS, cfg->purge_delay_ms);
   uma_option_set(UMA_OPTION_LARGE_CACHE_MAX, cfg->large_cache_max);
+  uma_option_set(UMA_OPTION_PURGE_BACKGROUND, cfg->purge_background);
+  uma_option_set(UMA_OPTION_PURGE_BACKGROUND_ABOVE, cfg->purge_background_above);
   memcpy(tlsf_granularity, cfg->coalescing_granularity, sizeof tlsf_granularity);
   tlsf_first_fit = cfg->coalescing_fit == 1;
   tlsf_set_above((size_t)cfg->coalescing_above);

@@ -21,7 +21,7 @@ typedef enum pol_key_id_e {
   /* plain sections */
   K_GENERAL_ON_ERROR, K_REPORT_DESTINATION, K_REPORT_JSON, K_REPORT_TIMELINE, K_REPORT_TRACE,
   K_REPORT_TIMELINE_BYTES, K_REPORT_TRACE_MAX, K_REPORT_ON_SIGNAL, K_REPORT_INTERVAL, K_REPORT_DUMP_SIGNAL,
-  K_REPORT_SAMPLE, K_REPORT_MIN_PEAK, K_REPORT_COMMAND, K_PURGE_DELAY, K_LARGE_CACHE_MAX,
+  K_REPORT_SAMPLE, K_REPORT_MIN_PEAK, K_REPORT_COMMAND, K_PURGE_DELAY, K_PURGE_BACKGROUND, K_PURGE_BACKGROUND_ABOVE, K_LARGE_CACHE_MAX,
   K_COALESCING_ABOVE, K_COALESCING_GRANULARITY, K_COALESCING_FIT,
   K_CUDA_ENABLE, K_CUDA_DLSYM_ROUTE, K_CUDA_ROUND, K_CUDA_MAX_CACHED, K_CUDA_RELEASE_THRESHOLD, K_CUDA_EXPANDABLE, K_CUDA_PINNED_POOL, K_CUDA_PINNED, K_CUDA_PINNED_MIN, K_CUDA_PINNED_MAX,
   K_ALIAS_COW_MIN, K_ALIAS_COW_INTO, K_PLAN_HOST, K_PLAN_DEVICE, K_PLAN_DEVICE_STREAMS, K_PLAN_MIN_SIZE,
@@ -88,6 +88,7 @@ typedef struct pol_config_s {
   char report_command[64];              /* glob on the command name; "" = every process */
   int64_t purge_delay_ms;
   int64_t large_cache_max;
+  int64_t purge_background, purge_background_above;
   tlsf_granularity_t coalescing_granularity[TLSF_GRANULARITY_MAX];
   int64_t coalescing_fit;               /* 0 best, 1 first */
   int64_t coalescing_above;

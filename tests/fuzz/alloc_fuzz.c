@@ -19,7 +19,8 @@
  * Built with -DUMA_CORE_DIRECT and linked with libumacore.a, the same
  * program calls the core's uma_* API in-process: the checked builds (make
  * asan, tsan, …) run it under the sanitizers, no preload involved; a
- * fourth argument sets the purge delay (ms) there. */
+ * fourth argument sets the purge delay (ms) there, a fifth (1) turns the
+ * purge helper thread on from the first allocation. */
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -286,6 +287,10 @@ int main(int argc, char **argv) {
   unsigned n = (unsigned)atoi(argv[3]);
 #ifdef UMA_CORE_DIRECT
   if (argc > 4) uma_option_set(UMA_OPTION_PURGE_DELAY_MS, atoll(argv[4]));   /* in-process: no environment */
+  if (argc > 5 && atoi(argv[5])) {   /* the purge helper thread from the start, racing the workers */
+    uma_option_set(UMA_OPTION_PURGE_BACKGROUND, 1);
+    uma_option_set(UMA_OPTION_PURGE_BACKGROUND_ABOVE, 0);
+  }
 #endif
   if (n < 1 || n > 16) n = 1;
   thread_t *ts = mmap(NULL, sizeof(thread_t) * n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
