@@ -223,7 +223,13 @@ $(BUILD)/bench/conf_startup: tools/bench/conf_startup.c $(BUILD)/libumacore.a
 BENCH_ARGS ?=
 bench: deps-bench all $(BENCH_PROGS)
 	tools/bench/suite.py --build $(BUILD) --rounds 3 --markdown docs/BENCH.md --svg docs/bench-ratios.svg $(BENCH_ARGS)
+	tools/bench/server.py --build $(BUILD) --rounds 2 --wait-ms 3000
 	$(BUILD)/bench/conf_startup 100
+
+# A key-value server's fill, delete 3 of 4 keys, idle wait (12 s, past
+# jemalloc's 10 s decay), for RSS against the live bytes: about 15 minutes.
+bench-server: deps-bench all $(BUILD)/bench/kv_server
+	tools/bench/server.py --build $(BUILD) --rounds 3 --markdown docs/BENCH.md $(BENCH_ARGS)
 
 bench-quick: deps-bench all $(BENCH_PROGS)
 	tools/bench/suite.py --build $(BUILD) --quick $(BENCH_ARGS)

@@ -187,6 +187,21 @@ void heap_collect_all(uma_heap_t *heap, bool force) {
   heap_leave(heap);
 }
 
+/* The exit report's settling: the calling thread may be inside a slow path
+ * of its own heap (exit or _exit called from a signal handler that cut
+ * one), so the flag is waited for at most 50 ms — long enough for the
+ * helper's pass to move on — and the heap left as it is otherwise. */
+bool heap_collect_own_if_free(uma_heap_t *heap) {
+  uint64_t until = os_now_ms() + 50;
+  while (!heap_try_enter(heap)) {
+    if (os_now_ms() >= until) return false;
+    os_yield();
+  }
+  heap_leave(heap);   /* heap_collect_all takes it again: nothing else can now but the helper */
+  heap_collect_all(heap, false);
+  return true;
+}
+
 /* Collect the heaps of exited threads too: take them all off the list,
  * collect, put them back. New threads meanwhile get fresh heaps. */
 void heap_collect_abandoned(bool force) {

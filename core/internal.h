@@ -304,6 +304,7 @@ UMA_HIDDEN void heap_purge_tick(uma_heap_t *heap, bool force);
 UMA_HIDDEN void heap_purge_tick_locked(uma_heap_t *heap, bool force);
 UMA_HIDDEN void heap_decay(uma_heap_t *heap, uint64_t now_ms, bool force);
 UMA_HIDDEN void heap_collect_all(uma_heap_t *heap, bool force);
+UMA_HIDDEN bool heap_collect_own_if_free(uma_heap_t *heap);
 
 /* A heap's pages and segments change outside the fast paths only with its
  * `busy` flag held: the owner holds it in every slow path that touches a

@@ -30,7 +30,7 @@ void report_gather(uma_report_data_t *d, report_kind_t kind) {
   __builtin_memset(d, 0, sizeof *d);
   d->kind = kind;
   if (kind == REPORT_EXIT || kind == REPORT_ON_DEMAND) {
-    if (uma_tls_heap) heap_collect_all(uma_tls_heap, false);
+    if (uma_tls_heap) heap_collect_own_if_free(uma_tls_heap);
     heap_collect_abandoned(false);
     sample_collect();
   }
