@@ -18,7 +18,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from suite import allocators, geomean, ROOT  # noqa: E402
+from suite import columns, geomean, replace_between, ROOT  # noqa: E402
 
 MARK_BEGIN, MARK_END = "<!-- server:begin -->", "<!-- server:end -->"
 WORKLOADS = [("web/random", "web", "random"), ("web/clustered", "web", "clustered"),
@@ -52,17 +52,7 @@ def main():
     ap.add_argument("--allocators", default="")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
-    allocs = allocators(build)
-    envs = {a: {} for a in allocs}
-    for v in args.variant:
-        name, _, settings = v.partition("=")
-        allocs[name] = allocs["uma-preload"]
-        envs[name] = dict(kv.split("=", 1) for kv in settings.split(","))
-    for v in args.lib:
-        name, _, path = v.partition("=")
-        allocs[name], envs[name] = os.path.abspath(path), {}
-    if args.allocators:
-        allocs = {a: allocs[a] for a in args.allocators.split(",")}
+    allocs, envs = columns(build, args)
     res = {w[0]: {a: [] for a in allocs} for w in WORKLOADS}
     for r in range(args.rounds):
         for name, mix, deletion in WORKLOADS:
@@ -96,13 +86,7 @@ def main():
     text = "\n".join(lines)
     print(text)
     if args.markdown:
-        doc = open(args.markdown).read()
-        if MARK_BEGIN not in doc:
-            doc += f"\n{MARK_BEGIN}\n{MARK_END}\n"
-        before, rest = doc.split(MARK_BEGIN, 1)
-        after = rest.split(MARK_END, 1)[1]
-        with open(args.markdown, "w") as f:
-            f.write(f"{before}{MARK_BEGIN}\n{text}\n{MARK_END}{after}")
+        replace_between(args.markdown, MARK_BEGIN, MARK_END, text + "\n")
 
 
 if __name__ == "__main__":

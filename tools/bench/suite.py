@@ -50,6 +50,23 @@ def allocators(build):
     }
 
 
+def columns(build, args):
+    """The allocators to run ({name: library}) and each one's extra environment,
+    from --variant, --lib and --allocators (shared with server.py)."""
+    allocs = allocators(build)
+    envs = {a: {} for a in allocs}
+    for v in args.variant:
+        name, _, settings = v.partition("=")
+        allocs[name] = allocs["uma-preload"]
+        envs[name] = dict(kv.split("=", 1) for kv in settings.split(","))
+    for v in args.lib:
+        name, _, path = v.partition("=")
+        allocs[name], envs[name] = os.path.abspath(path), {}
+    if args.allocators:
+        allocs = {a: allocs[a] for a in args.allocators.split(",")}
+    return allocs, envs
+
+
 def sqlite_rows(scale):
     """A million rows at scale 1; fewer for a quick run (the build is linear in rows)."""
     return 1000000 if scale >= 1 else max(100000, int(1000000 * scale))
@@ -160,19 +177,7 @@ def main():
     if args.quick:
         args.scale, args.rounds, args.no_pl = 0.15, 2, True
     build = os.path.abspath(args.build)
-    allocs = allocators(build)
-    envs = {a: {} for a in allocs}
-    for v in args.variant:
-        name, _, settings = v.partition("=")
-        allocs[name] = allocs["uma-preload"]
-        envs[name] = dict(kv.split("=", 1) for kv in settings.split(","))
-    for v in args.lib:
-        name, _, path = v.partition("=")
-        allocs[name] = os.path.abspath(path)
-        envs[name] = {}
-    if args.allocators:
-        keep = args.allocators.split(",")
-        allocs = {a: allocs[a] for a in keep}
+    allocs, envs = columns(build, args)
     for name, path in allocs.items():
         if path and not os.path.exists(path):
             sys.exit(f"uma-preload: bench: {name} library {path} is missing (make deps-bench installs it)")
@@ -271,14 +276,19 @@ def main():
     if args.svg:
         svg_chart(names, list(allocs), tr, mr, args.svg)
     if args.markdown:
-        doc = open(args.markdown).read()
-        if MARK_BEGIN not in doc:
-            doc += f"\n{MARK_BEGIN}\n{MARK_END}\n"
-        before, rest = doc.split(MARK_BEGIN, 1)
-        after = rest.split(MARK_END, 1)[1]
         chart = f"\n![ratios to mimalloc]({os.path.relpath(args.svg, os.path.dirname(args.markdown))})\n" if args.svg else ""
-        with open(args.markdown, "w") as f:
-            f.write(f"{before}{MARK_BEGIN}\n{text}\n{chart}{MARK_END}{after}")
+        replace_between(args.markdown, MARK_BEGIN, MARK_END, f"{text}\n{chart}")
+
+
+def replace_between(path, begin, end, text):
+    """Put text between the two marker lines of the file (appended if missing)."""
+    doc = open(path).read()
+    if begin not in doc:
+        doc += f"\n{begin}\n{end}\n"
+    before, rest = doc.split(begin, 1)
+    after = rest.split(end, 1)[1]
+    with open(path, "w") as f:
+        f.write(f"{before}{begin}\n{text}{end}{after}")
 
 
 if __name__ == "__main__":
