@@ -169,10 +169,10 @@ void heap_purge_tick(uma_heap_t *heap, bool force) {
   heap_leave(heap);
 }
 
-/* Owner (or the holder of an abandoned heap): take in every remote free and
- * retire every empty page, then purge what is due (or everything). */
-void heap_collect_all(uma_heap_t *heap, bool force) {
-  heap_enter(heap);
+/* Owner (or the holder of an abandoned heap), busy held: take in every
+ * remote free and retire every empty page, then purge what is due (or
+ * everything). */
+static void heap_collect_locked(uma_heap_t *heap, bool force) {
   heap_flush_tcache(heap);
   heap_drain_delayed(heap);
   for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) {
@@ -184,6 +184,11 @@ void heap_collect_all(uma_heap_t *heap, bool force) {
     }
   }
   heap_purge_tick_locked(heap, force);
+}
+
+void heap_collect_all(uma_heap_t *heap, bool force) {
+  heap_enter(heap);
+  heap_collect_locked(heap, force);
   heap_leave(heap);
 }
 
@@ -197,8 +202,8 @@ bool heap_collect_own_if_free(uma_heap_t *heap) {
     if (os_now_ms() >= until) return false;
     os_yield();
   }
-  heap_leave(heap);   /* heap_collect_all takes it again: nothing else can now but the helper */
-  heap_collect_all(heap, false);
+  heap_collect_locked(heap, false);
+  heap_leave(heap);
   return true;
 }
 

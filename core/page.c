@@ -228,7 +228,7 @@ static bool block_hits(const uint64_t *mask, size_t bs, unsigned k) {
 
 /* Owner or decay pass, with the heap's busy flag held; never the class's
  * current page (malloc's fast path pops it without the flag) nor a full
- * one. Returns the OS pages whose every block has been free (and `used`
+ * one. Gives back the OS pages whose every block has been free (and `used`
  * unchanged) for the delay; `force`: now. */
 void page_decay(uma_page_t *page, uint64_t now_ms, uint64_t delay_ms, bool force) {
   if (page->used != page->seen_used) {
@@ -255,24 +255,20 @@ void page_decay(uma_page_t *page, uint64_t now_ms, uint64_t delay_ms, bool force
     for (unsigned k = 0; k < n; k++)
       if (block_hits(page->purged, bs, k)) bit_set(is_free, k);
   uint64_t fresh[2] = { 0, 0 };
-  bool any = false;
   for (unsigned j = 0; j < os_pages; j++) {
     if (bit_get(page->purged, j)) continue;
     unsigned k0 = (unsigned)((size_t)j * UMA_OS_PAGE / bs);
     unsigned k1 = (unsigned)(((size_t)(j + 1) * UMA_OS_PAGE - 1) / bs);
     bool all = true;
     for (unsigned k = k0; k <= k1 && all; k++) all = bit_get(is_free, k);
-    if (all) {
-      bit_set(fresh, j);
-      any = true;
-    }
+    if (all) bit_set(fresh, j);
   }
-  if (!any) return;
+  if ((fresh[0] | fresh[1]) == 0) return;
   uint64_t gone[2] = { page->purged[0] | fresh[0], page->purged[1] | fresh[1] };
   /* The free list again, in address order, without the blocks that touch a
    * returned OS page; those read zero in their first 16 bytes from now on. */
-  uma_block_t *head = NULL, **tail = &head;
-  for (unsigned k = 0; k < n; k++) {
+  uma_block_t *head = NULL;
+  for (unsigned k = n; k-- > 0;) {
     if (!bit_get(listed, k)) continue;
     uma_block_t *b = (uma_block_t *)(start + (size_t)k * bs);
     if (block_hits(gone, bs, k)) {
@@ -280,11 +276,9 @@ void page_decay(uma_page_t *page, uint64_t now_ms, uint64_t delay_ms, bool force
       b->cookie = 0;
       continue;
     }
-    *tail = b;
-    tail = &b->next;
+    block_link(b, head);
+    head = b;
   }
-  *tail = NULL;
-  for (uma_block_t *b = head; b; b = b->next) block_link(b, b->next);
   page->free = head;
   for (unsigned j = 0; j < os_pages;) {   /* one madvise per run */
     if (!bit_get(fresh, j)) {
@@ -309,31 +303,33 @@ void page_decay(uma_page_t *page, uint64_t now_ms, uint64_t delay_ms, bool force
 
 /* Owner, with busy held: the page has nothing else to hand out. */
 static bool page_restore(uma_page_t *page) {
-  if ((page->purged[0] | page->purged[1]) == 0) return false;
   size_t bs = page->block_size;
   uint8_t *start = page_start(page);
   unsigned os_pages = (unsigned)((size_t)(page->bump - start) / UMA_OS_PAGE);
   unsigned n = (unsigned)((size_t)(page->bump - start) / bs);
-  unsigned lo = page->purged[0] ? (unsigned)__builtin_ctzll(page->purged[0]) : 64 + (unsigned)__builtin_ctzll(page->purged[1]);
-  unsigned hi = lo + 1;
-  /* The last block touching OS page hi − 1 reaches into page hi: take it too. */
-  while (hi < os_pages && bit_get(page->purged, hi) && ((((size_t)hi * UMA_OS_PAGE - 1) / bs + 1) * bs) > (size_t)hi * UMA_OS_PAGE)
-    hi++;
-  for (unsigned j = lo; j < hi; j++) page->purged[j >> 6] &= ~(1ULL << (j & 63));
-  stats_commit((int64_t)(hi - lo) * (int64_t)UMA_OS_PAGE);
-  unsigned k0 = (unsigned)((size_t)lo * UMA_OS_PAGE / bs);
-  unsigned k1 = (unsigned)(((size_t)hi * UMA_OS_PAGE - 1) / bs);
-  if (k1 >= n) k1 = n - 1;
-  uma_block_t *list = NULL;
-  for (unsigned k = k1 + 1; k-- > k0;) {
-    if (block_hits(page->purged, bs, k)) continue;   /* still reaches a returned page */
-    uma_block_t *b = (uma_block_t *)(start + (size_t)k * bs);
-    if (b->next != NULL || b->cookie != 0) block_corrupt(b);
-    block_link(b, list);
-    list = b;
+  while ((page->purged[0] | page->purged[1]) != 0) {
+    unsigned lo = page->purged[0] ? (unsigned)__builtin_ctzll(page->purged[0]) : 64 + (unsigned)__builtin_ctzll(page->purged[1]);
+    unsigned hi = lo + 1;
+    /* The last block touching OS page hi − 1 reaches into page hi: take it too. */
+    while (hi < os_pages && bit_get(page->purged, hi) && ((((size_t)hi * UMA_OS_PAGE - 1) / bs + 1) * bs) > (size_t)hi * UMA_OS_PAGE)
+      hi++;
+    for (unsigned j = lo; j < hi; j++) page->purged[j >> 6] &= ~(1ULL << (j & 63));
+    stats_commit((int64_t)(hi - lo) * (int64_t)UMA_OS_PAGE);
+    unsigned k0 = (unsigned)((size_t)lo * UMA_OS_PAGE / bs);
+    unsigned k1 = (unsigned)(((size_t)hi * UMA_OS_PAGE - 1) / bs);
+    if (k1 >= n) k1 = n - 1;
+    uma_block_t *list = NULL;
+    for (unsigned k = k1 + 1; k-- > k0;) {
+      if (block_hits(page->purged, bs, k)) continue;   /* still reaches a returned page */
+      uma_block_t *b = (uma_block_t *)(start + (size_t)k * bs);
+      if (b->next != NULL || b->cookie != 0) block_corrupt(b);
+      block_link(b, list);
+      list = b;
+    }
+    page->free = list;
+    if (list) return true;   /* else every block reached on: the next run */
   }
-  page->free = list;
-  return list != NULL || page_restore(page);
+  return false;
 }
 
 /* ---- refills -------------------------------------------------------------- */

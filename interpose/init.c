@@ -106,8 +106,6 @@ static void write_reports(report_kind_t kind) {
   if (final) {
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
-  }
-  if (final) {
     if (atomic_exchange(&reported, true)) {
       pthread_sigmask(SIG_SETMASK, &old, NULL);
       return;
