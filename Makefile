@@ -7,9 +7,23 @@ PREFIX  ?= /usr/local
 # The system-wide policy file: /etc for PREFIX=/usr, PREFIX/etc otherwise.
 SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 DESTDIR ?=
+LIBDIR  ?= $(PREFIX)/lib
+MANDIR  ?= $(PREFIX)/share/man
+VERSION := $(shell cat VERSION)
+# Man pages carry a date: the packager's SOURCE_DATE_EPOCH, else the last
+# commit's, so two builds of one tree give the same pages.
+MAN_DATE := $(shell date -u -d @$${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct 2>/dev/null || echo 0)} +%Y-%m-%d)
 PYTHON  ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 
 BUILD   := build
+# What is compiled into objects from the command line (where the system
+# policy file lives, the version) is written to a stamp that changes only
+# when they do; what uses them depends on it, so `make install PREFIX=/usr`
+# after a build for /usr/local rebuilds them instead of installing a library
+# that reads /usr/local/etc.
+PATHS_STAMP := $(BUILD)/paths.stamp
+$(shell mkdir -p $(BUILD) && echo 'SYSCONFDIR=$(SYSCONFDIR) VERSION=$(VERSION) MAN_DATE=$(MAN_DATE) LIBDIR=$(LIBDIR)' | \
+        cmp -s - $(PATHS_STAMP) || echo 'SYSCONFDIR=$(SYSCONFDIR) VERSION=$(VERSION) MAN_DATE=$(MAN_DATE) LIBDIR=$(LIBDIR)' > $(PATHS_STAMP))
 # -fno-builtin: the compiler must not turn our memset+malloc into a call to
 # calloc (which is us) or assume malloc's semantics inside malloc itself.
 # -ffunction-sections/-fdata-sections with --gc-sections: the preload drops
@@ -18,7 +32,7 @@ BUILD   := build
 UMA_CFLAGS := -std=gnu11 -Wall -Wextra -Wno-unused-parameter -fPIC -fvisibility=hidden \
               -ffunction-sections -fdata-sections -ftls-model=initial-exec -fno-builtin-malloc -fno-builtin-free \
               -fno-builtin-calloc -fno-builtin-realloc -fno-semantic-interposition \
-              -Iinclude -pthread -DUMA_SYSCONFDIR='"$(SYSCONFDIR)"' $(CFLAGS)
+              -Iinclude -pthread -DUMA_SYSCONFDIR='"$(SYSCONFDIR)"' -DUMA_VERSION='"$(VERSION)"' $(CFLAGS)
 
 CORE_SRC      := $(wildcard core/*.c policy/*.c)
 INTERPOSE_SRC := $(wildcard interpose/*.c)
@@ -30,11 +44,11 @@ PRELOAD_PROGS := $(patsubst tests/preload/%.c,$(BUILD)/tests/%,$(wildcard tests/
 BENCH_WORKLOADS := larson xmalloc mstress cache_scratch alloc_test glibc_simple malloc_large realloc_grow frag frag_medium latency loop cow_copy layers kv_server
 BENCH_PROGS   := $(BENCH_WORKLOADS:%=$(BUILD)/bench/%) $(BUILD)/bench/conf_startup
 
-.PHONY: test-gpu bench-gpu test-numa
+.PHONY: test-gpu bench-gpu test-numa man deb uninstall test-install
 .PHONY: test-alloc-fuzz fuzz-alloc
 .PHONY: all demo test test-unit test-preload test-fuzz fuzz test-python-full deps-build deps-test deps-bench install bench bench-quick bench-loop bench-cow clean
 
-all: $(BUILD)/libumapreload.so $(BUILD)/libumacore.a $(BUILD)/uma-conf $(BUILD)/uma-report
+all: $(BUILD)/libumapreload.so $(BUILD)/libumacore.a $(BUILD)/uma-conf $(BUILD)/uma-report man $(BUILD)/uma-preload.pc
 
 $(BUILD)/%.o: %.c $(wildcard core/*.h policy/*.h include/*.h interpose/*.h)
 	@mkdir -p $(dir $@)
@@ -56,13 +70,31 @@ $(BUILD)/policy/embedded_conf.c: uma-preload.conf tools/embed-conf
 $(BUILD)/policy/embedded_conf.o: $(BUILD)/policy/embedded_conf.c
 	$(CC) $(UMA_CFLAGS) -c $< -o $@
 
-$(BUILD)/uma-conf: tools/uma-conf.c $(BUILD)/libumacore.a
-	$(CC) $(UMA_CFLAGS) $< $(BUILD)/libumacore.a -ldl -o $@
+$(BUILD)/policy/load.o: $(PATHS_STAMP)
+
+$(BUILD)/uma-conf: tools/uma-conf.c tools/conf_manpage.c tools/conf_manpage.h $(BUILD)/libumacore.a $(PATHS_STAMP)
+	$(CC) $(UMA_CFLAGS) -DUMA_MAN_DATE='"$(MAN_DATE)"' tools/uma-conf.c tools/conf_manpage.c $(BUILD)/libumacore.a -ldl -o $@
+
+# ---- man pages: uma-preload.conf(5) from the key table, the others from man/
+MAN_PAGES := $(BUILD)/man/uma-preload.7 $(BUILD)/man/uma-preload.conf.5 $(BUILD)/man/uma-run.1 \
+             $(BUILD)/man/uma-conf.1 $(BUILD)/man/uma-report.1
+man: $(MAN_PAGES)
+$(BUILD)/man/uma-preload.conf.5: $(BUILD)/uma-conf
+	@mkdir -p $(dir $@)
+	$(BUILD)/uma-conf man > $@
+$(BUILD)/man/%: man/%.in $(PATHS_STAMP)
+	@mkdir -p $(dir $@)
+	sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@DATE@|$(MAN_DATE)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	    -e 's|@LIBDIR@|$(LIBDIR)|g' $< > $@
+
+# pkg-config for the static core and its header (uma.h).
+$(BUILD)/uma-preload.pc: tools/uma-preload.pc.in $(PATHS_STAMP)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
 
 # Reads the JSON reports (jansson: Debian's libjansson-dev).
-$(BUILD)/uma-report: tools/uma-report.c tools/report_sites.c tools/report_advice.c tools/uma-report.h $(BUILD)/libumacore.a
+$(BUILD)/uma-report: tools/uma-report.c tools/report_sites.c tools/report_advice.c tools/uma-report.h $(BUILD)/libumacore.a $(PATHS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -O2 -g -Wall -Wextra tools/uma-report.c tools/report_sites.c tools/report_advice.c \
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -DUMA_VERSION='"$(VERSION)"' tools/uma-report.c tools/report_sites.c tools/report_advice.c \
 	  $(BUILD)/libumacore.a -ljansson -lm -pthread -ldl -o $@
 
 $(BUILD)/libumacore.a: $(CORE_OBJ)
@@ -144,7 +176,7 @@ FUZZ_SECONDS ?= 30
 $(BUILD)/tests/conf_fuzz: tests/fuzz/conf_fuzz.c $(CORE_SRC) $(BUILD)/policy/embedded_conf.c $(wildcard core/*.h policy/*.h)
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iinclude \
-	  -DUMA_SYSCONFDIR='"$(SYSCONFDIR)"' $< $(CORE_SRC) $(BUILD)/policy/embedded_conf.c -pthread -o $@
+	  -DUMA_SYSCONFDIR='"$(SYSCONFDIR)"' -DUMA_VERSION='"$(VERSION)"' $< $(CORE_SRC) $(BUILD)/policy/embedded_conf.c -pthread -o $@
 
 test-fuzz: $(BUILD)/tests/conf_fuzz
 	@rm -rf $(BUILD)/fuzz-corpus && mkdir -p $(BUILD)/fuzz-corpus
@@ -208,6 +240,8 @@ deps-test:
 	@tools/install-deps test
 deps-bench:
 	@tools/install-deps bench
+deps-deb:
+	@tools/install-deps deb
 
 # ---- benchmarks (not part of make test) -----------------------------------
 $(BUILD)/bench/%: tools/bench/%.c tools/bench/bench.h
@@ -241,18 +275,41 @@ bench-loop: deps-bench all $(BUILD)/bench/loop
 	tools/bench/run $(CURDIR)/$(BUILD)
 
 # ---- install, the way a distribution package lays it out ------------------
+# The files `install` writes, relative to DESTDIR; `uninstall` removes them.
+INSTALLED := $(LIBDIR)/libumapreload.so $(LIBDIR)/libumacore.a $(LIBDIR)/pkgconfig/uma-preload.pc \
+             $(PREFIX)/include/uma.h $(PREFIX)/bin/uma-run $(PREFIX)/bin/uma-conf $(PREFIX)/bin/uma-report \
+             $(MAN_PAGES:$(BUILD)/man/%=$(MANDIR)/man%) $(SYSCONFDIR)/uma-preload.conf \
+             $(addprefix $(PREFIX)/share/doc/uma-preload/,README.md ARCHITECTURE.md BENCH.md REPORT-FORMAT.md)
 install: all
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin \
-	           $(DESTDIR)$(PREFIX)/share/doc/uma-preload $(DESTDIR)$(SYSCONFDIR)
-	install -m 0755 $(BUILD)/libumapreload.so $(DESTDIR)$(PREFIX)/lib/libumapreload.so
-	install -m 0644 $(BUILD)/libumacore.a $(DESTDIR)$(PREFIX)/lib/libumacore.a
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin \
+	           $(DESTDIR)$(PREFIX)/share/doc/uma-preload $(DESTDIR)$(SYSCONFDIR) \
+	           $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
+	install -m 0644 $(BUILD)/libumapreload.so $(DESTDIR)$(LIBDIR)/libumapreload.so
+	install -m 0644 $(BUILD)/libumacore.a $(DESTDIR)$(LIBDIR)/libumacore.a
+	install -m 0644 $(BUILD)/uma-preload.pc $(DESTDIR)$(LIBDIR)/pkgconfig/uma-preload.pc
 	install -m 0644 include/uma.h $(DESTDIR)$(PREFIX)/include/uma.h
-	sed 's|@LIBDIR@|$(PREFIX)/lib|' tools/uma-run > $(DESTDIR)$(PREFIX)/bin/uma-run
+	sed -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@VERSION@|$(VERSION)|' tools/uma-run > $(DESTDIR)$(PREFIX)/bin/uma-run
 	chmod 0755 $(DESTDIR)$(PREFIX)/bin/uma-run
 	install -m 0755 $(BUILD)/uma-conf $(DESTDIR)$(PREFIX)/bin/uma-conf
 	install -m 0755 $(BUILD)/uma-report $(DESTDIR)$(PREFIX)/bin/uma-report
+	for m in $(MAN_PAGES); do n=$${m##*/}; install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${n##*.}/$$n; done
 	install -m 0644 uma-preload.conf $(DESTDIR)$(SYSCONFDIR)/uma-preload.conf
 	install -m 0644 README.md docs/ARCHITECTURE.md docs/BENCH.md docs/REPORT-FORMAT.md $(DESTDIR)$(PREFIX)/share/doc/uma-preload/
+
+# Removes what install wrote (and the directories it made, where empty).
+# A system policy file that differs from the shipped one is the admin's:
+# it is kept, and said so.
+uninstall:
+	@if [ -f $(DESTDIR)$(SYSCONFDIR)/uma-preload.conf ] && ! cmp -s uma-preload.conf $(DESTDIR)$(SYSCONFDIR)/uma-preload.conf; then \
+	  echo "uma-preload: kept $(DESTDIR)$(SYSCONFDIR)/uma-preload.conf (changed since install; remove it by hand if unwanted)"; \
+	  rm -f $(filter-out $(SYSCONFDIR)/uma-preload.conf,$(INSTALLED:%=$(DESTDIR)%)); \
+	else rm -f $(INSTALLED:%=$(DESTDIR)%); fi
+	-rmdir $(DESTDIR)$(PREFIX)/share/doc/uma-preload $(DESTDIR)$(LIBDIR)/pkgconfig 2>/dev/null
+
+# The Debian packages (debian/): libumapreload, libumapreload-dev and
+# uma-preload-tools, built unsigned into build/deb/ and checked by lintian.
+deb: deps-deb
+	tools/build-deb $(BUILD)/deb
 
 clean:
 	rm -rf $(BUILD)

@@ -269,6 +269,17 @@ void report_write_text(int fd, const uma_report_data_t *d) {
     "    but unused (\"of it returned\": already given back, not in P); ext. frag = 1 - largest free / free;\n"
     "    unusable@4K = the share of free space a 4 KiB request cannot use. docs/REPORT-FORMAT.md has all.\n";
   os_write(fd, terms, sizeof terms - 1);
+  /* CPython serves objects up to 512 B from its own arenas (pymalloc)
+   * unless PYTHONMALLOC=malloc; the numbers above then count 256 KiB arenas
+   * and big objects, not the program's objects. Said where it is read. */
+  if (d->command[0] == 'p' && d->command[1] == 'y' && d->command[2] == 't' && d->command[3] == 'h' &&
+      d->command[4] == 'o' && d->command[5] == 'n' && !uma_env("PYTHONMALLOC")) {
+    static const char note[] =
+      "  note: this Python allocates objects up to 512 B from its own arenas (pymalloc), which this\n"
+      "    report sees only as 256 KiB blocks; run it with PYTHONMALLOC=malloc (uma-run --python) so\n"
+      "    every object goes through uma-preload and is counted.\n";
+    os_write(fd, note, sizeof note - 1);
+  }
 }
 
 /* The public entry (and malloc_stats): the text summary to `fd`. */

@@ -79,6 +79,17 @@ static void put_expected(uma_buf_t *b, pol_key_id_t k, const char *expected) {
   }
 }
 
+/* "[general], [report], ..., [rule NAME]": every section the parser knows. */
+static void put_sections(uma_buf_t *b) {
+  buf_str(b, " (sections: ");
+  for (size_t i = 0; i < PLAIN_SECTIONS; i++) {
+    buf_str(b, "[");
+    buf_str(b, plain_sections[i]);
+    buf_str(b, "], ");
+  }
+  buf_str(b, "[rule NAME])");
+}
+
 static int rule_find(const pol_config_t *cfg, const char *name, size_t len) {
   for (int i = 0; i < cfg->rule_count; i++)
     if (strlen(cfg->rules[i].route.name) == len && memcmp(cfg->rules[i].route.name, name, len) == 0) return i;
@@ -271,7 +282,8 @@ bool pol_set(pol_config_t *cfg, const char *origin, const char *section, size_t 
       uma_buf_t b = { msg, 0, sizeof msg };
       buf_str(&b, "unknown section '");
       put_n(&b, section, section_len);
-      buf_str(&b, "' (sections: general, report, purge, large, rule.NAME)");
+      buf_str(&b, "'");
+      put_sections(&b);
       pol_diag(cfg, true, origin, 0, 0, msg);
       return false;
     }
@@ -369,7 +381,8 @@ void pol_parse(pol_config_t *cfg, const char *name, const char *text, size_t len
         uma_buf_t mb = { msg, 0, sizeof msg };
         buf_str(&mb, "unknown section '");
         put_n(&mb, s + a, b - a);
-        buf_str(&mb, "' (sections: [general], [report], [purge], [large], [rule NAME])");
+        buf_str(&mb, "'");
+        put_sections(&mb);
         pol_diag(cfg, true, name, line, (int)a + 1, msg);
         continue;
       }

@@ -123,8 +123,7 @@ static bool parse_range(const char *s, size_t len, size_t *lo, size_t *hi) {
     if (right && !parse_size(dots + 2, right, &b)) return false;
     if (!left && !right) return false;
   }
-  if (a > b) return false;
-  *lo = a;
+  *lo = a;   /* LO > HI is the caller's error, with its own message */
   *hi = b;
   return true;
 }
@@ -241,7 +240,12 @@ bool pol_value_parse(pol_key_id_t k, const char *s, size_t len, pol_value_t *out
     if (len == 0 || len >= 256) { *expected = "text of 1 to 255 characters"; return false; }
     return true;
   case POL_SIZE_RANGE:
-    return parse_range(s, len, &out->lo, &out->hi);
+    if (!parse_range(s, len, &out->lo, &out->hi)) return false;
+    if (out->lo > out->hi) {
+      *expected = "a size range whose LO is not above its HI (LO..HI: write the smaller size first, e.g. 1M..64M)";
+      return false;
+    }
+    return true;
   case POL_SOURCES: {   /* "malloc, mmap" */
     out->num = 0;
     size_t i = 0;

@@ -151,6 +151,31 @@ static void env_overrides(pol_config_t *cfg) {
   }
 }
 
+/* An override that names a rule the file lacks makes a new rule; one that
+ * sets none of what a rule matches on would match every allocation. That
+ * is almost always a misspelt or missing rule name, so it is an error; a
+ * deliberate catch-all says so with `rule.NAME.size=0..`. */
+static void new_rules_say_what_they_match(pol_config_t *cfg, int file_rules) {
+  static const pol_key_id_t matchers[] = { K_RULE_SOURCE, K_RULE_SIZE, K_RULE_ALIGNMENT, K_RULE_CALLER };
+  for (int i = file_rules; i < cfg->rule_count; i++) {
+    const pol_rule_t *r = &cfg->rules[i];
+    bool says = false;
+    for (size_t m = 0; m < sizeof matchers / sizeof matchers[0]; m++) says |= r->set_origin[matchers[m]][0] != 0;
+    if (says) continue;
+    char msg[400];
+    uma_buf_t b = { msg, 0, sizeof msg };
+    buf_str(&b, "there is no rule '");
+    buf_str(&b, r->route.name);
+    buf_str(&b, "' in ");
+    buf_str(&b, cfg->source_name);
+    buf_str(&b, ", and this new one sets none of source, size, alignment or caller, so it would match "
+                "every allocation; fix the rule's name, or add rule.");
+    buf_str(&b, r->route.name);
+    buf_str(&b, ".size=0.. to mean every allocation");
+    pol_diag(cfg, true, r->origin, 0, 0, msg);
+  }
+}
+
 void pol_load(pol_config_t *cfg, const char *path) {
   pol_config_defaults(cfg);
   char found[512];
@@ -175,7 +200,9 @@ void pol_load(pol_config_t *cfg, const char *path) {
   } else {
     pol_parse(cfg, "built-in uma-preload.conf", pol_embedded_conf, pol_embedded_conf_len);
   }
+  int file_rules = cfg->rule_count;
   env_overrides(cfg);
+  new_rules_say_what_they_match(cfg, file_rules);
   pol_check_rules(cfg);
 }
 

@@ -3,23 +3,32 @@
  *   uma-conf explain [FILE] --source S --size N [--align A] [--caller LIB]
  *   uma-conf dump [FILE]                  the effective settings and their origins
  *   uma-conf defaults                     the shipped uma-preload.conf, from the key table
+ *   uma-conf man                          uma-preload.conf(5), from the key table
  * Without FILE, the file the preload would read (UMA_PRELOAD_CONF, the user's,
- * the system's, else the built-in one), plus the UMA_* environment. */
+ * the system's, else the built-in one), plus the UMA_* environment.
+ * Exit codes: 0 done, 1 the policy has errors, 2 a wrong command line. */
 #include <dlfcn.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "../policy/policy.h"
+#include "conf_manpage.h"
 
 static pol_config_t cfg;
 
-static int usage(void) {
-  fprintf(stderr,
+static int usage(FILE *to, int code) {
+  fprintf(to,
           "usage: uma-conf check [FILE]\n"
           "       uma-conf explain [FILE] --source malloc|mmap|cuda-device|cuda-host --size N [--align A] [--caller LIB]\n"
           "       uma-conf dump [FILE]\n"
-          "       uma-conf defaults\n");
-  return 2;
+          "       uma-conf defaults\n"
+          "       uma-conf man\n"
+          "       uma-conf --help | --version\n"
+          "Without FILE: $UMA_PRELOAD_CONF, else $XDG_CONFIG_HOME/uma-preload.conf, else\n"
+          "%s/uma-preload.conf, else the built-in defaults; then the UMA_* environment.\n"
+          "See uma-conf(1) and uma-preload.conf(5).\n", UMA_SYSCONFDIR);
+  return code;
 }
 
 static bool parse_size_arg(const char *text, size_t *out) {
@@ -41,7 +50,7 @@ static void machine_facts(void) {
          one_node ? " (one node: every placement is local)" : "");
   void *cuda = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_NOLOAD);
   if (!cuda) cuda = dlopen("libcuda.so.1", RTLD_LAZY);
-  printf("  gpu          %s\n", cuda ? "libcuda.so.1 found (this build does not use it yet)"
+  printf("  gpu          %s\n", cuda ? "libcuda.so.1 found: cuda-device, cuda-host and pinned rules apply"
                                     : "no libcuda.so.1: cuda-device, cuda-host and pinned are off");
   if (cuda) dlclose(cuda);
   buf[0] = 0;
@@ -52,32 +61,57 @@ static void machine_facts(void) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 2) return usage();
-  const char *cmd = argv[1];
-  if (strcmp(cmd, "defaults") == 0) {
-    pol_write_defaults(1);
-    return 0;
-  }
+  static const struct option longopts[] = {
+    { "source", required_argument, NULL, 's' }, { "size", required_argument, NULL, 'z' },
+    { "align", required_argument, NULL, 'a' },  { "caller", required_argument, NULL, 'c' },
+    { "help", no_argument, NULL, 'h' },         { "version", no_argument, NULL, 'V' },
+    { NULL, 0, NULL, 0 },
+  };
   const char *file = NULL, *source = "malloc", *caller = NULL;
   size_t size = 0, align = 16;
   bool have_size = false;
-  for (int i = 2; i < argc; i++) {
-    const char *a = argv[i];
-    if (strcmp(a, "--source") == 0 && i + 1 < argc) source = argv[++i];
-    else if (strcmp(a, "--size") == 0 && i + 1 < argc) {
-      if (!parse_size_arg(argv[++i], &size)) {
-        fprintf(stderr, "uma-preload: uma-conf: --size '%s' is not a size (e.g. 4096, 64K, 3M)\n", argv[i]);
+  int opt;
+  while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    switch (opt) {
+    case 'h': return usage(stdout, 0);
+    case 'V': printf("uma-conf (uma-preload) %s\n", UMA_VERSION); return 0;
+    case 's': source = optarg; break;
+    case 'c': caller = optarg; break;
+    case 'z':
+      if (!parse_size_arg(optarg, &size)) {
+        fprintf(stderr, "uma-preload: uma-conf: --size '%s' is not a size (e.g. 4096, 64K, 3M)\n", optarg);
         return 2;
       }
       have_size = true;
-    } else if (strcmp(a, "--align") == 0 && i + 1 < argc) {
-      if (!parse_size_arg(argv[++i], &align) || align == 0 || (align & (align - 1))) {
-        fprintf(stderr, "uma-preload: uma-conf: --align '%s' is not a power of two\n", argv[i]);
+      break;
+    case 'a':
+      if (!parse_size_arg(optarg, &align) || align == 0 || (align & (align - 1))) {
+        fprintf(stderr, "uma-preload: uma-conf: --align '%s' is not a power of two\n", optarg);
         return 2;
       }
-    } else if (strcmp(a, "--caller") == 0 && i + 1 < argc) caller = argv[++i];
-    else if (a[0] != '-' && file == NULL) file = a;
-    else return usage();
+      break;
+    default: return usage(stderr, 2);   /* getopt printed what was wrong */
+    }
+  }
+  if (optind >= argc) return usage(stderr, 2);
+  const char *cmd = argv[optind++];
+  if (optind < argc) file = argv[optind++];
+  if (optind < argc) {
+    fprintf(stderr, "uma-preload: uma-conf: unexpected argument '%s' (one FILE at most)\n", argv[optind]);
+    return 2;
+  }
+  if (strcmp(cmd, "defaults") == 0 || strcmp(cmd, "man") == 0) {
+    if (file) {
+      fprintf(stderr, "uma-preload: uma-conf: %s takes no FILE\n", cmd);
+      return 2;
+    }
+    if (cmd[0] == 'd') pol_write_defaults(1);
+    else write_conf_manpage(stdout);
+    return 0;
+  }
+  if (strcmp(cmd, "check") != 0 && strcmp(cmd, "dump") != 0 && strcmp(cmd, "explain") != 0) {
+    fprintf(stderr, "uma-preload: uma-conf: unknown command '%s' (check, explain, dump, defaults, man)\n", cmd);
+    return 2;
   }
   pol_load(&cfg, file);
   if (strcmp(cmd, "check") == 0) {
@@ -115,5 +149,5 @@ int main(int argc, char **argv) {
     machine_facts();
     return 0;
   }
-  return usage();
+  return usage(stderr, 2);
 }

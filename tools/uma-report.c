@@ -10,10 +10,13 @@
  * lifetimes overlap its own. That is the footprint Q a planner that knew
  * the whole run would reach, next to the peak P and the live bytes L.
  *
- *   uma-report [--html OUT.html] [--pack-max N] REPORT.json...
+ *   uma-report [--html OUT.html] [--suggest-config OUT.conf] [--min-peak SIZE]
+ *              [--pack-max N] REPORT.json...
+ * Exit codes: 0 done, 2 a wrong command line or an unreadable report.
  *
  * JSON is parsed with jansson (Debian's libjansson). */
 #include "uma-report.h"
+#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -529,8 +532,13 @@ static uint64_t parse_size(const char *s) {
 
 static void usage(FILE *to) {
   fprintf(to, "usage: uma-report [--html OUT.html] [--suggest-config OUT.conf] [--min-peak SIZE] [--pack-max N] REPORT.json...\n"
+              "       uma-report --help | --version\n"
+              "  prints a summary of each JSON report (the preload's [report] json), or writes\n"
+              "  --html one page of pictures, --suggest-config a policy tuned to one report;\n"
               "  several reports (the processes of a job) give a row each and the job's total;\n"
-              "  --min-peak leaves out processes whose peak footprint stayed below SIZE (e.g. 16M)\n");
+              "  --min-peak leaves out processes whose peak footprint stayed below SIZE (e.g. 16M);\n"
+              "  --pack-max: trace records packed offline at most (default %d). See uma-report(1).\n",
+          PACK_MAX_DEFAULT);
 }
 
 int main(int argc, char **argv) {
@@ -539,18 +547,30 @@ int main(int argc, char **argv) {
   uint64_t min_peak = 0;
   report_t *reports = calloc((size_t)argc, sizeof *reports);
   int n = 0;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--html") == 0 && i + 1 < argc) html = argv[++i];
-    else if (strcmp(argv[i], "--suggest-config") == 0 && i + 1 < argc) suggest = argv[++i];
-    else if (strcmp(argv[i], "--min-peak") == 0 && i + 1 < argc) min_peak = parse_size(argv[++i]);
-    else if (strcmp(argv[i], "--pack-max") == 0 && i + 1 < argc) pack_max = (size_t)strtoull(argv[++i], NULL, 10);
-    else if (strcmp(argv[i], "--help") == 0) { usage(stdout); return 0; }
-    else if (argv[i][0] == '-') {
-      fprintf(stderr, "uma-preload: uma-report: unknown option '%s' (or it needs a value)\n", argv[i]);
-      usage(stderr);
-      return 2;
-    } else reports[n++].path = argv[i];
+  static const struct option longopts[] = {
+    { "html", required_argument, NULL, 'o' },     { "suggest-config", required_argument, NULL, 's' },
+    { "min-peak", required_argument, NULL, 'm' }, { "pack-max", required_argument, NULL, 'k' },
+    { "help", no_argument, NULL, 'h' },           { "version", no_argument, NULL, 'V' },
+    { NULL, 0, NULL, 0 },
+  };
+  int opt;
+  while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    switch (opt) {
+    case 'o': html = optarg; break;
+    case 's': suggest = optarg; break;
+    case 'm': min_peak = parse_size(optarg); break;
+    case 'k': {
+      char *end;
+      pack_max = (size_t)strtoull(optarg, &end, 10);
+      if (*end || !*optarg) die("--pack-max '%s' is not a count%s", optarg, "");
+      break;
+    }
+    case 'h': usage(stdout); return 0;
+    case 'V': printf("uma-report (uma-preload) %s\n", UMA_VERSION); return 0;
+    default: usage(stderr); return 2;   /* getopt said what was wrong */
+    }
   }
+  for (int i = optind; i < argc; i++) reports[n++].path = argv[i];
   if (n == 0) die("no report given%s%s (usage: uma-report [--html OUT.html] REPORT.json...)", "", "");
   int kept = 0, small = 0;
   for (int i = 0; i < n; i++) {
