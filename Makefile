@@ -9,6 +9,10 @@ SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 DESTDIR ?=
 LIBDIR  ?= $(PREFIX)/lib
 MANDIR  ?= $(PREFIX)/share/man
+# Where the preload goes: a module for LD_PRELOAD, not a library to link
+# against, so a distribution puts it in a directory of its own
+# (debian/rules: /usr/lib/TRIPLET/uma-preload).
+PRELOADDIR ?= $(LIBDIR)
 VERSION := $(shell cat VERSION)
 # Man pages carry a date: the packager's SOURCE_DATE_EPOCH, else the last
 # commit's, so two builds of one tree give the same pages.
@@ -22,8 +26,8 @@ BUILD   := build
 # after a build for /usr/local rebuilds them instead of installing a library
 # that reads /usr/local/etc.
 PATHS_STAMP := $(BUILD)/paths.stamp
-$(shell mkdir -p $(BUILD) && echo 'SYSCONFDIR=$(SYSCONFDIR) VERSION=$(VERSION) MAN_DATE=$(MAN_DATE) LIBDIR=$(LIBDIR)' | \
-        cmp -s - $(PATHS_STAMP) || echo 'SYSCONFDIR=$(SYSCONFDIR) VERSION=$(VERSION) MAN_DATE=$(MAN_DATE) LIBDIR=$(LIBDIR)' > $(PATHS_STAMP))
+$(shell mkdir -p $(BUILD) && echo 'SYSCONFDIR=$(SYSCONFDIR) VERSION=$(VERSION) MAN_DATE=$(MAN_DATE) LIBDIR=$(LIBDIR) PRELOADDIR=$(PRELOADDIR)' | \
+        cmp -s - $(PATHS_STAMP) || echo 'SYSCONFDIR=$(SYSCONFDIR) VERSION=$(VERSION) MAN_DATE=$(MAN_DATE) LIBDIR=$(LIBDIR) PRELOADDIR=$(PRELOADDIR)' > $(PATHS_STAMP))
 # -fno-builtin: the compiler must not turn our memset+malloc into a call to
 # calloc (which is us) or assume malloc's semantics inside malloc itself.
 # -ffunction-sections/-fdata-sections with --gc-sections: the preload drops
@@ -32,7 +36,7 @@ $(shell mkdir -p $(BUILD) && echo 'SYSCONFDIR=$(SYSCONFDIR) VERSION=$(VERSION) M
 UMA_CFLAGS := -std=gnu11 -Wall -Wextra -Wno-unused-parameter -fPIC -fvisibility=hidden \
               -ffunction-sections -fdata-sections -ftls-model=initial-exec -fno-builtin-malloc -fno-builtin-free \
               -fno-builtin-calloc -fno-builtin-realloc -fno-semantic-interposition \
-              -Iinclude -pthread -DUMA_SYSCONFDIR='"$(SYSCONFDIR)"' -DUMA_VERSION='"$(VERSION)"' $(CFLAGS)
+              -Iinclude -pthread -DUMA_SYSCONFDIR='"$(SYSCONFDIR)"' -DUMA_VERSION='"$(VERSION)"' $(CPPFLAGS) $(CFLAGS)
 
 CORE_SRC      := $(wildcard core/*.c policy/*.c)
 INTERPOSE_SRC := $(wildcard interpose/*.c)
@@ -73,7 +77,7 @@ $(BUILD)/policy/embedded_conf.o: $(BUILD)/policy/embedded_conf.c
 $(BUILD)/policy/load.o: $(PATHS_STAMP)
 
 $(BUILD)/uma-conf: tools/uma-conf.c tools/conf_manpage.c tools/conf_manpage.h $(BUILD)/libumacore.a $(PATHS_STAMP)
-	$(CC) $(UMA_CFLAGS) -DUMA_MAN_DATE='"$(MAN_DATE)"' tools/uma-conf.c tools/conf_manpage.c $(BUILD)/libumacore.a -ldl -o $@
+	$(CC) $(UMA_CFLAGS) -DUMA_MAN_DATE='"$(MAN_DATE)"' tools/uma-conf.c tools/conf_manpage.c $(BUILD)/libumacore.a $(LDFLAGS) -ldl -o $@
 
 # ---- man pages: uma-preload.conf(5) from the key table, the others from man/
 MAN_PAGES := $(BUILD)/man/uma-preload.7 $(BUILD)/man/uma-preload.conf.5 $(BUILD)/man/uma-run.1 \
@@ -85,7 +89,7 @@ $(BUILD)/man/uma-preload.conf.5: $(BUILD)/uma-conf
 $(BUILD)/man/%: man/%.in $(PATHS_STAMP)
 	@mkdir -p $(dir $@)
 	sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@DATE@|$(MAN_DATE)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
-	    -e 's|@LIBDIR@|$(LIBDIR)|g' $< > $@
+	    -e 's|@PRELOADDIR@|$(PRELOADDIR)|g' $< > $@
 
 # pkg-config for the static core and its header (uma.h).
 $(BUILD)/uma-preload.pc: tools/uma-preload.pc.in $(PATHS_STAMP)
@@ -95,7 +99,7 @@ $(BUILD)/uma-preload.pc: tools/uma-preload.pc.in $(PATHS_STAMP)
 $(BUILD)/uma-report: tools/uma-report.c tools/report_sites.c tools/report_advice.c tools/uma-report.h $(BUILD)/libumacore.a $(PATHS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -DUMA_VERSION='"$(VERSION)"' tools/uma-report.c tools/report_sites.c tools/report_advice.c \
-	  $(BUILD)/libumacore.a -ljansson -lm -pthread -ldl -o $@
+	  $(BUILD)/libumacore.a $(LDFLAGS) -ljansson -lm -pthread -ldl -o $@
 
 $(BUILD)/libumacore.a: $(CORE_OBJ)
 	rm -f $@
@@ -103,7 +107,7 @@ $(BUILD)/libumacore.a: $(CORE_OBJ)
 
 $(BUILD)/libumapreload.so: $(CORE_OBJ) $(INTERPOSE_OBJ)
 	$(CC) -shared -pthread -Wl,-z,now -Wl,--no-undefined -Wl,--gc-sections \
-	  -Wl,--sort-section=alignment -o $@ $^
+	  -Wl,--sort-section=alignment $(LDFLAGS) -o $@ $^
 
 # ---- the main job: a real Python workload under the preload --------------
 demo: deps-build
@@ -114,7 +118,7 @@ demo: deps-build
 
 # ---- tests ---------------------------------------------------------------
 test: deps-test
-	@$(MAKE) --no-print-directory all test-unit test-sanitizers test-fuzz test-alloc-fuzz test-fault test-preload test-numa
+	@$(MAKE) --no-print-directory all test-unit test-sanitizers test-fuzz test-alloc-fuzz test-fault test-preload test-numa test-install
 
 $(BUILD)/tests/unit: $(UNIT_SRC) $(BUILD)/libumacore.a
 	@mkdir -p $(dir $@)
@@ -146,6 +150,12 @@ $(BUILD)/tests/numa_check: tests/numa/numa_check.c
 
 test-numa: $(BUILD)/libumapreload.so $(BUILD)/tests/numa_check
 	tests/numa/run $(CURDIR)/$(BUILD)
+
+# Installing as users do: make install/uninstall, pkg-config, the man pages,
+# and the Debian packages in a fresh Debian 12 root (about 3 minutes; the
+# root's base is made once under build/).
+test-install: all
+	tests/install/run $(CURDIR)/$(BUILD)
 
 # The core and its unit tests built again with checks (each in its own
 # directory under build/): `debug` turns on the written invariants
@@ -276,19 +286,19 @@ bench-loop: deps-bench all $(BUILD)/bench/loop
 
 # ---- install, the way a distribution package lays it out ------------------
 # The files `install` writes, relative to DESTDIR; `uninstall` removes them.
-INSTALLED := $(LIBDIR)/libumapreload.so $(LIBDIR)/libumacore.a $(LIBDIR)/pkgconfig/uma-preload.pc \
+INSTALLED := $(PRELOADDIR)/libumapreload.so $(LIBDIR)/libumacore.a $(LIBDIR)/pkgconfig/uma-preload.pc \
              $(PREFIX)/include/uma.h $(PREFIX)/bin/uma-run $(PREFIX)/bin/uma-conf $(PREFIX)/bin/uma-report \
-             $(MAN_PAGES:$(BUILD)/man/%=$(MANDIR)/man%) $(SYSCONFDIR)/uma-preload.conf \
+             $(foreach m,$(MAN_PAGES),$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m))) $(SYSCONFDIR)/uma-preload.conf \
              $(addprefix $(PREFIX)/share/doc/uma-preload/,README.md ARCHITECTURE.md BENCH.md REPORT-FORMAT.md)
 install: all
-	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin \
+	install -d $(DESTDIR)$(PRELOADDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin \
 	           $(DESTDIR)$(PREFIX)/share/doc/uma-preload $(DESTDIR)$(SYSCONFDIR) \
 	           $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
-	install -m 0644 $(BUILD)/libumapreload.so $(DESTDIR)$(LIBDIR)/libumapreload.so
+	install -m 0644 $(BUILD)/libumapreload.so $(DESTDIR)$(PRELOADDIR)/libumapreload.so
 	install -m 0644 $(BUILD)/libumacore.a $(DESTDIR)$(LIBDIR)/libumacore.a
 	install -m 0644 $(BUILD)/uma-preload.pc $(DESTDIR)$(LIBDIR)/pkgconfig/uma-preload.pc
 	install -m 0644 include/uma.h $(DESTDIR)$(PREFIX)/include/uma.h
-	sed -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@VERSION@|$(VERSION)|' tools/uma-run > $(DESTDIR)$(PREFIX)/bin/uma-run
+	sed -e 's|@PRELOADDIR@|$(PRELOADDIR)|g' -e 's|@VERSION@|$(VERSION)|g' tools/uma-run > $(DESTDIR)$(PREFIX)/bin/uma-run
 	chmod 0755 $(DESTDIR)$(PREFIX)/bin/uma-run
 	install -m 0755 $(BUILD)/uma-conf $(DESTDIR)$(PREFIX)/bin/uma-conf
 	install -m 0755 $(BUILD)/uma-report $(DESTDIR)$(PREFIX)/bin/uma-report
@@ -302,9 +312,9 @@ install: all
 uninstall:
 	@if [ -f $(DESTDIR)$(SYSCONFDIR)/uma-preload.conf ] && ! cmp -s uma-preload.conf $(DESTDIR)$(SYSCONFDIR)/uma-preload.conf; then \
 	  echo "uma-preload: kept $(DESTDIR)$(SYSCONFDIR)/uma-preload.conf (changed since install; remove it by hand if unwanted)"; \
-	  rm -f $(filter-out $(SYSCONFDIR)/uma-preload.conf,$(INSTALLED:%=$(DESTDIR)%)); \
+	  rm -f $(addprefix $(DESTDIR),$(filter-out $(SYSCONFDIR)/uma-preload.conf,$(INSTALLED))); \
 	else rm -f $(INSTALLED:%=$(DESTDIR)%); fi
-	-rmdir $(DESTDIR)$(PREFIX)/share/doc/uma-preload $(DESTDIR)$(LIBDIR)/pkgconfig 2>/dev/null
+	-rmdir $(DESTDIR)$(PREFIX)/share/doc/uma-preload $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PRELOADDIR) 2>/dev/null
 
 # The Debian packages (debian/): libumapreload, libumapreload-dev and
 # uma-preload-tools, built unsigned into build/deb/ and checked by lintian.

@@ -242,7 +242,7 @@ bool pol_value_parse(pol_key_id_t k, const char *s, size_t len, pol_value_t *out
   case POL_SIZE_RANGE:
     if (!parse_range(s, len, &out->lo, &out->hi)) return false;
     if (out->lo > out->hi) {
-      *expected = "a size range whose LO is not above its HI (LO..HI: write the smaller size first, e.g. 1M..64M)";
+      *expected = "a size range LO..HI with LO not above HI (here LO > HI: swap them)";
       return false;
     }
     return true;

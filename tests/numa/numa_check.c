@@ -258,6 +258,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(c, "cpuset-bind1")) expect_all_on("bind:1 outside the cpuset (local)", 16 * MiB, 0);
     else if (!strcmp(c, "cpuset-interleave")) expect_all_on("interleave:0-3 cut to the cpuset's node 0", 22 * MiB, 0);
     else if (!strcmp(c, "process-policy")) check_process_policy();
+    else if (!strcmp(c, "uma-run-interleave")) expect_interleave("uma-run --interleave=all", 40 * MiB, 0x3, w1);
     else { fprintf(stderr, "numa_check: unknown check '%s'\n", c); return 100; }
   }
   return failures;
