@@ -293,6 +293,7 @@ bench-loop: deps-bench all $(BUILD)/bench/loop
 	tools/bench/run $(CURDIR)/$(BUILD)
 
 # ---- install, the way a distribution package lays it out ------------------
+# An edited system policy is never overwritten: the shipped one goes beside it.
 # The files `install` writes, relative to DESTDIR; `uninstall` removes them.
 INSTALLED := $(PRELOADDIR)/libumapreload.so $(LIBDIR)/libumacore.a $(LIBDIR)/pkgconfig/uma-preload.pc \
              $(PREFIX)/include/uma.h $(PREFIX)/bin/uma-run $(PREFIX)/bin/uma-conf $(PREFIX)/bin/uma-report \
@@ -311,7 +312,10 @@ install: all
 	install -m 0755 $(BUILD)/uma-conf $(DESTDIR)$(PREFIX)/bin/uma-conf
 	install -m 0755 $(BUILD)/uma-report $(DESTDIR)$(PREFIX)/bin/uma-report
 	for m in $(MAN_PAGES); do n=$${m##*/}; install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${n##*.}/$$n; done
-	install -m 0644 uma-preload.conf $(DESTDIR)$(SYSCONFDIR)/uma-preload.conf
+	@if [ -f $(DESTDIR)$(SYSCONFDIR)/uma-preload.conf ] && ! cmp -s uma-preload.conf $(DESTDIR)$(SYSCONFDIR)/uma-preload.conf; then \
+	  install -m 0644 uma-preload.conf $(DESTDIR)$(SYSCONFDIR)/uma-preload.conf.new; \
+	  echo "uma-preload: kept your $(DESTDIR)$(SYSCONFDIR)/uma-preload.conf; the shipped one is beside it as uma-preload.conf.new"; \
+	else install -m 0644 uma-preload.conf $(DESTDIR)$(SYSCONFDIR)/uma-preload.conf; fi
 	install -m 0644 README.md docs/ARCHITECTURE.md docs/BENCH.md docs/REPORT-FORMAT.md $(DESTDIR)$(PREFIX)/share/doc/uma-preload/
 
 # Removes what install wrote (and the directories it made, where empty).
