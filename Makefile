@@ -45,7 +45,8 @@ INTERPOSE_OBJ := $(INTERPOSE_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC      := $(wildcard tests/unit/*.c tests/unit/*.h)
 PRELOAD_PROGS := $(patsubst tests/preload/%.c,$(BUILD)/tests/%,$(wildcard tests/preload/*.c)) \
                  $(patsubst tests/preload/%.cc,$(BUILD)/tests/%,$(wildcard tests/preload/*.cc))
-BENCH_WORKLOADS := larson xmalloc mstress cache_scratch alloc_test glibc_simple malloc_large realloc_grow frag frag_medium latency loop cow_copy layers kv_server
+BENCH_WORKLOADS := larson xmalloc mstress cache_scratch alloc_test glibc_simple malloc_large realloc_grow frag frag_medium latency loop cow_copy layers kv_server \
+                   nbody large_churn interp
 BENCH_PROGS   := $(BENCH_WORKLOADS:%=$(BUILD)/bench/%) $(BUILD)/bench/conf_startup
 
 .PHONY: test-gpu bench-gpu test-numa man deb uninstall test-install

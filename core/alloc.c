@@ -217,10 +217,19 @@ void free_to_page(uma_heap_t *heap, uma_page_t *page, uma_block_t *b) {
   heap_leave(heap);
 }
 
-/* The fast path found the class's thread cache full (its room wrapped). */
+/* The fast path found the class's thread cache full (its room wrapped):
+ * the whole cache goes back to its pages in one pass and `b` starts it
+ * again, so a program that frees long runs of blocks (a list, a tree)
+ * takes the heap's busy flag once per cache-full, not once per block. */
 void free_to_full_cache(uma_heap_t *heap, uma_page_t *page, uma_block_t *b) {
-  heap->tcache[page->class_idx].room = 0;
-  free_to_page(heap, page, b);
+  uma_tcache_t *tc = &heap->tcache[page->class_idx];
+  heap_enter(heap);
+  heap_flush_tcache_class(heap, page->class_idx);
+  heap_leave(heap);
+  block_link(b, NULL);
+  tc->head = b;
+  tc->room = tc->max - 1;
+  STAT_ADD(tc->frees, 1);
 }
 
 /* Everything but a valid block of the calling thread's own small or medium

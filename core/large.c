@@ -51,9 +51,13 @@ bool large_was_retired(const void *p) {
   return false;
 }
 
-static void large_unmap(uma_large_t *lg) {
+static void note_retired(uintptr_t block) {
   unsigned slot = atomic_fetch_add_explicit(&retired_next, 1, memory_order_relaxed) % RETIRED_MAX;
-  atomic_store_explicit(&retired[slot], (uintptr_t)lg + lg->user_offset, memory_order_relaxed);
+  atomic_store_explicit(&retired[slot], block, memory_order_relaxed);
+}
+
+static void large_unmap(uma_large_t *lg) {
+  note_retired((uintptr_t)lg + lg->user_offset);
   if (pin_retire(lg)) return;   /* registered with CUDA: unmapped after its unregistration */
   stats_commit(-(int64_t)lg->map_size);
   owner_map_release(lg);
@@ -67,6 +71,62 @@ static void cache_remove_at(int i) {
   large_cache_count--;
 }
 
+/* Two cached mappings that touch, with the same placement and neither
+ * registered, become one (tcmalloc coalesces free spans the same way): a
+ * split tail meets its head again when the head is freed, and a request
+ * as big as both is served without a page fault. */
+static bool mergeable(const uma_large_t *lo, const uma_large_t *hi) {
+  return (const uint8_t *)lo + lo->map_size == (const uint8_t *)hi && lo->pinned != PIN_YES && hi->pinned != PIN_YES &&
+         lo->route == hi->route && lo->node == hi->node && lo->hugepages == hi->hugepages;
+}
+
+/* `hi` leaves the map before `lo` grows over it, so a heap walk sees each
+ * byte once: in `hi`, or in `lo` once `hi` is gone. */
+static void absorb(uma_large_t *lo, uma_large_t *hi) {
+  size_t add = hi->map_size;
+  owner_map_release(hi);
+  lo->map_size += add;
+}
+
+/* Into the cache, newest last, merged with the cached mappings it touches;
+ * over its count or byte bound, the oldest unregistered mappings go back
+ * to the OS. */
+static void cache_put(uma_large_t *lg, uint64_t expire_ms) {
+  size_t cache_max = (size_t)uma_options[UMA_OPTION_LARGE_CACHE_MAX];
+  uma_large_t *evict[LARGE_CACHE_MAX + 1];
+  int n = 0;
+  pthread_mutex_lock(&large_lock);
+  for (int i = 0; i < large_cache_count;) {
+    uma_large_t *c = large_cache[i].lg;
+    if (mergeable(c, lg)) {          /* c lies just below: it takes lg in, and is put again as the newest */
+      cache_remove_at(i);
+      absorb(c, lg);
+      lg = c;
+      i = 0;
+    } else if (mergeable(lg, c)) {   /* c lies just above */
+      cache_remove_at(i);
+      absorb(lg, c);
+      i = 0;
+    } else {
+      i++;
+    }
+  }
+  large_cache[large_cache_count].lg = lg;
+  large_cache[large_cache_count].expire_ms = expire_ms;
+  large_cache_count++;
+  if (lg->pinned == PIN_YES) large_cache_pinned_bytes += lg->map_size;
+  else large_cache_bytes += lg->map_size;
+  while (large_cache_count == LARGE_CACHE_MAX || large_cache_bytes > cache_max) {
+    int oldest = 0;   /* over the byte bound: the oldest unregistered mapping */
+    if (large_cache_count < LARGE_CACHE_MAX)
+      while (large_cache[oldest].lg->pinned == PIN_YES) oldest++;
+    evict[n++] = large_cache[oldest].lg;
+    cache_remove_at(oldest);
+  }
+  pthread_mutex_unlock(&large_lock);
+  for (int i = 0; i < n; i++) large_unmap(evict[i]);
+}
+
 /* A cached mapping keeps the placement it was given before its first
  * touch: it serves only requests that want the same (the same node for
  * local placement, the same rule otherwise). */
@@ -75,26 +135,103 @@ static bool same_placement(const uma_large_t *lg, unsigned route, int node) {
   return route_place[lg->route].kernel_mode == 0 && lg->node == node;
 }
 
-/* Best fit among cached mappings up to twice the size asked; one more than
- * a quarter too big gives its tail back (mremap shrinks in place). */
+/* Grow a mapping to `need` bytes by moving page mappings (in place where
+ * the address space after it is free, else to a fresh 4 MiB-aligned slot),
+ * never bytes: its resident pages stay resident. The mapping, moved or
+ * not, or NULL with `lg` untouched when the OS refuses. */
+static uma_large_t *grow_mapping(uma_large_t *lg, size_t need) {
+  if (os_remap_in_place(lg, lg->map_size, need)) {
+    stats_commit((int64_t)(need - lg->map_size));
+    lg->map_size = need;
+    return lg;
+  }
+  uma_large_t *target = os_map_aligned(need, UMA_SEG_SIZE);
+  if (target == NULL) return NULL;
+  /* The old slot leaves the map before its pages move (a heap walk must
+   * not read it after), and comes back if the move fails. */
+  owner_map_release(lg);
+  if (!owner_map_set(target, OWNER_MAPPING) || !os_remap_to(lg, lg->map_size, need, target)) {
+    owner_map_set(target, OWNER_NONE);
+    owner_map_set(lg, OWNER_MAPPING);
+    os_unmap(target, need);
+    return NULL;
+  }
+  stats_commit((int64_t)(need - target->map_size));   /* the header moved with the pages */
+  target->map_size = need;
+  return target;
+}
+
+/* The part of a cached mapping beyond the 4 MiB slot boundary `head`
+ * becomes a cached mapping of its own (its header written into its first
+ * page, which is resident already), so the pages a request does not need
+ * stay resident for the next one instead of going back to the OS (tcmalloc
+ * splits its free spans the same way). The tail keeps the mapping's
+ * placement and its time in the cache. */
+static void split_tail(uma_large_t *lg, size_t head, uint64_t expire_ms) {
+  uma_large_t *tail = (uma_large_t *)((uint8_t *)lg + head);
+  __builtin_memset(tail, 0, sizeof *tail);
+  tail->kind = SEG_KIND_LARGE;
+  tail->is_free = 1;
+  tail->route = lg->route;
+  tail->hugepages = lg->hugepages;
+  tail->node = lg->node;
+  tail->map_size = lg->map_size - head;
+  tail->user_offset = UMA_OS_PAGE;
+  lg->map_size = head;   /* before the tail's slot is ours: a heap walk does not count it twice */
+  if (!owner_map_set(tail, OWNER_MAPPING)) {   /* beyond the map: give it back instead */
+    stats_commit(-(int64_t)tail->map_size);
+    os_unmap(tail, tail->map_size);
+    return;
+  }
+  cache_put(tail, expire_ms);
+}
+
+/* A cached mapping for a request of `map_size` bytes: the smallest one big
+ * enough, its tail split off (or, where no 4 MiB slot boundary leaves 1 MiB
+ * for a tail, given back when more than a quarter too big); else the
+ * biggest smaller one, grown. Pages already faulted in are what a fresh
+ * mapping costs most, and both keep them: a program that makes a buffer of
+ * a different size per request would otherwise fault in every page of
+ * every buffer (tcmalloc's page heap and glibc's heap reuse such memory
+ * too). Registered mappings serve only requests they fit within twice,
+ * whole: the registration names them as they are. */
 static uma_large_t *cache_take(size_t map_size, unsigned route, int node) {
   uma_large_t *best = NULL;
+  uint64_t expire_ms = 0;
   pthread_mutex_lock(&large_lock);
-  int best_i = -1;
+  int fit_i = -1, grow_i = -1;
   for (int i = 0; i < large_cache_count; i++) {
-    size_t s = large_cache[i].lg->map_size;
-    if (s >= map_size && s <= 2 * map_size && same_placement(large_cache[i].lg, route, node) &&
-        (best_i < 0 || s < large_cache[best_i].lg->map_size))
-      best_i = i;
+    const uma_large_t *c = large_cache[i].lg;
+    size_t s = c->map_size;
+    if (!same_placement(c, route, node) || (c->pinned == PIN_YES && (s < map_size || s > 2 * map_size))) continue;
+    if (s >= map_size) {
+      if (fit_i < 0 || s < large_cache[fit_i].lg->map_size) fit_i = i;
+    } else if (grow_i < 0 || s > large_cache[grow_i].lg->map_size) {
+      grow_i = i;
+    }
   }
-  if (best_i >= 0) {
-    best = large_cache[best_i].lg;
-    cache_remove_at(best_i);
+  int take = fit_i >= 0 ? fit_i : grow_i;
+  if (take >= 0) {
+    best = large_cache[take].lg;
+    expire_ms = large_cache[take].expire_ms;
+    cache_remove_at(take);
   }
   pthread_mutex_unlock(&large_lock);
-  /* A registered mapping keeps its size: the registration names it whole. */
-  if (best && best->pinned != PIN_YES && best->map_size > map_size + map_size / 4 &&
-      os_remap_in_place(best, best->map_size, map_size)) {
+  if (best == NULL || best->pinned == PIN_YES) return best;
+  if (best->map_size < map_size) {
+    uintptr_t old_block = (uintptr_t)best + best->user_offset;
+    uma_large_t *grown = grow_mapping(best, map_size);
+    if (grown == NULL) {   /* the OS refused the move: a fresh mapping instead */
+      large_unmap(best);
+      return NULL;
+    }
+    if (grown != best) note_retired(old_block);   /* its old block's address is gone: a stale free is a double free */
+    return grown;
+  }
+  size_t head = (map_size + UMA_SEG_MASK) & ~(size_t)UMA_SEG_MASK;
+  if (best->map_size >= head + ((size_t)1 << 20)) {
+    split_tail(best, head, expire_ms);
+  } else if (best->map_size > map_size + map_size / 4 && os_remap_in_place(best, best->map_size, map_size)) {
     stats_commit(-(int64_t)(best->map_size - map_size));
     best->map_size = map_size;
   }
@@ -221,23 +358,7 @@ void large_free(uma_heap_t *heap, uma_large_t *lg, void *p) {
     return;
   }
   lg->is_free = 1;
-  uma_large_t *evict[LARGE_CACHE_MAX + 1];
-  int n = 0;
-  pthread_mutex_lock(&large_lock);
-  large_cache[large_cache_count].lg = lg;
-  large_cache[large_cache_count].expire_ms = os_now_ms() + (uint64_t)delay;
-  large_cache_count++;
-  if (registered) large_cache_pinned_bytes += lg->map_size;
-  else large_cache_bytes += lg->map_size;
-  while (large_cache_count == LARGE_CACHE_MAX || large_cache_bytes > cache_max) {
-    int oldest = 0;   /* over the byte bound: the oldest unregistered mapping */
-    if (large_cache_count < LARGE_CACHE_MAX)
-      while (large_cache[oldest].lg->pinned == PIN_YES) oldest++;
-    evict[n++] = large_cache[oldest].lg;
-    cache_remove_at(oldest);
-  }
-  pthread_mutex_unlock(&large_lock);
-  for (int i = 0; i < n; i++) large_unmap(evict[i]);
+  cache_put(lg, os_now_ms() + (uint64_t)delay);
 }
 
 /* Grow or shrink by moving page mappings. NULL (p untouched) when the OS
@@ -256,26 +377,10 @@ void *large_realloc(uma_heap_t *heap, uma_large_t *lg, void *p, size_t size) {
   }
   if (lg->pinned == PIN_YES) return NULL;   /* never moved while registered (alloc_realloc copies instead) */
   pin_on_release(lg);                         /* an eager block waiting: its header is about to move */
-  if (os_remap_in_place(lg, lg->map_size, need)) {
-    stats_commit((int64_t)(need - lg->map_size));
-    lg->map_size = need;
-  } else {
-    uma_large_t *target = os_map_aligned(need, UMA_SEG_SIZE);
-    if (target == NULL) return NULL;
-    /* The old slot leaves the map before its pages move (a heap walk must
-     * not read it after), and comes back if the move fails. */
-    owner_map_release(lg);
-    if (!owner_map_set(target, OWNER_MAPPING) || !os_remap_to(lg, lg->map_size, need, target)) {
-      owner_map_set(target, OWNER_NONE);
-      owner_map_set(lg, OWNER_MAPPING);
-      os_unmap(target, need);
-      return NULL;
-    }
-    lg = target;            /* the header moved with the pages */
-    stats_commit((int64_t)(need - lg->map_size));
-    lg->map_size = need;
-    if (heap) STAT_ADD(heap->stats.large_remaps, 1);
-  }
+  uma_large_t *grown = grow_mapping(lg, need);
+  if (grown == NULL) return NULL;
+  if (grown != lg && heap) STAT_ADD(heap->stats.large_remaps, 1);
+  lg = grown;
   note_span(need);
   alloc_count_large_in_place(old_usable, size, large_usable(lg));
   if (heap) stats_sample_peak(heap);

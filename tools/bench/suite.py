@@ -98,6 +98,9 @@ def workloads(build, threads, scale):
         ("frag", b("frag"), r"^frag: OK"),
         ("frag-medium", b("frag_medium"), r"^frag_medium: OK"),
         ("layers", b("layers"), r"^layers: OK \d+"),
+        ("nbody", b("nbody"), r"^nbody: OK "),
+        ("large-churn", b("large_churn"), r"^large_churn: OK "),
+        ("interp", b("interp"), r"^interp: OK "),
         ("python3", [PYTHON, os.path.join(HERE, "py_objects.py"), str(scale)], r"^py_objects: OK \d+"),
         ("sqlite3", ["sqlite3", ":memory:"], rf"^sqlite_index: OK\|{sqlite_rows(scale)}\|{sqlite_rows(scale)}"),
     ]
