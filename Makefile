@@ -51,7 +51,7 @@ BENCH_PROGS   := $(BENCH_WORKLOADS:%=$(BUILD)/bench/%) $(BUILD)/bench/conf_start
 
 .PHONY: test-gpu bench-gpu test-numa man deb uninstall test-install
 .PHONY: test-alloc-fuzz fuzz-alloc
-.PHONY: all demo test test-unit test-preload test-fuzz fuzz test-python-full deps-build deps-test deps-bench install bench bench-quick bench-loop bench-cow clean
+.PHONY: all demo test test-unit test-preload test-fuzz fuzz test-python-full deps-build deps-test deps-bench deps-deb install bench bench-full bench-quick bench-loop bench-cow clean
 
 all: $(BUILD)/libumapreload.so $(BUILD)/libumacore.a $(BUILD)/uma-conf $(BUILD)/uma-report man $(BUILD)/uma-preload.pc
 
@@ -282,6 +282,12 @@ bench: deps-bench all $(BENCH_PROGS)
 # A key-value server's fill, delete 3 of 4 keys, idle wait (12 s, past
 # jemalloc's 10 s decay), for RSS against the live bytes: about 15 minutes.
 bench-server: deps-bench all $(BUILD)/bench/kv_server
+	tools/bench/server.py --build $(BUILD) --rounds 3 --markdown docs/BENCH.md $(BENCH_ARGS)
+
+# The bigger run: the suite with 5 rounds, then the server workloads with
+# the 12 s wait (about 30 minutes).
+bench-full: deps-bench all $(BENCH_PROGS)
+	tools/bench/suite.py --build $(BUILD) --rounds 5 --markdown docs/BENCH.md --svg docs/bench-ratios.svg $(BENCH_ARGS)
 	tools/bench/server.py --build $(BUILD) --rounds 3 --markdown docs/BENCH.md $(BENCH_ARGS)
 
 bench-quick: deps-bench all $(BENCH_PROGS)
