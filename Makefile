@@ -26,8 +26,10 @@ BUILD   := build
 # after a build for /usr/local rebuilds them instead of installing a library
 # that reads /usr/local/etc.
 PATHS_STAMP := $(BUILD)/paths.stamp
-$(shell mkdir -p $(BUILD) && echo 'SYSCONFDIR=$(SYSCONFDIR) VERSION=$(VERSION) MAN_DATE=$(MAN_DATE) LIBDIR=$(LIBDIR) PRELOADDIR=$(PRELOADDIR)' | \
-        cmp -s - $(PATHS_STAMP) || echo 'SYSCONFDIR=$(SYSCONFDIR) VERSION=$(VERSION) MAN_DATE=$(MAN_DATE) LIBDIR=$(LIBDIR) PRELOADDIR=$(PRELOADDIR)' > $(PATHS_STAMP))
+# (not the man pages' date: it moves with every commit, and would rebuild
+# the policy loader and the tools each time; a package build starts clean)
+PATHS_TEXT := SYSCONFDIR=$(SYSCONFDIR) VERSION=$(VERSION) LIBDIR=$(LIBDIR) PRELOADDIR=$(PRELOADDIR)
+$(shell mkdir -p $(BUILD) && echo '$(PATHS_TEXT)' | cmp -s - $(PATHS_STAMP) || echo '$(PATHS_TEXT)' > $(PATHS_STAMP))
 # -fno-builtin: the compiler must not turn our memset+malloc into a call to
 # calloc (which is us) or assume malloc's semantics inside malloc itself.
 # -ffunction-sections/-fdata-sections with --gc-sections: the preload drops

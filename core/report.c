@@ -272,8 +272,7 @@ void report_write_text(int fd, const uma_report_data_t *d) {
   /* CPython serves objects up to 512 B from its own arenas (pymalloc)
    * unless PYTHONMALLOC=malloc; the numbers above then count 256 KiB arenas
    * and big objects, not the program's objects. Said where it is read. */
-  if (d->command[0] == 'p' && d->command[1] == 'y' && d->command[2] == 't' && d->command[3] == 'h' &&
-      d->command[4] == 'o' && d->command[5] == 'n' && !uma_env("PYTHONMALLOC")) {
+  if (__builtin_memcmp(d->command, "python", 6) == 0 && !uma_env("PYTHONMALLOC")) {
     static const char note[] =
       "  note: this Python allocates objects up to 512 B from its own arenas (pymalloc), which this\n"
       "    report sees only as 256 KiB blocks; run it with PYTHONMALLOC=malloc (uma-run --python) so\n"
