@@ -150,7 +150,17 @@ $(BUILD)/tests/lib%.so: tests/preload/lib/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O1 -g -Wall -shared -fPIC $< -o $@
 
-test-preload: $(BUILD)/libumapreload.so $(PRELOAD_PROGS) $(BUILD)/tests/libdeepbind_lib.so $(BUILD)/bench/kv_server
+# The fake GPU (tests/fakegpu): a libcudart.so.13 of host memory with
+# CUDA's rules where the preload depends on them, and programs linked to it.
+FAKEGPU_PROGS := $(patsubst tests/fakegpu/%.c,$(BUILD)/fakegpu/%,$(filter-out tests/fakegpu/fake_cuda.c,$(wildcard tests/fakegpu/*.c)))
+$(BUILD)/fakegpu/libcudart.so.13: tests/fakegpu/fake_cuda.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O1 -g -Wall -shared -fPIC -fvisibility=hidden -Wl,-soname,libcudart.so.13 $< -o $@
+
+$(BUILD)/fakegpu/%: tests/fakegpu/%.c tests/fakegpu/cuda_fake.h $(BUILD)/fakegpu/libcudart.so.13
+	$(CC) -std=gnu11 -O1 -g -Wall $< -o $@ -L$(BUILD)/fakegpu -l:libcudart.so.13 -Wl,-rpath,'$$ORIGIN'
+
+test-preload: $(BUILD)/libumapreload.so $(PRELOAD_PROGS) $(FAKEGPU_PROGS) $(BUILD)/tests/libdeepbind_lib.so $(BUILD)/bench/kv_server
 	PYTHON=$(PYTHON) tests/preload/run-all $(CURDIR)/$(BUILD)
 
 # NUMA placement, page by page, in QEMU guests with emulated nodes (about

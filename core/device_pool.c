@@ -102,15 +102,45 @@ size_t dev_round = 512;
 uint64_t dev_max_reserved;                 /* 0: no cap */
 uint64_t dev_release_threshold;            /* 0: keep every cached segment */
 bool dev_enabled = true, dev_dlsym_route, dev_expandable;
+bool dev_forked_child;                     /* a child of a process whose pools were in use */
 UMA_TLS int dev_in_backend;
 
 static pthread_mutex_t meta_lock = PTHREAD_MUTEX_INITIALIZER;
 static void *free_meta;                    /* descriptors of both kinds, recycled */
 static uint8_t *meta_cur, *meta_end;
 
+/* fork: CUDA does not survive it (a child of a process that used CUDA
+ * must not call it), so in the child every pool stops — the program's
+ * calls go straight to CUDA, which answers as it would without us — and
+ * the locks are made new (a thread in the middle of a pool call does not
+ * exist there). The handlers are registered at the first pool's
+ * initialisation, after the allocator's: so their prepare runs first, and
+ * a pool's lock (held across cudaMalloc, which may call malloc) is always
+ * taken before the heap's. */
+static void dev_fork_prepare(void) {
+  for (int i = 0; i < DEV_POOLS; i++) pthread_mutex_lock(&pools[i].lock);
+  pthread_mutex_lock(&meta_lock);
+}
+static void dev_fork_parent(void) {
+  pthread_mutex_unlock(&meta_lock);
+  for (int i = DEV_POOLS - 1; i >= 0; i--) pthread_mutex_unlock(&pools[i].lock);
+}
+static void dev_fork_child(void) {
+  pthread_mutex_init(&meta_lock, NULL);
+  for (int i = 0; i < DEV_POOLS; i++) pthread_mutex_init(&pools[i].lock, NULL);
+  dev_enabled = false;
+  dev_forked_child = true;
+  dev_share_fork_child();
+}
+static void dev_fork_register(void) {
+  for (int i = 0; i < DEV_POOLS; i++) pthread_mutex_init(&pools[i].lock, NULL);
+  pthread_atfork(dev_fork_prepare, dev_fork_parent, dev_fork_child);
+}
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
 void dev_pool_init(int api, const dev_backend_t *be) {
+  pthread_once(&fork_once, dev_fork_register);
   backends[api] = be;
-  for (int d = 0; d < DEV_MAX; d++) pthread_mutex_init(&pools[api * DEV_MAX + d].lock, NULL);
 }
 
 /* ---- descriptors ---------------------------------------------------------- */
@@ -559,8 +589,7 @@ static bool planned_free(dev_pool_t *p, uintptr_t addr) {
 }
 
 /* 0 and *out set, or the backend's error (the program sees CUDA's). */
-int dev_alloc(int id, size_t size, uintptr_t *out) {
-  if (id < 0 || id >= DEV_POOLS || BACKEND(id) == NULL) return -1;
+static int alloc_once(int id, size_t size, uintptr_t *out) {
   dev_pool_t *p = &pools[id];
   size_t need = round_up(size);
   if (need < size) return -1;
@@ -625,6 +654,53 @@ int dev_alloc(int id, size_t size, uintptr_t *out) {
   return 0;
 }
 
+/* The device's identity for device_share.c, once per device and API. */
+static void share_attach(int id) {
+  static bool attached[DEV_POOLS];
+  if (__atomic_load_n(&attached[id], __ATOMIC_ACQUIRE) || dev_share_wait_ms == 0 || BACKEND(id)->bus_id == NULL) return;
+  char bus[32] = "";
+  if (BACKEND(id)->bus_id(DEVICE(id), bus, sizeof bus) == 0) dev_share_attach(DEVICE(id), bus);
+  __atomic_store_n(&attached[id], true, __ATOMIC_RELEASE);
+}
+
+int dev_alloc(int id, size_t size, uintptr_t *out) {
+  if (id < 0 || id >= DEV_POOLS || BACKEND(id) == NULL) return -1;
+  bool device_memory = id / DEV_MAX < DEV_DEVICE_APIS;
+  if (device_memory) share_attach(id);
+  int e = alloc_once(id, size, out);
+  /* Out of memory with our own cache given back: other processes' idle
+   * caches on this GPU may be what plain CUDA would have had free. */
+  if (e > 0 && device_memory && dev_share_wait(DEVICE(id), size)) {
+    pthread_mutex_lock(&pools[id].lock);
+    pools[id].st.share_waits++;
+    pthread_mutex_unlock(&pools[id].lock);
+    int again = alloc_once(id, size, out);
+    if (again == 0) BACKEND(id)->clear_error();   /* the first failure must not linger */
+    if (again >= 0) e = again;
+  }
+  if (device_memory) dev_share_publish(DEVICE(id));
+  return e;
+}
+
+/* Another process on this GPU ran out (device_share.c's helper thread):
+ * give back every wholly free segment of the device's pools, pending ones
+ * after a fence. */
+void dev_release_idle(int device) {
+  for (int api = 0; api < DEV_DEVICE_APIS; api++) {
+    int id = api * DEV_MAX + device;
+    dev_pool_t *p = &pools[id];
+    if (BACKEND(id) == NULL || p->used.slots == NULL) continue;
+    if (BACKEND(id)->foreign_thread) BACKEND(id)->foreign_thread(device, true);
+    pthread_mutex_lock(&p->lock);
+    uint64_t before = p->st.reserved;
+    fence_and_collect(p, id);
+    release_free_segments(p, id, 0);
+    p->st.share_released += before - p->st.reserved;
+    pthread_mutex_unlock(&p->lock);
+    if (BACKEND(id)->foreign_thread) BACKEND(id)->foreign_thread(device, false);
+  }
+}
+
 /* True when addr was ours (it is now pending), false when the caller must
  * pass it on. */
 bool dev_free(int id, uintptr_t addr) {
@@ -650,6 +726,7 @@ bool dev_free(int id, uintptr_t addr) {
     p->st.pending += b->size;
   }
   pthread_mutex_unlock(&p->lock);
+  if (b && id / DEV_MAX < DEV_DEVICE_APIS) dev_share_publish(DEVICE(id));
   return b != NULL;
 }
 
@@ -705,6 +782,7 @@ uint64_t dev_idle_bytes(int device) {
 /* Counters and the free extents (ready blocks) of one device, for the
  * report; false when the pool is busy (the report must not wait) or unused. */
 bool dev_summary(int id, dev_stats_t *st, uma_frag_pool_t *extents) {
+  if (dev_forked_child) return false;   /* the parent's pools: its report shows them */
   dev_pool_t *p = &pools[id];
   if (pthread_mutex_trylock(&p->lock) != 0) return false;
   *st = p->st;

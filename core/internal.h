@@ -787,6 +787,7 @@ typedef struct dev_stats_s {
   uint64_t plan_served, plan_plans, plan_deviations;   /* [plan] device = auto: from the arena */
   uint64_t plan_arena, plan_arena_peak, plan_live_bound, plan_fences;
   uint64_t plan_reserved_before, plan_reserved_peak;   /* peak reserved before the first arena, and the most since */
+  uint64_t share_waits, share_released;    /* waits for other processes' idle memory; bytes given back for them */
 } dev_stats_t;
 /* The CUDA calls the pool makes; 0 or a CUDA error code. */
 typedef struct dev_backend_s {
@@ -802,16 +803,29 @@ typedef struct dev_backend_s {
   int (*reserve)(int device, size_t *size, uintptr_t *va, size_t *granule);
   int (*map_range)(int device, uintptr_t addr, size_t size, uint64_t *handle);
   void (*unmap_range)(int device, uintptr_t addr, size_t size, uint64_t handle);
+  /* For sharing a GPU between processes (device_share.c; NULL: not offered):
+   * the device's PCI bus id; make a thread of ours (enter) ready to call
+   * CUDA for the device, and undo it (leave). */
+  int (*bus_id)(int device, char *out, size_t cap);
+  void (*foreign_thread)(int device, bool enter);
 } dev_backend_t;
 UMA_HIDDEN extern size_t dev_round;
 UMA_HIDDEN extern uint64_t dev_max_reserved, dev_release_threshold;
 UMA_HIDDEN extern bool dev_enabled, dev_dlsym_route, dev_expandable;
+UMA_HIDDEN extern bool dev_forked_child;   /* CUDA was in use before fork: the pools are off here */
 UMA_HIDDEN void dev_pool_init(int api, const dev_backend_t *be);
 UMA_HIDDEN int dev_alloc(int id, size_t size, uintptr_t *out);
 UMA_HIDDEN bool dev_free(int id, uintptr_t addr);
 UMA_HIDDEN int dev_owner(int api, uintptr_t addr);
 UMA_HIDDEN uint64_t dev_idle_bytes(int device);       /* both APIs' pools */
 UMA_HIDDEN void dev_forget(int id);
+UMA_HIDDEN void dev_release_idle(int device);   /* another process needs the memory */
+/* Sharing one GPU between processes (device_share.c). */
+UMA_HIDDEN extern uint64_t dev_share_wait_ms;  /* [cuda] share_wait; 0: off */
+UMA_HIDDEN void dev_share_attach(int device, const char *bus_id);
+UMA_HIDDEN void dev_share_publish(int device);
+UMA_HIDDEN bool dev_share_wait(int device, size_t need);
+UMA_HIDDEN void dev_share_fork_child(void);
 UMA_HIDDEN void dev_count_passthrough(int id, size_t bytes);
 UMA_HIDDEN bool dev_summary(int id, dev_stats_t *st, uma_frag_pool_t *extents);
 /* Set while a pool's backend calls CUDA (or a wrapper calls the real
@@ -850,6 +864,8 @@ typedef struct pin_stats_s {
   uint64_t bytes, peak_bytes;                 /* registered now, and the most */
   uint64_t copies, copy_bytes, copy_ns;       /* copies from or to blocks we pinned */
   uint64_t h2d_bytes, d2h_bytes;
+  uint64_t program_registrations;             /* the program's cudaHostRegister inside a block we had registered */
+  uint64_t program_first;                     /* blocks the program had registered before us: left to it */
 } pin_stats_t;
 UMA_HIDDEN extern pin_stats_t pin_stats;      /* under pin_lock */
 UMA_HIDDEN extern pthread_mutex_t pin_lock;
@@ -869,6 +885,10 @@ UMA_HIDDEN void pin_on_release(uma_large_t *lg);                     /* freed or
  * the eager ones waiting. */
 UMA_HIDDEN void pin_drain(int (*register_range)(void *base, size_t size));
 UMA_HIDDEN bool pin_block(uma_large_t *lg, int (*register_range)(void *base, size_t size));
+/* The program's cudaHostRegister / cudaHostUnregister of [p, p+size): */
+enum { PIN_PASS = -1, PIN_ANSWERED = 0, PIN_ALREADY = 712 /* CUDA's "already registered" */ };
+UMA_HIDDEN int pin_program_register(void *p, size_t size);   /* PIN_PASS: call CUDA */
+UMA_HIDDEN bool pin_program_unregister(void *p);            /* true: it was answered by pin_program_register */
 UMA_HIDDEN void pin_fork_prepare(void);
 UMA_HIDDEN void pin_fork_parent(void);
 UMA_HIDDEN void pin_fork_child(void);

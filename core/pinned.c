@@ -6,6 +6,7 @@
  * interpose/cuda_host.c, which sets pin_release_hook and calls
  * pin_drain from its entry points. */
 #include "internal.h"
+#include <string.h>
 
 pin_stats_t pin_stats;
 pthread_mutex_t pin_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -41,6 +42,10 @@ uint8_t pin_mode_for(const uma_large_t *lg) {
 }
 
 static uma_large_t *retired, *wanted;   /* see pin_drain */
+/* The program's own registrations answered by ours (pin_program_register). */
+#define BORROWED_MAX 1024
+static struct { uintptr_t start, end; } borrowed[BORROWED_MAX];   /* under pin_lock */
+static int borrowed_count;
 
 static void unlink_wanted(uma_large_t *lg) {
   for (uma_large_t **at = &wanted; *at; at = &(*at)->pin_next)
@@ -79,7 +84,8 @@ static bool register_claimed(uma_large_t *lg, int (*register_range)(void *base, 
     if (pin_stats.bytes > pin_stats.peak_bytes) pin_stats.peak_bytes = pin_stats.bytes;
   } else {
     pin_stats.bytes -= size;
-    pin_stats.refused++;
+    if (r == PIN_ALREADY) pin_stats.program_first++;   /* the program registered part of it first: its call stands */
+    else pin_stats.refused++;
   }
   __atomic_store_n(&lg->pinned, r == 0 ? PIN_YES : PIN_REFUSED, __ATOMIC_RELEASE);
   pthread_mutex_unlock(&pin_lock);
@@ -126,8 +132,15 @@ void pin_on_alloc(uma_large_t *lg, bool reused) {
   pthread_mutex_unlock(&pin_lock);
 }
 
+static void forget_borrowed_in(const uma_large_t *lg);
+
 void pin_on_release(uma_large_t *lg) {
   uint8_t state = __atomic_load_n(&lg->pinned, __ATOMIC_ACQUIRE);
+  if (state == PIN_YES && __atomic_load_n(&borrowed_count, __ATOMIC_RELAXED)) {
+    pthread_mutex_lock(&pin_lock);
+    forget_borrowed_in(lg);
+    pthread_mutex_unlock(&pin_lock);
+  }
   if (state != PIN_WANTED && state != PIN_BUSY) return;
   pthread_mutex_lock(&pin_lock);
   if (lg->pinned == PIN_WANTED) {
@@ -171,9 +184,86 @@ void pin_drain(int (*register_range)(void *base, size_t size)) {
   }
 }
 
+/* ---- the program's own registrations inside our blocks ------------------------
+ * A program may cudaHostRegister a buffer it malloc'd (PyTorch's
+ * pinned_use_cuda_host_register does). If we already registered the block
+ * holding it, CUDA would refuse the program's call (712, already
+ * registered) where plain CUDA succeeds: the range is DMA-ready already, so
+ * the call is answered here and remembered, and the program's
+ * cudaHostUnregister of it is answered here too — it must not undo ours.
+ * Entries die with the block's use (pin_on_release). */
+
+int pin_program_register(void *p, size_t size) {
+  uma_large_t *lg = pin_block_of(p, size);
+  if (lg == NULL) return PIN_PASS;
+  while (__atomic_load_n(&lg->pinned, __ATOMIC_ACQUIRE) == PIN_BUSY) os_yield();   /* ours is being decided */
+  uintptr_t start = (uintptr_t)p, end = start + size;
+  int answer = PIN_PASS;
+  pthread_mutex_lock(&pin_lock);
+  if (lg->pinned == PIN_YES) {
+    answer = PIN_ANSWERED;
+    for (int i = 0; i < borrowed_count; i++)
+      if (start < borrowed[i].end && borrowed[i].start < end) answer = PIN_ALREADY;   /* CUDA's answer to an overlap */
+    if (answer == PIN_ANSWERED && borrowed_count < BORROWED_MAX) {
+      borrowed[borrowed_count].start = start;
+      borrowed[borrowed_count].end = end;
+      borrowed_count++;
+      pin_stats.program_registrations++;
+    } else if (answer == PIN_ANSWERED) {
+      answer = PIN_PASS;   /* table full: CUDA answers (712) — never seen in practice */
+    }
+  } else if (lg->pinned == PIN_WANTED) {
+    unlink_wanted(lg);   /* the program's registration stands; ours would be refused */
+    lg->pinned = PIN_NONE;
+  }
+  pthread_mutex_unlock(&pin_lock);
+  return answer;
+}
+
+bool pin_program_unregister(void *p) {
+  if (__atomic_load_n(&borrowed_count, __ATOMIC_RELAXED) == 0) return false;
+  bool found = false;
+  pthread_mutex_lock(&pin_lock);
+  for (int i = 0; i < borrowed_count && !found; i++)
+    if (borrowed[i].start == (uintptr_t)p) {
+      borrowed[i] = borrowed[--borrowed_count];
+      found = true;
+    }
+  pthread_mutex_unlock(&pin_lock);
+  return found;
+}
+
+static void forget_borrowed_in(const uma_large_t *lg) {
+  uintptr_t lo = (uintptr_t)lg, hi = lo + lg->map_size;
+  for (int i = 0; i < borrowed_count;)
+    if (borrowed[i].start >= lo && borrowed[i].start < hi) borrowed[i] = borrowed[--borrowed_count];
+    else i++;
+}
+
+/* ---- fork ----------------------------------------------------------------------
+ * CUDA does not survive fork: a child of a process that used CUDA cannot
+ * call it, and owns no registration (they are the parent's). In such a
+ * child our blocks are plain memory: no registration is given back, the
+ * blocks that were waiting for that are unmapped now, and nothing is
+ * registered again (the device pools stop too: dev_fork_child). */
 void pin_fork_prepare(void) { pthread_mutex_lock(&pin_lock); }
 void pin_fork_parent(void) { pthread_mutex_unlock(&pin_lock); }
-void pin_fork_child(void) { pthread_mutex_init(&pin_lock, NULL); }
+void pin_fork_child(void) {
+  pthread_mutex_init(&pin_lock, NULL);
+  if (pin_release_hook == NULL) return;   /* the parent never used CUDA through us */
+  pin_release_hook = NULL;
+  borrowed_count = 0;
+  wanted = NULL;
+  for (uma_large_t *lg = retired, *next; lg; lg = next) {
+    next = lg->pin_next;
+    pin_stats.bytes -= lg->map_size;
+    stats_commit(-(int64_t)lg->map_size);
+    owner_map_release(lg);
+    os_unmap(lg, lg->map_size);
+  }
+  retired = NULL;
+  memset(&pin_stats, 0, sizeof pin_stats);   /* the parent's registrations and copies: its report shows them */
+}
 
 /* ---- the report -------------------------------------------------------------- */
 
@@ -192,7 +282,7 @@ void pin_write_text(int fd) {
   pthread_mutex_lock(&pin_lock);
   s = pin_stats;
   pthread_mutex_unlock(&pin_lock);
-  if (s.registrations == 0 && s.refused == 0 && s.over_cap == 0) return;
+  if (s.registrations == 0 && s.refused == 0 && s.over_cap == 0 && s.program_first == 0) return;
   char text[512];
   uma_buf_t b = { text, 0, sizeof text };
   buf_str(&b, "  pinned by uma-preload");
@@ -211,6 +301,15 @@ void pin_write_text(int fd) {
     buf_str(&b, " over [cuda] pinned_max, ");
     buf_count(&b, s.refused);
     buf_str(&b, " refused by CUDA");
+  }
+  if (s.program_registrations || s.program_first) {
+    buf_str(&b, "\n");
+    buf_pad(&b, 24);
+    buf_str(&b, "the program's own cudaHostRegister: ");
+    buf_count(&b, s.program_registrations);
+    buf_str(&b, " inside blocks registered here (answered, ours kept), ");
+    buf_count(&b, s.program_first);
+    buf_str(&b, " blocks it had registered first (left to it)");
   }
   buf_str(&b, "\n");
   buf_pad(&b, 24);
@@ -239,6 +338,8 @@ void pin_write_json(uma_json_t *j) {
   json_u64(j, "bytes", s.bytes);
   json_u64(j, "peak_bytes", s.peak_bytes);
   json_u64(j, "refused", s.refused);
+  json_u64(j, "program_registrations", s.program_registrations);
+  json_u64(j, "program_first", s.program_first);
   json_u64(j, "over_cap", s.over_cap);
   json_u64(j, "copies", s.copies);
   json_u64(j, "copy_bytes", s.copy_bytes);

@@ -154,6 +154,12 @@ static void write_gpu(int fd, const typeof(((uma_report_data_t *)0)->gpus[0]) *g
   buf_str(&b, " of "); buf_bytes(&b, g->free.free_bytes);
   if (g->st.passthrough_allocs) { buf_str(&b, "; "); buf_count(&b, g->st.passthrough_allocs); buf_str(&b, " passed to CUDA"); }
   buf_str(&b, "\n");
+  if (g->st.share_waits || g->st.share_released) {   /* the GPU shared with other processes ([cuda] share_wait) */
+    buf_pad(&b, 24);
+    buf_str(&b, "shared GPU: gave "); buf_bytes(&b, g->st.share_released);
+    buf_str(&b, " back when other processes ran out; waited for theirs "); buf_count(&b, g->st.share_waits);
+    buf_str(&b, " times\n");
+  }
   os_write(fd, text, b.len);
 }
 

@@ -241,6 +241,8 @@ static void gpus(uma_json_t *j, const uma_report_data_t *d) {
     json_u64(j, "plan_reserved_before_bytes", st->plan_reserved_before);
     json_u64(j, "plan_reserved_peak_bytes", st->plan_reserved_peak);
     json_u64(j, "oom_retries", st->oom_retries);
+    json_u64(j, "share_waits", st->share_waits);
+    json_u64(j, "share_released_bytes", st->share_released);
     json_u64(j, "passthrough_allocations", st->passthrough_allocs);
     json_u64(j, "passthrough_bytes", st->passthrough_bytes);
     json_u64(j, "expandable_va_bytes", st->expandable_va);

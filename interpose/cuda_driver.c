@@ -32,22 +32,54 @@ REAL(CUresult, cuCtxGetDevice, (int *))
 REAL(CUresult, cuCtxSynchronize, (void))
 REAL(CUresult, cuGetProcAddress, (const char *, void **, int, unsigned long long))
 REAL(CUresult, cuGetProcAddress_v2, (const char *, void **, int, unsigned long long, int *))
+REAL(CUresult, cuDeviceGet, (int *, int))
+REAL(CUresult, cuDeviceGetPCIBusId, (char *, int, int))
+REAL(CUresult, cuCtxGetCurrent, (void **))
+REAL(CUresult, cuCtxPushCurrent_v2, (void *))
+REAL(CUresult, cuCtxPopCurrent_v2, (void **))
+REAL(CUresult, cuThreadExchangeStreamCaptureMode, (int *))
 
 /* ---- the pool's backend: memory from cuMemAlloc in the current context ---- */
 
+static void *context_of[DEV_MAX];   /* the context the pool's memory came from, per device */
+
 static int be_map(int device, size_t size, uintptr_t *out) {
-  (void)device;
   CUdeviceptr p = 0;
   CUresult r = get_cuMemAlloc_v2()(&p, size);   /* the real one: no wrapper in between */
   *out = (uintptr_t)p;
+  if (r == CUDA_SUCCESS && get_cuCtxGetCurrent()) get_cuCtxGetCurrent()(&context_of[device]);
   return r;
 }
 static void be_unmap(int device, uintptr_t addr) { (void)device; get_cuMemFree_v2()((CUdeviceptr)addr); }
 static void be_fence(int device) { (void)device; get_cuCtxSynchronize()(); }
 static void be_clear_error(void) {}   /* the driver API keeps no last error */
 
+static int be_bus_id(int device, char *out, size_t cap) {
+  int dev;
+  if (get_cuDeviceGet() == NULL || get_cuDeviceGetPCIBusId() == NULL || get_cuDeviceGet()(&dev, device) != CUDA_SUCCESS)
+    return CUDA_ERROR_NOT_FOUND;
+  return get_cuDeviceGetPCIBusId()(out, (int)cap, dev);
+}
+
+/* The sharing helper's thread: the pool's context current, capture relaxed
+ * (see cuda_runtime.c). */
+static UMA_TLS int saved_capture_mode;
+static void be_foreign_thread(int device, bool enter) {
+  void *c;
+  if (enter) {
+    dev_in_backend++;
+    if (context_of[device] && get_cuCtxPushCurrent_v2()) get_cuCtxPushCurrent_v2()(context_of[device]);
+    saved_capture_mode = 2;   /* CU_STREAM_CAPTURE_MODE_RELAXED */
+    if (get_cuThreadExchangeStreamCaptureMode()) get_cuThreadExchangeStreamCaptureMode()(&saved_capture_mode);
+  } else {
+    if (get_cuThreadExchangeStreamCaptureMode()) get_cuThreadExchangeStreamCaptureMode()(&saved_capture_mode);
+    if (context_of[device] && get_cuCtxPopCurrent_v2()) get_cuCtxPopCurrent_v2()(&c);
+    dev_in_backend--;
+  }
+}
+
 static const dev_backend_t backend = { be_map, be_unmap, be_fence, be_clear_error,
-                                       vmm_reserve, vmm_map_range, vmm_unmap_range };
+                                       vmm_reserve, vmm_map_range, vmm_unmap_range, be_bus_id, be_foreign_thread };
 static pthread_once_t backend_once = PTHREAD_ONCE_INIT;
 static void backend_init(void) { dev_pool_init(DEV_API_DRIVER, &backend); }
 

@@ -41,7 +41,6 @@ enum { cudaSuccess = 0, cudaErrorMemoryAllocation = 2 };
 enum { cudaMemcpyHostToDevice = 1, cudaMemcpyDeviceToHost = 2, cudaMemcpyDefault = 4 };
 #define HOST_ALLOC_WRITE_COMBINED 4                 /* cudaHostAllocWriteCombined, CU_MEMHOSTALLOC_WRITECOMBINED */
 #define REGISTER_PORTABLE_MAPPED 3                  /* CU_MEMHOSTREGISTER_PORTABLE | _DEVICEMAP */
-#define CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED 712
 #define NO_CUDA 500
 
 static const char *const cuda_sonames[] = { "libcuda.so.1", NULL };
@@ -56,11 +55,14 @@ RT(cudaError_t, cudaMemcpy, (void *, const void *, size_t, int))
 RT(cudaError_t, cudaMemcpyAsync, (void *, const void *, size_t, int, cudaStream_t))
 RT(cudaError_t, cudaStreamSynchronize, (cudaStream_t))
 RT(cudaError_t, cudaStreamIsCapturing, (cudaStream_t, int *))
+RT(cudaError_t, cudaHostRegister, (void *, size_t, unsigned))
+RT(cudaError_t, cudaHostUnregister, (void *))
 DRV(CUresult, cuMemHostAlloc, (void **, size_t, unsigned))
 DRV(CUresult, cuMemAllocHost_v2, (void **, size_t))
 DRV(CUresult, cuMemFreeHost, (void *))
 DRV(CUresult, cuMemHostRegister_v2, (void *, size_t, unsigned))
 DRV(CUresult, cuMemHostUnregister, (void *))
+DRV(CUresult, cuMemHostRegister, (void *, size_t, unsigned))
 DRV(CUresult, cuCtxGetCurrent, (CUcontext *))
 DRV(CUresult, cuCtxGetDevice, (int *))
 DRV(CUresult, cuCtxSynchronize, (void))
@@ -109,7 +111,7 @@ static CUresult register_range(void *p, size_t size) {
   if (!push_some_context(&pushed)) return NO_CUDA;
   CUresult r = get_cuMemHostRegister_v2()(p, size, REGISTER_PORTABLE_MAPPED);
   pop_context(pushed);
-  return r == CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED ? 0 : r;
+  return r;   /* 712 (already registered): the program registered part of it; the block stays its own */
 }
 static void unregister_range(void *p) {
   int pushed;
@@ -183,7 +185,7 @@ static void host_fence(int device) {
 
 static void host_clear_error(void) {}
 
-static const dev_backend_t host_backend = { host_map, host_unmap, host_fence, host_clear_error, NULL, NULL, NULL };
+static const dev_backend_t host_backend = { host_map, host_unmap, host_fence, host_clear_error, NULL, NULL, NULL, NULL, NULL };
 static pthread_once_t host_once = PTHREAD_ONCE_INIT;
 static void host_init(void) { dev_pool_init(DEV_API_HOST, &host_backend); }
 
@@ -418,11 +420,59 @@ UMA_EXPORT CUresult cuMemcpyDtoHAsync_v2(void *dst, CUdeviceptr src, size_t coun
   return drv_copy((drv_copy_t){ (CUdeviceptr)dst, src, count, stream, DRV_DTOH_ASYNC });
 }
 
+/* ---- the program's own registrations ---------------------------------------------
+ * Inside a block we registered they are answered here (pinned.c says why);
+ * elsewhere, and while libcudart calls the driver for the program, CUDA
+ * answers. A block the program registered first is never registered by us
+ * (CUDA refuses ours: 712), so its cudaHostUnregister is always its own. */
+static int program_register(void *p, size_t size) {
+  if (!dev_enabled || dev_in_backend || p == NULL || size == 0) return PIN_PASS;
+  cuda_entry();
+  return pin_program_register(p, size);
+}
+static bool program_unregister(void *p) { return dev_enabled && !dev_in_backend && p && pin_program_unregister(p); }
+
+UMA_EXPORT cudaError_t cudaHostRegister(void *p, size_t size, unsigned flags) {
+  int e = program_register(p, size);
+  if (e != PIN_PASS) return e;
+  if (get_cudaHostRegister() == NULL) return NO_CUDA;
+  dev_in_backend++;   /* libcudart's own driver call comes back to our driver wrapper: let it through */
+  e = get_cudaHostRegister()(p, size, flags);
+  dev_in_backend--;
+  return e;
+}
+UMA_EXPORT cudaError_t cudaHostUnregister(void *p) {
+  if (program_unregister(p)) return cudaSuccess;
+  if (get_cudaHostUnregister() == NULL) return NO_CUDA;
+  dev_in_backend++;
+  cudaError_t e = get_cudaHostUnregister()(p);
+  dev_in_backend--;
+  return e;
+}
+UMA_EXPORT CUresult cuMemHostRegister_v2(void *p, size_t size, unsigned flags) {
+  int e = program_register(p, size);
+  if (e != PIN_PASS) return e;
+  return get_cuMemHostRegister_v2() ? get_cuMemHostRegister_v2()(p, size, flags) : NO_CUDA;
+}
+UMA_EXPORT CUresult cuMemHostRegister(void *p, size_t size, unsigned flags) {   /* the pre-6.5 name, same ABI */
+  int e = program_register(p, size);
+  if (e != PIN_PASS) return e;
+  return get_cuMemHostRegister() ? get_cuMemHostRegister()(p, size, flags) : NO_CUDA;
+}
+UMA_EXPORT CUresult cuMemHostUnregister(void *p) {
+  if (program_unregister(p)) return 0;
+  return get_cuMemHostUnregister() ? get_cuMemHostUnregister()(p) : NO_CUDA;
+}
+
 /* For the routes around the PLT (cuda_driver.c). */
 const driver_wrapper_t host_driver_wrappers[] = {
   { "cuMemHostAlloc", "cuMemHostAlloc", 0, (void *)cuMemHostAlloc, (void **)&real_cuMemHostAlloc, false },
   { "cuMemAllocHost", "cuMemAllocHost_v2", 3020, (void *)cuMemAllocHost_v2, (void **)&real_cuMemAllocHost_v2, false },
   { "cuMemFreeHost", "cuMemFreeHost", 0, (void *)cuMemFreeHost, (void **)&real_cuMemFreeHost, false },
+  { "cuMemHostRegister", "cuMemHostRegister_v2", 6050, (void *)cuMemHostRegister_v2, (void **)&real_cuMemHostRegister_v2,
+    false },
+  { "cuMemHostUnregister", "cuMemHostUnregister", 0, (void *)cuMemHostUnregister, (void **)&real_cuMemHostUnregister,
+    false },
   { "cuMemcpy", "cuMemcpy", 0, (void *)cuMemcpy, (void **)&real_cuMemcpy, true },
   { "cuMemcpyAsync", "cuMemcpyAsync", 0, (void *)cuMemcpyAsync, (void **)&real_cuMemcpyAsync, true },
   { "cuMemcpyHtoD", "cuMemcpyHtoD_v2", 3020, (void *)cuMemcpyHtoD_v2, (void **)&real_cuMemcpyHtoD_v2, true },

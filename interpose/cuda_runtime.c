@@ -37,6 +37,9 @@ REAL(cudaError_t, cudaMallocAsync, (void **, size_t, cudaStream_t))
 REAL(cudaError_t, cudaFreeAsync, (void *, cudaStream_t))
 REAL(cudaError_t, cudaMallocPitch, (void **, size_t *, size_t, size_t))
 REAL(cudaError_t, cudaDeviceReset, (void))
+REAL(cudaError_t, cudaDeviceGetPCIBusId, (char *, int, int))
+REAL(cudaError_t, cudaSetDevice, (int))
+REAL(cudaError_t, cudaThreadExchangeStreamCaptureMode, (int *))
 
 /* cudaErrorSymbolNotFound-like answer when libcudart is not there at all
  * (a program defining its own cudaMalloc would never reach us). */
@@ -78,8 +81,34 @@ static int be_reserve(int device, size_t *size, uintptr_t *va, size_t *granule) 
   return e;
 }
 
+static int be_bus_id(int device, char *out, size_t cap) {
+  if (get_cudaDeviceGetPCIBusId() == NULL) return NO_RUNTIME;
+  dev_in_backend++;
+  int e = get_cudaDeviceGetPCIBusId()(out, (int)cap, device);
+  dev_in_backend--;
+  return e;
+}
+
+/* The sharing helper's thread (device_share.c): the device current, and
+ * its calls allowed while another thread captures a graph (relaxed: a
+ * capture in global mode would otherwise fail them, and be invalidated). */
+#define CAPTURE_MODE_RELAXED 2   /* cudaStreamCaptureModeRelaxed */
+static UMA_TLS int saved_capture_mode;
+static void be_foreign_thread(int device, bool enter) {
+  if (enter) {
+    dev_in_backend++;
+    if (get_cudaSetDevice()) get_cudaSetDevice()(device);
+    saved_capture_mode = CAPTURE_MODE_RELAXED;
+    if (get_cudaThreadExchangeStreamCaptureMode()) get_cudaThreadExchangeStreamCaptureMode()(&saved_capture_mode);
+  } else {
+    if (get_cudaThreadExchangeStreamCaptureMode()) get_cudaThreadExchangeStreamCaptureMode()(&saved_capture_mode);
+    get_cudaGetLastError()();   /* the helper's errors are not the program's */
+    dev_in_backend--;
+  }
+}
+
 static const dev_backend_t backend = { be_map, be_unmap, be_fence, be_clear_error,
-                                       be_reserve, vmm_map_range, vmm_unmap_range };
+                                       be_reserve, vmm_map_range, vmm_unmap_range, be_bus_id, be_foreign_thread };
 static pthread_once_t backend_once = PTHREAD_ONCE_INIT;
 static void backend_init(void) { dev_pool_init(DEV_API_RUNTIME, &backend); }
 

@@ -112,6 +112,13 @@ const char *const pol_key_help[K_COUNT] = {
   [K_CUDA_RELEASE_THRESHOLD] =
     "Cached free device memory above which wholly free segments go back to CUDA as soon as "
     "they are free. 0: keep them for reuse (cudaMalloc costs 70-900 us).",
+  [K_CUDA_SHARE_WAIT] =
+    "Several processes on one GPU: when an allocation fails although this process gave its "
+    "own cache back, and other processes under the preload hold idle device memory on that "
+    "GPU, they are asked (through a page in /dev/shm) to give it back, and the allocation "
+    "waits at most this long for them before CUDA's out-of-memory is returned. Each process"
+    " answers from a helper thread, so an idle process's cache never starves a busy one. 0:"
+    " no sharing (no page, no helper).",
   [K_CUDA_EXPANDABLE] =
     "Grow one virtual address range per device with CUDA's virtual memory API (cuMemCreate, "
     "cuMemMap, in 2 MiB granules, as PyTorch's expandable segments do) instead of separate "

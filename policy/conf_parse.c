@@ -20,6 +20,7 @@ void pol_config_defaults(pol_config_t *cfg) {
   cfg->cuda_enable = 1;
   cfg->cuda_dlsym_route = 1;
   cfg->cuda_round = 512;
+  cfg->cuda_share_wait_ms = 2000;
   cfg->cuda_pinned_pool = 1;
   cfg->cuda_pinned = UMA_PINNED_LAZY;
   cfg->cuda_pinned_min = 1 << 20;
@@ -203,6 +204,7 @@ static bool store(pol_config_t *cfg, int section, int rule, pol_key_id_t k, cons
     case K_CUDA_ROUND: cfg->cuda_round = v.num; break;
     case K_CUDA_MAX_CACHED: cfg->cuda_max_cached = v.num; break;
     case K_CUDA_RELEASE_THRESHOLD: cfg->cuda_release_threshold = v.num; break;
+    case K_CUDA_SHARE_WAIT: cfg->cuda_share_wait_ms = v.num; break;
     case K_CUDA_EXPANDABLE: cfg->cuda_expandable = v.num; break;
     case K_CUDA_PINNED_POOL: cfg->cuda_pinned_pool = v.num; break;
     case K_CUDA_PINNED: cfg->cuda_pinned = v.num; break;
