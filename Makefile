@@ -157,8 +157,12 @@ $(BUILD)/fakegpu/libcudart.so.13: tests/fakegpu/fake_cuda.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O1 -g -Wall -shared -fPIC -fvisibility=hidden -Wl,-soname,libcudart.so.13 $< -o $@
 
-$(BUILD)/fakegpu/%: tests/fakegpu/%.c tests/fakegpu/cuda_fake.h $(BUILD)/fakegpu/libcudart.so.13
-	$(CC) -std=gnu11 -O1 -g -Wall $< -o $@ -L$(BUILD)/fakegpu -l:libcudart.so.13 -Wl,-rpath,'$$ORIGIN'
+$(BUILD)/fakegpu/libcuda.so.1: tests/fakegpu/fake_cuda.c   # the same, as the driver (routes.c dlopens it)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O1 -g -Wall -shared -fPIC -fvisibility=hidden -Wl,-soname,libcuda.so.1 $< -o $@
+
+$(BUILD)/fakegpu/%: tests/fakegpu/%.c tests/fakegpu/cuda_fake.h $(BUILD)/fakegpu/libcudart.so.13 $(BUILD)/fakegpu/libcuda.so.1
+	$(CC) -std=gnu11 -O1 -g -Wall $< -o $@ -L$(BUILD)/fakegpu -l:libcudart.so.13 -Wl,-rpath,'$$ORIGIN' -ldl
 
 test-preload: $(BUILD)/libumapreload.so $(PRELOAD_PROGS) $(FAKEGPU_PROGS) $(BUILD)/tests/libdeepbind_lib.so $(BUILD)/bench/kv_server
 	PYTHON=$(PYTHON) tests/preload/run-all $(CURDIR)/$(BUILD)

@@ -104,6 +104,10 @@ uint64_t dev_release_threshold;            /* 0: keep every cached segment */
 bool dev_enabled = true, dev_dlsym_route, dev_expandable;
 bool dev_forked_child;                     /* a child of a process whose pools were in use */
 UMA_TLS int dev_in_backend;
+UMA_TLS int dev_route;
+bool dev_cuda_seen;
+const char *const dev_route_names[DEV_ROUTES] = { "plt", "cuGetProcAddress", "cudaGetDriverEntryPoint", "dlsym" };
+const char *const dev_pass_names[DEV_PASSES] = { "stream_ordered", "pitched", "managed", "cuMemCreate" };
 
 static pthread_mutex_t meta_lock = PTHREAD_MUTEX_INITIALIZER;
 static void *free_meta;                    /* descriptors of both kinds, recycled */
@@ -249,9 +253,31 @@ static size_t segment_size_for(size_t size) {
   return (size + 2 * MiB - 1) & ~(2 * MiB - 1);
 }
 
+/* [cuda] quota: the device memory this process's pools may hold on one
+ * device, both APIs together (other pools' counters read without their
+ * locks: a quota is not exact to the byte under races). */
+uint64_t dev_quota;
+#define OUT_OF_MEMORY 2   /* cudaErrorMemoryAllocation and CUDA_ERROR_OUT_OF_MEMORY alike */
+
+static uint64_t device_reserved(int device) {
+  uint64_t n = 0;
+  for (int api = 0; api < DEV_DEVICE_APIS; api++)
+    n += __atomic_load_n(&pools[api * DEV_MAX + device].st.reserved, __ATOMIC_RELAXED);
+  return n;
+}
+static bool over_quota(dev_pool_t *p, int id, size_t more) {
+  if (dev_quota == 0 || id / DEV_MAX >= DEV_DEVICE_APIS || device_reserved(DEVICE(id)) + more <= dev_quota) return false;
+  p->st.quota_refusals++;
+  return true;
+}
+
 static dev_block_t *segment_new(dev_pool_t *p, int id, size_t size, int *err) {
   size_t seg_size = segment_size_for(size);
   uintptr_t base = 0;
+  if (over_quota(p, id, seg_size)) {
+    *err = OUT_OF_MEMORY;
+    return NULL;
+  }
   *err = BACKEND(id)->map(DEVICE(id), seg_size, &base);
   if (*err) return NULL;
   dev_seg_t *seg = meta_new();
@@ -329,9 +355,16 @@ static void make_ready(dev_pool_t *p, dev_block_t *b) {
   bin_insert(p, b);
 }
 
+/* A fence that failed (a stream capture forbids waiting for the device, or
+ * the device is in error) proves nothing: the pending blocks stay pending
+ * and the caller maps new memory instead. */
 static void fence_and_collect(dev_pool_t *p, int id) {
   if (p->pending == NULL) return;
-  BACKEND(id)->fence(DEVICE(id));
+  if (BACKEND(id)->fence(DEVICE(id)) != 0) {
+    BACKEND(id)->clear_error();
+    p->st.fences_refused++;
+    return;
+  }
   p->st.fences++;
   dev_block_t *b = p->pending, *next;
   p->pending = NULL;
@@ -389,6 +422,7 @@ static dev_block_t *block_at(dev_seg_t *seg, uintptr_t a) {
  * ready (merged with its ready neighbours). On failure the chunks mapped so
  * far stay, as a ready block. */
 static int expandable_map(dev_pool_t *p, int id, dev_block_t *b, size_t len) {
+  if (over_quota(p, id, len)) return OUT_OF_MEMORY;
   if (len < b->size) {   /* the rest stays unbacked */
     if (block_split(b, len) == NULL) return -1;
     b->next_phys->state = DB_UNMAPPED;
@@ -598,6 +632,7 @@ static int alloc_once(int id, size_t size, uintptr_t *out) {
   uintptr_t planned = planned_alloc(p, id, size, &plan_seq);
   if (planned) {
     p->st.allocs++;
+    p->st.route_allocs[dev_route < DEV_ROUTES ? dev_route : 0]++;
     p->st.requested += size;
     *out = planned;
     pthread_mutex_unlock(&p->lock);
@@ -646,6 +681,7 @@ static int alloc_once(int id, size_t size, uintptr_t *out) {
     return -1;
   }
   p->st.allocs++;
+  p->st.route_allocs[dev_route < DEV_ROUTES ? dev_route : 0]++;
   p->st.allocated += b->size;
   p->st.requested += size;
   if (p->st.allocated > p->st.peak_allocated) p->st.peak_allocated = p->st.allocated;
@@ -670,7 +706,8 @@ int dev_alloc(int id, size_t size, uintptr_t *out) {
   int e = alloc_once(id, size, out);
   /* Out of memory with our own cache given back: other processes' idle
    * caches on this GPU may be what plain CUDA would have had free. */
-  if (e > 0 && device_memory && dev_share_wait(DEVICE(id), size)) {
+  bool quota_bound = dev_quota && device_reserved(DEVICE(id)) + size > dev_quota;   /* others' memory would not help */
+  if (e > 0 && device_memory && !quota_bound && dev_share_wait(DEVICE(id), size)) {
     pthread_mutex_lock(&pools[id].lock);
     pools[id].st.share_waits++;
     pthread_mutex_unlock(&pools[id].lock);
@@ -759,9 +796,19 @@ bool dev_free_host(uintptr_t addr) {
 }
 
 /* cudaMemGetInfo / cuMemGetInfo: the pools' idle bytes are free to the
- * program; never more than the total. */
-void dev_add_idle(int device, size_t *free_bytes, const size_t *total_bytes) {
-  uint64_t n = *free_bytes + dev_idle_bytes(device);
+ * program; never more than the total. Under a quota the device looks as
+ * big as the quota (frameworks size themselves by it: JAX preallocates a
+ * share of it, PyTorch's allocator stops there), and what the pools hold in
+ * use counts against it. */
+void dev_add_idle(int device, size_t *free_bytes, size_t *total_bytes) {
+  uint64_t idle = dev_idle_bytes(device);
+  uint64_t n = *free_bytes + idle;
+  if (dev_quota && device >= 0 && device < DEV_MAX) {
+    uint64_t in_use = device_reserved(device) - (idle < device_reserved(device) ? idle : device_reserved(device));
+    uint64_t left = dev_quota > in_use ? dev_quota - in_use : 0;
+    if (n > left) n = left;
+    if (total_bytes && *total_bytes > dev_quota) *total_bytes = dev_quota;
+  }
   *free_bytes = total_bytes && n > *total_bytes ? *total_bytes : n;
 }
 
@@ -843,11 +890,13 @@ void dev_forget(int id) {
   pthread_mutex_unlock(&p->lock);
 }
 
-void dev_count_passthrough(int id, size_t bytes) {
-  if (id < 0 || id >= DEV_POOLS) return;
+void dev_count_passthrough(int id, int kind, size_t bytes) {
+  if (id < 0 || id >= DEV_POOLS || kind < 0 || kind >= DEV_PASSES) return;
   dev_pool_t *p = &pools[id];
   pthread_mutex_lock(&p->lock);
   p->st.passthrough_allocs++;
   p->st.passthrough_bytes += bytes;
+  p->st.pass_allocs[kind]++;
+  p->st.pass_bytes[kind] += bytes;
   pthread_mutex_unlock(&p->lock);
 }

@@ -507,6 +507,7 @@ UMA_HIDDEN uint64_t os_now_ms(void);
 UMA_HIDDEN uint64_t os_now_ns(void);   /* CLOCK_MONOTONIC, for measuring costs */
 UMA_HIDDEN long os_write(int fd, const void *buf, size_t len);
 UMA_HIDDEN int os_open(const char *path, int flags, int mode);
+UMA_HIDDEN bool os_file_contains(const char *path, const char *needle);   /* a /proc file, read without malloc */
 UMA_HIDDEN long os_read(int fd, void *buf, size_t len);
 UMA_HIDDEN void os_close(int fd);
 UMA_HIDDEN int os_getpid(void);
@@ -774,13 +775,24 @@ UMA_HIDDEN void json_end(uma_json_t *j);
 enum { DEV_API_RUNTIME, DEV_API_DRIVER, DEV_API_HOST, DEV_APIS };
 #define DEV_DEVICE_APIS 2                  /* runtime and driver: device memory */
 #define DEV_POOLS (DEV_APIS * DEV_MAX)     /* pool id = api * DEV_MAX + device */
+/* How a program reached a pool's entry point: its own call through the PLT
+ * (cudaMalloc, cuMemAlloc), a pointer from cuGetProcAddress (the static
+ * CUDA runtime's way, and the shared one's), from cudaGetDriverEntryPoint
+ * (PyTorch's), or from dlsym on a libcuda handle. */
+enum { DEV_ROUTE_PLT, DEV_ROUTE_PROC, DEV_ROUTE_ENTRY, DEV_ROUTE_DLSYM, DEV_ROUTES };
+/* Device memory CUDA serves itself, counted (never pooled): stream-ordered
+ * (cudaMallocAsync), pitched, managed, and CUDA's virtual memory API
+ * (cuMemCreate: PyTorch's expandable segments). */
+enum { DEV_PASS_ASYNC, DEV_PASS_PITCH, DEV_PASS_MANAGED, DEV_PASS_VMM, DEV_PASSES };
 typedef struct dev_stats_s {
   uint64_t reserved, peak_reserved;        /* bytes held from cudaMalloc */
   uint64_t allocated, peak_allocated;      /* in blocks handed out */
   uint64_t requested;                      /* cumulative bytes asked for */
   uint64_t cached, pending;                /* free: ready now / waiting for a fence */
   uint64_t allocs, frees, hits, segments_mapped, segments_released, fences, oom_retries;
-  uint64_t passthrough_allocs, passthrough_bytes;   /* served by CUDA directly (async, pitch) */
+  uint64_t passthrough_allocs, passthrough_bytes;   /* served by CUDA directly: all kinds */
+  uint64_t pass_allocs[DEV_PASSES], pass_bytes[DEV_PASSES];   /* … by kind */
+  uint64_t route_allocs[DEV_ROUTES];                /* allocations the pool served, by route */
   uint64_t granules_mapped, granules_unmapped;      /* expandable segments: granules backed / given back */
   uint64_t chunks_mapped, chunks_unmapped;          /* … in how many cuMemCreate+cuMemMap / cuMemUnmap calls */
   uint64_t expandable_va;                           /* the virtual range reserved (0: none) */
@@ -788,12 +800,14 @@ typedef struct dev_stats_s {
   uint64_t plan_arena, plan_arena_peak, plan_live_bound, plan_fences;
   uint64_t plan_reserved_before, plan_reserved_peak;   /* peak reserved before the first arena, and the most since */
   uint64_t share_waits, share_released;    /* waits for other processes' idle memory; bytes given back for them */
+  uint64_t quota_refusals;                 /* segments not mapped: [cuda] quota */
+  uint64_t fences_refused;                 /* fences CUDA would not run (stream capture): pending kept */
 } dev_stats_t;
 /* The CUDA calls the pool makes; 0 or a CUDA error code. */
 typedef struct dev_backend_s {
   int (*map)(int device, size_t size, uintptr_t *out);   /* cudaMalloc */
   void (*unmap)(int device, uintptr_t addr);             /* cudaFree */
-  void (*fence)(int device);                             /* wait for all work issued so far */
+  int (*fence)(int device);                              /* wait for all work issued so far; 0: done */
   void (*clear_error)(void);                             /* cudaGetLastError */
   /* CUDA's virtual memory API, for expandable segments (NULL: not offered).
    * reserve: a virtual range of about *size bytes (set to what was
@@ -810,7 +824,7 @@ typedef struct dev_backend_s {
   void (*foreign_thread)(int device, bool enter);
 } dev_backend_t;
 UMA_HIDDEN extern size_t dev_round;
-UMA_HIDDEN extern uint64_t dev_max_reserved, dev_release_threshold;
+UMA_HIDDEN extern uint64_t dev_max_reserved, dev_release_threshold, dev_quota;
 UMA_HIDDEN extern bool dev_enabled, dev_dlsym_route, dev_expandable;
 UMA_HIDDEN extern bool dev_forked_child;   /* CUDA was in use before fork: the pools are off here */
 UMA_HIDDEN void dev_pool_init(int api, const dev_backend_t *be);
@@ -826,7 +840,10 @@ UMA_HIDDEN void dev_share_attach(int device, const char *bus_id);
 UMA_HIDDEN void dev_share_publish(int device);
 UMA_HIDDEN bool dev_share_wait(int device, size_t need);
 UMA_HIDDEN void dev_share_fork_child(void);
-UMA_HIDDEN void dev_count_passthrough(int id, size_t bytes);
+UMA_HIDDEN void dev_count_passthrough(int id, int kind, size_t bytes);
+UMA_HIDDEN extern UMA_TLS int dev_route;   /* DEV_ROUTE_*: set by the door the call came in by */
+UMA_HIDDEN extern bool dev_cuda_seen;       /* a CUDA call reached us (cuInit, a pool) */
+UMA_HIDDEN extern const char *const dev_route_names[DEV_ROUTES], *const dev_pass_names[DEV_PASSES];
 UMA_HIDDEN bool dev_summary(int id, dev_stats_t *st, uma_frag_pool_t *extents);
 /* Set while a pool's backend calls CUDA (or a wrapper calls the real
  * function): libcudart reaches the driver through our wrappers too, and
@@ -839,7 +856,7 @@ UMA_HIDDEN void *loaded_symbol(const char *name, const char *const *sonames);
 UMA_HIDDEN extern const char *const cudart_sonames[];
 UMA_HIDDEN bool dev_free_any(uintptr_t addr);                 /* any device, either API */
 UMA_HIDDEN bool dev_free_host(uintptr_t addr);                /* a pinned host block, any pool */
-UMA_HIDDEN void dev_add_idle(int device, size_t *free_bytes, const size_t *total_bytes);
+UMA_HIDDEN void dev_add_idle(int device, size_t *free_bytes, size_t *total_bytes);   /* and the quota */
 UMA_HIDDEN void *driver_wrap(const char *name, void *real);
 UMA_HIDDEN void copy_init(void);   /* interpose/copy.c: the C library's memcpy and memmove */
 /* interpose/cuda_vmm.c: CUDA's virtual memory API, for expandable segments */
@@ -979,6 +996,7 @@ typedef struct uma_report_data_s {
   char command[64];
   int gpu_count;                /* devices whose pool was used */
   struct { int id; dev_stats_t st; uma_frag_pool_t free; } gpus[DEV_POOLS];
+  bool cuda_unseen;             /* the CUDA driver is loaded, yet no CUDA call reached us */
 } uma_report_data_t;
 UMA_HIDDEN void report_gather(uma_report_data_t *d, report_kind_t kind);
 /* One rule's totals: its large blocks by its own counters, its pooled sizes

@@ -231,6 +231,29 @@ int os_open(const char *path, int flags, int mode) {
   return sys_failed(r) ? -1 : (int)r;
 }
 
+bool os_file_contains(const char *path, const char *needle) {
+  size_t n = 0;
+  while (needle[n]) n++;
+  int fd = os_open(path, O_RDONLY, 0);
+  if (fd < 0 || n == 0 || n >= 256) {
+    if (fd >= 0) os_close(fd);
+    return false;
+  }
+  char buf[4096];
+  size_t have = 0;
+  bool found = false;
+  for (long got; !found && (got = os_read(fd, buf + have, sizeof buf - have)) > 0;) {
+    have += (size_t)got;
+    for (size_t i = 0; i + n <= have && !found; i++) found = __builtin_memcmp(buf + i, needle, n) == 0;
+    if (have > n) {   /* keep the last n-1 bytes: a match may straddle two reads */
+      for (size_t i = 0; i < n - 1; i++) buf[i] = buf[have - (n - 1) + i];
+      have = n - 1;
+    }
+  }
+  os_close(fd);
+  return found;
+}
+
 long os_read(int fd, void *buf, size_t len) {
   long r = os_syscall6(SYS_read, fd, (long)buf, (long)len, 0, 0, 0);
   return sys_failed(r) ? -1 : r;

@@ -62,6 +62,10 @@ void report_gather(uma_report_data_t *d, report_kind_t kind) {
       d->gpu_count++;
     }
   }
+  /* A program can reach CUDA by routes we do not see (a statically linked
+   * runtime with [cuda] dlsym_route = no, a driver found some other way):
+   * then the driver is mapped but not one call came to us. */
+  d->cuda_unseen = dev_enabled && !dev_cuda_seen && os_file_contains("/proc/self/maps", "/libcuda.so");
   int fd = os_open("/proc/self/comm", O_RDONLY, 0);
   if (fd >= 0) {
     long n = os_read(fd, d->command, sizeof d->command - 1);
@@ -135,7 +139,7 @@ static void write_pools(int fd, const uma_frag_t *w, const char *title) {
 
 /* Two lines per GPU whose device pool was used. */
 static void write_gpu(int fd, const typeof(((uma_report_data_t *)0)->gpus[0]) *g) {
-  char text[512];
+  char text[1024];
   uma_buf_t b = { text, 0, sizeof text };
   buf_str(&b, "  gpu");
   buf_u64(&b, (uint64_t)(g->id % DEV_MAX));
@@ -152,8 +156,33 @@ static void write_gpu(int fd, const typeof(((uma_report_data_t *)0)->gpus[0]) *g
   buf_str(&b, " from cache, "); buf_count(&b, g->st.segments_mapped); buf_str(&b, " segments, ");
   buf_count(&b, g->st.fences); buf_str(&b, " fences; largest free "); buf_bytes(&b, g->free.largest_free);
   buf_str(&b, " of "); buf_bytes(&b, g->free.free_bytes);
-  if (g->st.passthrough_allocs) { buf_str(&b, "; "); buf_count(&b, g->st.passthrough_allocs); buf_str(&b, " passed to CUDA"); }
   buf_str(&b, "\n");
+  /* How the allocations reached the pool, when not all by the plain call;
+   * what CUDA served itself (never pooled), when anything. */
+  if (g->st.route_allocs[DEV_ROUTE_PLT] != g->st.allocs) {
+    static const char *const said[DEV_ROUTES] = { "direct calls", "cuGetProcAddress", "cudaGetDriverEntryPoint", "dlsym" };
+    buf_pad(&b, 24);
+    buf_str(&b, "reached by");
+    for (int r = 0; r < DEV_ROUTES; r++)
+      if (g->st.route_allocs[r]) { buf_str(&b, " "); buf_str(&b, said[r]); buf_str(&b, " "); buf_count(&b, g->st.route_allocs[r]); }
+    buf_str(&b, "\n");
+  }
+  if (g->st.passthrough_allocs) {
+    static const char *const said[DEV_PASSES] = { "stream-ordered", "pitched", "managed", "cuMemCreate" };
+    buf_pad(&b, 24);
+    buf_str(&b, "not pooled (CUDA's own):");
+    for (int k = 0; k < DEV_PASSES; k++)
+      if (g->st.pass_allocs[k]) {
+        buf_str(&b, " "); buf_count(&b, g->st.pass_allocs[k]); buf_str(&b, " "); buf_str(&b, said[k]);
+        buf_str(&b, " ("); buf_bytes(&b, g->st.pass_bytes[k]); buf_str(&b, ")");
+      }
+    buf_str(&b, "\n");
+  }
+  if (g->st.quota_refusals) {
+    buf_pad(&b, 24);
+    buf_str(&b, "[cuda] quota "); buf_bytes(&b, dev_quota); buf_str(&b, ": ");
+    buf_count(&b, g->st.quota_refusals); buf_str(&b, " segments refused (the program saw out-of-memory where the pool could not make room)\n");
+  }
   if (g->st.share_waits || g->st.share_released) {   /* the GPU shared with other processes ([cuda] share_wait) */
     buf_pad(&b, 24);
     buf_str(&b, "shared GPU: gave "); buf_bytes(&b, g->st.share_released);
@@ -275,6 +304,13 @@ void report_write_text(int fd, const uma_report_data_t *d) {
     "    but unused (\"of it returned\": already given back, not in P); ext. frag = 1 - largest free / free;\n"
     "    unusable@4K = the share of free space a 4 KiB request cannot use. docs/REPORT-FORMAT.md has all.\n";
   os_write(fd, terms, sizeof terms - 1);
+  if (d->cuda_unseen) {
+    static const char note[] =
+      "  note: this process loaded the CUDA driver (libcuda.so), but none of its CUDA calls reached\n"
+      "    uma-preload, so its GPU memory is not in this report: a statically linked CUDA runtime\n"
+      "    with [cuda] dlsym_route = no, or CUDA reached another way (docs/ARCHITECTURE.md: CUDA routes).\n";
+    os_write(fd, note, sizeof note - 1);
+  }
   /* CPython serves objects up to 512 B from its own arenas (pymalloc)
    * unless PYTHONMALLOC=malloc; the numbers above then count 256 KiB arenas
    * and big objects, not the program's objects. Said where it is read. */

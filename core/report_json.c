@@ -243,8 +243,22 @@ static void gpus(uma_json_t *j, const uma_report_data_t *d) {
     json_u64(j, "oom_retries", st->oom_retries);
     json_u64(j, "share_waits", st->share_waits);
     json_u64(j, "share_released_bytes", st->share_released);
+    json_u64(j, "quota_bytes", api == DEV_API_HOST ? 0 : dev_quota);
+    json_u64(j, "quota_refusals", st->quota_refusals);
+    json_u64(j, "fences_refused", st->fences_refused);
     json_u64(j, "passthrough_allocations", st->passthrough_allocs);
     json_u64(j, "passthrough_bytes", st->passthrough_bytes);
+    json_open(j, "passthrough_by_kind", '{');
+    for (int k = 0; k < DEV_PASSES; k++) {
+      json_open(j, dev_pass_names[k], '{');
+      json_u64(j, "allocations", st->pass_allocs[k]);
+      json_u64(j, "bytes", st->pass_bytes[k]);
+      json_close(j, '}');
+    }
+    json_close(j, '}');
+    json_open(j, "allocations_by_route", '{');
+    for (int r = 0; r < DEV_ROUTES; r++) json_u64(j, dev_route_names[r], st->route_allocs[r]);
+    json_close(j, '}');
     json_u64(j, "expandable_va_bytes", st->expandable_va);
     json_u64(j, "granules_mapped", st->granules_mapped);
     json_u64(j, "granules_unmapped", st->granules_unmapped);
@@ -329,6 +343,7 @@ void report_write_json(int fd, const uma_report_data_t *d) {
   classes(j, d);
   rules(j, d);
   gpus(j, d);
+  json_bool(j, "cuda_unseen", d->cuda_unseen);
   pin_write_json(j);
   cow_write_json(j);
   plan_host_write_json(j);

@@ -38,6 +38,12 @@ REAL(CUresult, cuCtxGetCurrent, (void **))
 REAL(CUresult, cuCtxPushCurrent_v2, (void *))
 REAL(CUresult, cuCtxPopCurrent_v2, (void **))
 REAL(CUresult, cuThreadExchangeStreamCaptureMode, (int *))
+REAL(CUresult, cuInit, (unsigned))
+REAL(CUresult, cuMemAllocAsync, (CUdeviceptr *, size_t, CUstream))
+REAL(CUresult, cuMemAllocFromPoolAsync, (CUdeviceptr *, size_t, void *, CUstream))
+REAL(CUresult, cuMemAllocManaged, (CUdeviceptr *, size_t, unsigned))
+REAL(CUresult, cuMemAllocPitch_v2, (CUdeviceptr *, size_t *, size_t, size_t, unsigned))
+REAL(CUresult, cuMemCreate, (unsigned long long *, size_t, const void *, unsigned long long))
 
 /* ---- the pool's backend: memory from cuMemAlloc in the current context ---- */
 
@@ -51,7 +57,7 @@ static int be_map(int device, size_t size, uintptr_t *out) {
   return r;
 }
 static void be_unmap(int device, uintptr_t addr) { (void)device; get_cuMemFree_v2()((CUdeviceptr)addr); }
-static void be_fence(int device) { (void)device; get_cuCtxSynchronize()(); }
+static int be_fence(int device) { (void)device; return get_cuCtxSynchronize()(); }
 static void be_clear_error(void) {}   /* the driver API keeps no last error */
 
 static int be_bus_id(int device, char *out, size_t cap) {
@@ -109,6 +115,8 @@ UMA_EXPORT CUresult cuMemAlloc_v2(CUdeviceptr *dptr, size_t size) {
   return e > 0 ? e : get_cuMemAlloc_v2()(dptr, size);
 }
 
+UMA_DOORS(cuMemAlloc_v2, CUresult, (CUdeviceptr * dptr, size_t size), (dptr, size))
+
 UMA_EXPORT CUresult cuMemFree_v2(CUdeviceptr dptr) {
   int id = dptr ? pool_id() : -1;
   if (id >= 0) {
@@ -125,6 +133,53 @@ UMA_EXPORT CUresult cuMemGetInfo_v2(size_t *free_bytes, size_t *total_bytes) {
   return r;
 }
 
+/* Every CUDA program calls cuInit first (libcudart, static or shared, does
+ * it for its program): seeing it tells the report that CUDA's calls reach us. */
+UMA_EXPORT CUresult cuInit(unsigned flags) {
+  dev_cuda_seen = true;
+  return get_cuInit() ? get_cuInit()(flags) : CUDA_ERROR_NOT_FOUND;
+}
+
+/* Device memory CUDA keeps serving itself: counted for the report, per
+ * device, never pooled. Our own calls (dev_in_backend: the expandable
+ * segments, libcudart's call for a runtime wrapper that counted it
+ * already) are not counted again. */
+static void count_pass(int kind, size_t bytes, int device) {
+  if (dev_in_backend || !dev_enabled) return;
+  if (device < 0 && (get_cuCtxGetDevice() == NULL || get_cuCtxGetDevice()(&device) != CUDA_SUCCESS)) return;
+  if (device >= 0 && device < DEV_MAX) dev_count_passthrough(DEV_API_DRIVER * DEV_MAX + device, kind, bytes);
+}
+UMA_EXPORT CUresult cuMemAllocAsync(CUdeviceptr *dptr, size_t size, CUstream stream) {
+  CUresult r = get_cuMemAllocAsync() ? get_cuMemAllocAsync()(dptr, size, stream) : CUDA_ERROR_NOT_FOUND;
+  if (r == CUDA_SUCCESS) count_pass(DEV_PASS_ASYNC, size, -1);
+  return r;
+}
+UMA_EXPORT CUresult cuMemAllocFromPoolAsync(CUdeviceptr *dptr, size_t size, void *pool, CUstream stream) {
+  CUresult r = get_cuMemAllocFromPoolAsync() ? get_cuMemAllocFromPoolAsync()(dptr, size, pool, stream) : CUDA_ERROR_NOT_FOUND;
+  if (r == CUDA_SUCCESS) count_pass(DEV_PASS_ASYNC, size, -1);
+  return r;
+}
+UMA_EXPORT CUresult cuMemAllocManaged(CUdeviceptr *dptr, size_t size, unsigned flags) {
+  CUresult r = get_cuMemAllocManaged() ? get_cuMemAllocManaged()(dptr, size, flags) : CUDA_ERROR_NOT_FOUND;
+  if (r == CUDA_SUCCESS) count_pass(DEV_PASS_MANAGED, size, -1);
+  return r;
+}
+UMA_EXPORT CUresult cuMemAllocPitch_v2(CUdeviceptr *dptr, size_t *pitch, size_t width, size_t height, unsigned elem) {
+  CUresult r = get_cuMemAllocPitch_v2() ? get_cuMemAllocPitch_v2()(dptr, pitch, width, height, elem) : CUDA_ERROR_NOT_FOUND;
+  if (r == CUDA_SUCCESS && pitch) count_pass(DEV_PASS_PITCH, *pitch * height, -1);
+  return r;
+}
+/* The allocation's properties name its device (CUmemAllocationProp: type,
+ * handle types, then the location's type and id; 1: a device). */
+UMA_EXPORT CUresult cuMemCreate(unsigned long long *handle, size_t size, const void *prop, unsigned long long flags) {
+  CUresult r = get_cuMemCreate() ? get_cuMemCreate()(handle, size, prop, flags) : CUDA_ERROR_NOT_FOUND;
+  if (r == CUDA_SUCCESS && prop) {
+    const int *f = prop;
+    if (f[2] == 1) count_pass(DEV_PASS_VMM, size, f[3]);
+  }
+  return r;
+}
+
 /* ---- entry-point lookups -------------------------------------------------------- */
 
 UMA_EXPORT CUresult cuGetProcAddress(const char *symbol, void **pfn, int version, unsigned long long flags);
@@ -133,10 +188,19 @@ UMA_EXPORT CUresult cuGetProcAddress_v2(const char *symbol, void **pfn, int vers
 
 /* The pool's own wrappers; cuda_host.c has the pinned ones. */
 static const driver_wrapper_t alloc_wrappers[] = {
-  { "cuMemAlloc", "cuMemAlloc_v2", 3020, (void *)cuMemAlloc_v2, (void **)&real_cuMemAlloc_v2, false },
-  { "cuMemFree", "cuMemFree_v2", 3020, (void *)cuMemFree_v2, (void **)&real_cuMemFree_v2, false },
-  { "cuMemGetInfo", "cuMemGetInfo_v2", 3020, (void *)cuMemGetInfo_v2, (void **)&real_cuMemGetInfo_v2, false },
-  { NULL, NULL, 0, NULL, NULL, false },
+  { "cuMemAlloc", "cuMemAlloc_v2", 3020, (void *)cuMemAlloc_v2, (void **)&real_cuMemAlloc_v2, false, cuMemAlloc_v2_doors },
+  { "cuMemFree", "cuMemFree_v2", 3020, (void *)cuMemFree_v2, (void **)&real_cuMemFree_v2, false, NULL },
+  { "cuMemGetInfo", "cuMemGetInfo_v2", 3020, (void *)cuMemGetInfo_v2, (void **)&real_cuMemGetInfo_v2, false, NULL },
+  { "cuInit", "cuInit", 0, (void *)cuInit, (void **)&real_cuInit, false, NULL },
+  { "cuMemAllocAsync", "cuMemAllocAsync", 11020, (void *)cuMemAllocAsync, (void **)&real_cuMemAllocAsync, true, NULL },
+  { "cuMemAllocFromPoolAsync", "cuMemAllocFromPoolAsync", 11020, (void *)cuMemAllocFromPoolAsync,
+    (void **)&real_cuMemAllocFromPoolAsync, true, NULL },
+  { "cuMemAllocManaged", "cuMemAllocManaged", 6000, (void *)cuMemAllocManaged, (void **)&real_cuMemAllocManaged, false,
+    NULL },
+  { "cuMemAllocPitch", "cuMemAllocPitch_v2", 3020, (void *)cuMemAllocPitch_v2, (void **)&real_cuMemAllocPitch_v2, false,
+    NULL },
+  { "cuMemCreate", "cuMemCreate", 10020, (void *)cuMemCreate, (void **)&real_cuMemCreate, false, NULL },
+  { NULL, NULL, 0, NULL, NULL, false, NULL },
 };
 static const driver_wrapper_t *const wrapper_tables[] = { alloc_wrappers, host_driver_wrappers };
 #define PER_THREAD_DEFAULT_STREAM 2   /* CU_GET_PROC_ADDRESS_…, cudaEnablePerThreadDefaultStream */
@@ -144,22 +208,24 @@ static const driver_wrapper_t *const wrapper_tables[] = { alloc_wrappers, host_d
 /* Our wrapper for a base name the driver just resolved, or NULL. Lookups use
  * base names ("cuMemAlloc"); cuGetProcAddress answers with the _v2 ABI from
  * CUDA 12.5 (version 12050) on. */
-static void *wrapper_for(const char *symbol, int version, unsigned long long flags) {
+static void *door(const driver_wrapper_t *w, int route) { return w->via ? w->via[route] : w->wrapper; }
+
+static void *wrapper_for(const char *symbol, int version, unsigned long long flags, int route) {
   if (symbol == NULL) return NULL;
   if (strcmp(symbol, "cuGetProcAddress") == 0)
     return version >= 12050 ? (void *)cuGetProcAddress_v2 : (void *)cuGetProcAddress;
   for (size_t t = 0; t < sizeof wrapper_tables / sizeof wrapper_tables[0]; t++)
     for (const driver_wrapper_t *w = wrapper_tables[t]; w->base; w++)
       if (strcmp(symbol, w->base) == 0)
-        return version >= w->since && !(w->stream_copy && (flags & PER_THREAD_DEFAULT_STREAM)) ? w->wrapper : NULL;
+        return version >= w->since && !(w->stream_copy && (flags & PER_THREAD_DEFAULT_STREAM)) ? door(w, route) : NULL;
   return NULL;
 }
 
 /* Replace what the driver found by our wrapper, when we have one (and only
  * when the driver found something: its answer about versions stands). */
-static void substitute(const char *symbol, void **pfn, int version, unsigned long long flags) {
+static void substitute(const char *symbol, void **pfn, int version, unsigned long long flags, int route) {
   if (pfn && *pfn && dev_enabled) {
-    void *w = wrapper_for(symbol, version, flags);
+    void *w = wrapper_for(symbol, version, flags, route);
     if (w) *pfn = w;
   }
 }
@@ -167,7 +233,7 @@ static void substitute(const char *symbol, void **pfn, int version, unsigned lon
 UMA_EXPORT CUresult cuGetProcAddress(const char *symbol, void **pfn, int version, unsigned long long flags) {
   if (get_cuGetProcAddress() == NULL) return CUDA_ERROR_NOT_FOUND;
   CUresult r = get_cuGetProcAddress()(symbol, pfn, version, flags);
-  if (r == CUDA_SUCCESS) substitute(symbol, pfn, version, flags);
+  if (r == CUDA_SUCCESS) substitute(symbol, pfn, version, flags, DEV_ROUTE_PROC);
   return r;
 }
 
@@ -175,7 +241,7 @@ UMA_EXPORT CUresult cuGetProcAddress_v2(const char *symbol, void **pfn, int vers
                                         int *status) {
   if (get_cuGetProcAddress_v2() == NULL) return CUDA_ERROR_NOT_FOUND;
   CUresult r = get_cuGetProcAddress_v2()(symbol, pfn, version, flags, status);
-  if (r == CUDA_SUCCESS) substitute(symbol, pfn, version, flags);
+  if (r == CUDA_SUCCESS) substitute(symbol, pfn, version, flags, DEV_ROUTE_PROC);
   return r;
 }
 
@@ -205,7 +271,7 @@ void *driver_wrap(const char *name, void *real) {
   const driver_wrapper_t *w = wrapper_named(name);
   if (w == NULL) return real;
   __atomic_store_n(w->real, real, __ATOMIC_RELEASE);
-  return w->wrapper;
+  return door(w, DEV_ROUTE_DLSYM);
 }
 
 /* The runtime's route to driver entry points (PyTorch's). */
@@ -217,7 +283,7 @@ UMA_REAL(cudaError_t, cudaGetDriverEntryPointByVersion, (const char *, void **, 
 UMA_EXPORT cudaError_t cudaGetDriverEntryPoint(const char *symbol, void **fn, unsigned long long flags, int *status) {
   if (get_cudaGetDriverEntryPoint() == NULL) return CUDA_ERROR_NOT_FOUND;
   cudaError_t e = get_cudaGetDriverEntryPoint()(symbol, fn, flags, status);
-  if (e == 0) substitute(symbol, fn, 13000, flags);   /* the runtime's own version: current ABIs */
+  if (e == 0) substitute(symbol, fn, 13000, flags, DEV_ROUTE_ENTRY);   /* the runtime's own version: current ABIs */
   return e;
 }
 
@@ -225,6 +291,6 @@ UMA_EXPORT cudaError_t cudaGetDriverEntryPointByVersion(const char *symbol, void
                                                          unsigned long long flags, int *status) {
   if (get_cudaGetDriverEntryPointByVersion() == NULL) return CUDA_ERROR_NOT_FOUND;
   cudaError_t e = get_cudaGetDriverEntryPointByVersion()(symbol, fn, version, flags, status);
-  if (e == 0) substitute(symbol, fn, (int)version, flags);
+  if (e == 0) substitute(symbol, fn, (int)version, flags, DEV_ROUTE_ENTRY);
   return e;
 }

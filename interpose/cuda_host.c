@@ -161,11 +161,12 @@ static void host_unmap(int device, uintptr_t addr) {
 /* A freed pinned block may still be read or written by a copy any context
  * enqueued before the free: wait for the current context and every device's
  * active primary context to finish their work. */
-static void host_fence(int device) {
+static int host_fence(int device) {
   (void)device;
   CUcontext cur = NULL;
+  int failed = 0;
   get_cuCtxGetCurrent()(&cur);
-  if (cur) get_cuCtxSynchronize()();
+  if (cur) failed |= get_cuCtxSynchronize()();
   int n = 0;
   get_cuDeviceGetCount()(&n);
   for (int d = 0; d < n; d++) {
@@ -176,11 +177,12 @@ static void host_fence(int device) {
     if (get_cuDevicePrimaryCtxRetain()(&c, d) != 0) continue;
     if (c != cur) {
       get_cuCtxPushCurrent_v2()(c);
-      get_cuCtxSynchronize()();
+      failed |= get_cuCtxSynchronize()();
       get_cuCtxPopCurrent_v2()(&c);
     }
     get_cuDevicePrimaryCtxRelease_v2()(d);
   }
+  return failed;
 }
 
 static void host_clear_error(void) {}
@@ -261,6 +263,9 @@ UMA_EXPORT CUresult cuMemFreeHost(void *p) {
   if (p && dev_free_host((uintptr_t)p)) return 0;
   return get_cuMemFreeHost() ? get_cuMemFreeHost()(p) : NO_CUDA;
 }
+
+UMA_DOORS(cuMemHostAlloc, CUresult, (void **pp, size_t size, unsigned flags), (pp, size, flags))
+UMA_DOORS(cuMemAllocHost_v2, CUresult, (void **pp, size_t size), (pp, size))
 
 /* ---- transparent pinning ---------------------------------------------------------- */
 
@@ -466,20 +471,22 @@ UMA_EXPORT CUresult cuMemHostUnregister(void *p) {
 
 /* For the routes around the PLT (cuda_driver.c). */
 const driver_wrapper_t host_driver_wrappers[] = {
-  { "cuMemHostAlloc", "cuMemHostAlloc", 0, (void *)cuMemHostAlloc, (void **)&real_cuMemHostAlloc, false },
-  { "cuMemAllocHost", "cuMemAllocHost_v2", 3020, (void *)cuMemAllocHost_v2, (void **)&real_cuMemAllocHost_v2, false },
-  { "cuMemFreeHost", "cuMemFreeHost", 0, (void *)cuMemFreeHost, (void **)&real_cuMemFreeHost, false },
+  { "cuMemHostAlloc", "cuMemHostAlloc", 0, (void *)cuMemHostAlloc, (void **)&real_cuMemHostAlloc, false,
+    cuMemHostAlloc_doors },
+  { "cuMemAllocHost", "cuMemAllocHost_v2", 3020, (void *)cuMemAllocHost_v2, (void **)&real_cuMemAllocHost_v2, false,
+    cuMemAllocHost_v2_doors },
+  { "cuMemFreeHost", "cuMemFreeHost", 0, (void *)cuMemFreeHost, (void **)&real_cuMemFreeHost, false, NULL },
   { "cuMemHostRegister", "cuMemHostRegister_v2", 6050, (void *)cuMemHostRegister_v2, (void **)&real_cuMemHostRegister_v2,
-    false },
+    false, NULL },
   { "cuMemHostUnregister", "cuMemHostUnregister", 0, (void *)cuMemHostUnregister, (void **)&real_cuMemHostUnregister,
-    false },
-  { "cuMemcpy", "cuMemcpy", 0, (void *)cuMemcpy, (void **)&real_cuMemcpy, true },
-  { "cuMemcpyAsync", "cuMemcpyAsync", 0, (void *)cuMemcpyAsync, (void **)&real_cuMemcpyAsync, true },
-  { "cuMemcpyHtoD", "cuMemcpyHtoD_v2", 3020, (void *)cuMemcpyHtoD_v2, (void **)&real_cuMemcpyHtoD_v2, true },
-  { "cuMemcpyDtoH", "cuMemcpyDtoH_v2", 3020, (void *)cuMemcpyDtoH_v2, (void **)&real_cuMemcpyDtoH_v2, true },
+    false, NULL },
+  { "cuMemcpy", "cuMemcpy", 0, (void *)cuMemcpy, (void **)&real_cuMemcpy, true, NULL },
+  { "cuMemcpyAsync", "cuMemcpyAsync", 0, (void *)cuMemcpyAsync, (void **)&real_cuMemcpyAsync, true, NULL },
+  { "cuMemcpyHtoD", "cuMemcpyHtoD_v2", 3020, (void *)cuMemcpyHtoD_v2, (void **)&real_cuMemcpyHtoD_v2, true, NULL },
+  { "cuMemcpyDtoH", "cuMemcpyDtoH_v2", 3020, (void *)cuMemcpyDtoH_v2, (void **)&real_cuMemcpyDtoH_v2, true, NULL },
   { "cuMemcpyHtoDAsync", "cuMemcpyHtoDAsync_v2", 3020, (void *)cuMemcpyHtoDAsync_v2,
-    (void **)&real_cuMemcpyHtoDAsync_v2, true },
+    (void **)&real_cuMemcpyHtoDAsync_v2, true, NULL },
   { "cuMemcpyDtoHAsync", "cuMemcpyDtoHAsync_v2", 3020, (void *)cuMemcpyDtoHAsync_v2,
-    (void **)&real_cuMemcpyDtoHAsync_v2, true },
-  { NULL, NULL, 0, NULL, NULL, false },
+    (void **)&real_cuMemcpyDtoHAsync_v2, true, NULL },
+  { NULL, NULL, 0, NULL, NULL, false, NULL },
 };

@@ -36,6 +36,7 @@ REAL(cudaError_t, cudaMemGetInfo, (size_t *, size_t *))
 REAL(cudaError_t, cudaMallocAsync, (void **, size_t, cudaStream_t))
 REAL(cudaError_t, cudaFreeAsync, (void *, cudaStream_t))
 REAL(cudaError_t, cudaMallocPitch, (void **, size_t *, size_t, size_t))
+REAL(cudaError_t, cudaMallocManaged, (void **, size_t, unsigned))
 REAL(cudaError_t, cudaDeviceReset, (void))
 REAL(cudaError_t, cudaDeviceGetPCIBusId, (char *, int, int))
 REAL(cudaError_t, cudaSetDevice, (int))
@@ -64,9 +65,9 @@ static void be_unmap(int device, uintptr_t addr) {
   dev_in_backend--;
 }
 
-static void be_fence(int device) {
+static int be_fence(int device) {
   (void)device;
-  get_cudaDeviceSynchronize()();
+  return get_cudaDeviceSynchronize()();
 }
 
 static void be_clear_error(void) { get_cudaGetLastError()(); }
@@ -120,6 +121,7 @@ static int pool_device(void) {
   pthread_once(&backend_once, backend_init);
   int device;
   if (get_cudaGetDevice()(&device) != cudaSuccess || device < 0 || device >= DEV_MAX) return -1;
+  dev_cuda_seen = true;
   return device;
 }
 
@@ -161,9 +163,21 @@ UMA_EXPORT cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total_bytes) {
  * keeps their ordering exactly; they are counted for the report. */
 UMA_EXPORT cudaError_t cudaMallocAsync(void **ptr, size_t size, cudaStream_t stream) {
   if (get_cudaMallocAsync() == NULL) return NO_RUNTIME;
+  dev_in_backend++;   /* its driver call is counted here, not again there */
   cudaError_t e = get_cudaMallocAsync()(ptr, size, stream);
+  dev_in_backend--;
   int device = e == cudaSuccess ? pool_device() : -1;
-  if (device >= 0) dev_count_passthrough(device, size);
+  if (device >= 0) dev_count_passthrough(device, DEV_PASS_ASYNC, size);
+  return e;
+}
+
+UMA_EXPORT cudaError_t cudaMallocManaged(void **ptr, size_t size, unsigned flags) {
+  if (get_cudaMallocManaged() == NULL) return NO_RUNTIME;
+  dev_in_backend++;
+  cudaError_t e = get_cudaMallocManaged()(ptr, size, flags);
+  dev_in_backend--;
+  int device = e == cudaSuccess ? pool_device() : -1;
+  if (device >= 0) dev_count_passthrough(device, DEV_PASS_MANAGED, size);
   return e;
 }
 
@@ -177,9 +191,11 @@ UMA_EXPORT cudaError_t cudaFreeAsync(void *ptr, cudaStream_t stream) {
 
 UMA_EXPORT cudaError_t cudaMallocPitch(void **ptr, size_t *pitch, size_t width, size_t height) {
   if (get_cudaMallocPitch() == NULL) return NO_RUNTIME;
+  dev_in_backend++;
   cudaError_t e = get_cudaMallocPitch()(ptr, pitch, width, height);
+  dev_in_backend--;
   int device = e == cudaSuccess && pitch ? pool_device() : -1;
-  if (device >= 0) dev_count_passthrough(device, *pitch * height);
+  if (device >= 0) dev_count_passthrough(device, DEV_PASS_PITCH, *pitch * height);
   return e;
 }
 

@@ -27,7 +27,25 @@ typedef struct driver_wrapper_s {
   void *wrapper;
   void **real;
   bool stream_copy;
+  void *const *via;   /* NULL, or the wrapper's door per DEV_ROUTE_* (UMA_DOORS) */
 } driver_wrapper_t;
+
+/* NAME_doors: one door per route into the wrapper NAME, each noting the
+ * route for the report (dev_route) — a pool's allocation entry points have
+ * them, so the report can say how each allocation reached us. */
+#define UMA_DOOR(name, route, ret, params, args) \
+  static ret name##_##route params {             \
+    dev_route = DEV_ROUTE_##route;                \
+    ret r_ = name args;                           \
+    dev_route = DEV_ROUTE_PLT;                    \
+    return r_;                                    \
+  }
+#define UMA_DOORS(name, ret, params, args)                                                    \
+  UMA_DOOR(name, PROC, ret, params, args)                                                     \
+  UMA_DOOR(name, ENTRY, ret, params, args)                                                    \
+  UMA_DOOR(name, DLSYM, ret, params, args)                                                    \
+  static void *const name##_doors[DEV_ROUTES] = { (void *)name, (void *)name##_PROC, (void *)name##_ENTRY, \
+                                                  (void *)name##_DLSYM };
 UMA_HIDDEN extern const driver_wrapper_t host_driver_wrappers[];   /* cuda_host.c, ends with a NULL base */
 
 UMA_HIDDEN void libc_heap_init(void);   /* libc_heap.c: glibc's blocks reaching our free */

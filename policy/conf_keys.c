@@ -36,6 +36,7 @@ const pol_key_t pol_keys[K_COUNT] = {
   [K_CUDA_MAX_CACHED] = { "cuda", "max_cached", POL_SIZE, "0", 0, INT64_MAX, NULL },
   [K_CUDA_RELEASE_THRESHOLD] = { "cuda", "release_threshold", POL_SIZE, "0", 0, INT64_MAX, NULL },
   [K_CUDA_SHARE_WAIT] = { "cuda", "share_wait", POL_DURATION, "2s", 0, MS(60), NULL },
+  [K_CUDA_QUOTA] = { "cuda", "quota", POL_SIZE, "0", 0, INT64_MAX, NULL },
   [K_CUDA_EXPANDABLE] = { "cuda", "expandable", POL_BOOL, "no", 0, 1, NULL },
   [K_CUDA_PINNED_POOL] = { "cuda", "pinned_pool", POL_BOOL, "yes", 0, 1, NULL },
   [K_CUDA_PINNED] = { "cuda", "pinned", POL_ENUM, "lazy", 0, 0, "off|lazy|eager" },

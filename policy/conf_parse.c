@@ -205,6 +205,7 @@ static bool store(pol_config_t *cfg, int section, int rule, pol_key_id_t k, cons
     case K_CUDA_MAX_CACHED: cfg->cuda_max_cached = v.num; break;
     case K_CUDA_RELEASE_THRESHOLD: cfg->cuda_release_threshold = v.num; break;
     case K_CUDA_SHARE_WAIT: cfg->cuda_share_wait_ms = v.num; break;
+    case K_CUDA_QUOTA: cfg->cuda_quota = v.num; break;
     case K_CUDA_EXPANDABLE: cfg->cuda_expandable = v.num; break;
     case K_CUDA_PINNED_POOL: cfg->cuda_pinned_pool = v.num; break;
     case K_CUDA_PINNED: cfg->cuda_pinned = v.num; break;

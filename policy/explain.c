@@ -106,6 +106,7 @@ static void put_plain_value(uma_buf_t *b, const pol_config_t *cfg, pol_key_id_t 
   case K_CUDA_MAX_CACHED: buf_size(b, (uint64_t)cfg->cuda_max_cached); break;
   case K_CUDA_RELEASE_THRESHOLD: buf_size(b, (uint64_t)cfg->cuda_release_threshold); break;
   case K_CUDA_SHARE_WAIT: put_duration(b, cfg->cuda_share_wait_ms); break;
+  case K_CUDA_QUOTA: buf_size(b, (uint64_t)cfg->cuda_quota); break;
   case K_CUDA_EXPANDABLE: buf_str(b, cfg->cuda_expandable ? "yes" : "no"); break;
   case K_CUDA_PINNED_POOL: buf_str(b, cfg->cuda_pinned_pool ? "yes" : "no"); break;
   case K_CUDA_PINNED: put_choice(b, pol_keys[k].choices, cfg->cuda_pinned); break;

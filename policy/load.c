@@ -227,6 +227,7 @@ void pol_apply(const pol_config_t *cfg) {
   dev_max_reserved = (uint64_t)cfg->cuda_max_cached;
   dev_release_threshold = (uint64_t)cfg->cuda_release_threshold;
   dev_share_wait_ms = (uint64_t)cfg->cuda_share_wait_ms;
+  dev_quota = (uint64_t)cfg->cuda_quota;
   dev_expandable = cfg->cuda_expandable != 0;
   pin_pool_enabled = cfg->cuda_pinned_pool != 0;
   pin_mode = (uint8_t)cfg->cuda_pinned;

@@ -170,3 +170,17 @@ __attribute__((destructor)) static void give_back_at_exit(void) {
   for (int i = 0; i < nblocks; i++) *used -= blocks[i].size;
   nblocks = 0;
 }
+
+/* ---- cuGetProcAddress: the static runtime's route to the driver ---- */
+EXPORT int cuGetProcAddress(const char *name, void **pfn, int version, unsigned long long flags) {
+  (void)version; (void)flags;
+  static const struct { const char *name; void *fn; } table[] = {
+    { "cuInit", (void *)cuInit }, { "cuMemAlloc", (void *)cuMemAlloc_v2 }, { "cuMemFree", (void *)cuMemFree_v2 },
+    { "cuMemGetInfo", (void *)cuMemGetInfo_v2 }, { "cuCtxGetDevice", (void *)cuCtxGetDevice },
+  };
+  ENTER();
+  for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+    if (strcmp(name, table[i].name) == 0) { *pfn = table[i].fn; return OK; }
+  *pfn = NULL;
+  return 500;   /* CUDA_ERROR_NOT_FOUND */
+}

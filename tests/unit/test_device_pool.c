@@ -27,7 +27,7 @@ static void fake_unmap(int device, uintptr_t addr) {
     if (fake_segs[i].base == addr) fake_mapped -= fake_segs[i].size;
   fake_unmaps++;
 }
-static void fake_fence(int device) { (void)device; fake_fences++; }
+static int fake_fence(int device) { (void)device; fake_fences++; return 0; }
 static void fake_clear(void) { fake_clears++; }
 static const dev_backend_t fake = { fake_map, fake_unmap, fake_fence, fake_clear };
 
@@ -50,6 +50,34 @@ Test(device_pool, a_freed_block_is_reused_only_after_a_fence) {
   cr_assert_eq(fake_fences, 1);
   cr_assert(c == a || c == b);
   cr_assert_eq(fake_maps, 1, "no new segment");
+}
+
+/* A fence CUDA refuses (a stream capture in progress forbids waiting for
+ * the device) proves nothing: the freed block stays pending, a new segment
+ * serves the request, and the next fence that works frees it for reuse. */
+static bool fence_fails;
+static int refusing_fence(int device) { (void)device; fake_fences++; return fence_fails ? 900 : 0; }
+static const dev_backend_t refusing = { fake_map, fake_unmap, refusing_fence, fake_clear };
+
+Test(device_pool, a_refused_fence_keeps_freed_blocks_pending) {
+  dev_pool_init(DEV_API_RUNTIME, &refusing);
+  uintptr_t a = take(12 * MiB), b = 0;   /* a segment of exactly 12 MiB: no rest to serve b */
+  cr_assert(dev_free(0, a));
+  fence_fails = true;
+  b = take(12 * MiB);
+  cr_assert_neq(b, a, "reused without a fence");
+  cr_assert_eq(fake_maps, 2);
+  cr_assert_eq(fake_clears, 1, "the refused fence's error is not left for the program");
+  dev_stats_t st;
+  uma_frag_pool_t fr;
+  cr_assert(dev_summary(0, &st, &fr));
+  cr_assert_eq(st.fences_refused, 1);
+  cr_assert_eq(st.fences, 0);
+  fence_fails = false;
+  cr_assert(dev_free(0, b));
+  uintptr_t c = take(12 * MiB);
+  cr_assert(c == a || c == b, "after a fence that ran, a freed block serves again");
+  cr_assert_eq(fake_maps, 2);
 }
 
 Test(device_pool, blocks_split_and_coalesce_within_a_segment) {
