@@ -106,6 +106,13 @@ bool dev_forked_child;                     /* a child of a process whose pools w
 UMA_TLS int dev_in_backend;
 UMA_TLS int dev_route;
 bool dev_cuda_seen;
+_Atomic int dev_captures;   /* stream captures begun and not yet ended, in this process */
+
+void dev_capture_began(void) { atomic_fetch_add(&dev_captures, 1); }
+void dev_capture_ended(void) {
+  int n = atomic_load(&dev_captures);
+  while (n > 0 && !atomic_compare_exchange_weak(&dev_captures, &n, n - 1)) {}
+}
 const char *const dev_route_names[DEV_ROUTES] = { "plt", "cuGetProcAddress", "cudaGetDriverEntryPoint", "dlsym" };
 const char *const dev_pass_names[DEV_PASSES] = { "stream_ordered", "pitched", "managed", "cuMemCreate" };
 
@@ -355,11 +362,18 @@ static void make_ready(dev_pool_t *p, dev_block_t *b) {
   bin_insert(p, b);
 }
 
-/* A fence that failed (a stream capture forbids waiting for the device, or
- * the device is in error) proves nothing: the pending blocks stay pending
- * and the caller maps new memory instead. */
+/* While a stream is being captured into a graph, waiting for the device is
+ * forbidden (CUDA would invalidate the capture: measured on an H100, a
+ * cudaMalloc from PyTorch's relaxed-mode capture whose pool needed a fence
+ * broke the capture), so no fence runs: the pending blocks stay pending and
+ * the caller maps new memory instead. A fence that fails for another reason
+ * proves nothing either. */
 static void fence_and_collect(dev_pool_t *p, int id) {
   if (p->pending == NULL) return;
+  if (atomic_load(&dev_captures) > 0) {
+    p->st.fences_refused++;
+    return;
+  }
   if (BACKEND(id)->fence(DEVICE(id)) != 0) {
     BACKEND(id)->clear_error();
     p->st.fences_refused++;

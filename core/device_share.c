@@ -119,7 +119,7 @@ static void *helper_main(void *arg) {
       int s = slot_of[d] - 1;
       if (s < 0) continue;
       uint64_t now = atomic_load(&page->pressure[s]);
-      if (now == seen[s]) continue;
+      if (now == seen[s] || atomic_load(&dev_captures) > 0) continue;   /* a capture: CUDA calls could break it; later */
       seen[s] = now;
       if (atomic_load(&page->proc[row].idle[s]) == 0) continue;
       pthread_mutex_lock(&share_lock);

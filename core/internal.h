@@ -801,7 +801,7 @@ typedef struct dev_stats_s {
   uint64_t plan_reserved_before, plan_reserved_peak;   /* peak reserved before the first arena, and the most since */
   uint64_t share_waits, share_released;    /* waits for other processes' idle memory; bytes given back for them */
   uint64_t quota_refusals;                 /* segments not mapped: [cuda] quota */
-  uint64_t fences_refused;                 /* fences CUDA would not run (stream capture): pending kept */
+  uint64_t fences_refused;                 /* fences not run (a stream capture in progress) or failed: pending kept */
 } dev_stats_t;
 /* The CUDA calls the pool makes; 0 or a CUDA error code. */
 typedef struct dev_backend_s {
@@ -843,6 +843,10 @@ UMA_HIDDEN void dev_share_fork_child(void);
 UMA_HIDDEN void dev_count_passthrough(int id, int kind, size_t bytes);
 UMA_HIDDEN extern UMA_TLS int dev_route;   /* DEV_ROUTE_*: set by the door the call came in by */
 UMA_HIDDEN extern bool dev_cuda_seen;       /* a CUDA call reached us (cuInit, a pool) */
+/* Stream captures in progress (begin/end capture wrapped): no fence then. */
+UMA_HIDDEN extern _Atomic int dev_captures;
+UMA_HIDDEN void dev_capture_began(void);
+UMA_HIDDEN void dev_capture_ended(void);
 UMA_HIDDEN extern const char *const dev_route_names[DEV_ROUTES], *const dev_pass_names[DEV_PASSES];
 UMA_HIDDEN bool dev_summary(int id, dev_stats_t *st, uma_frag_pool_t *extents);
 /* Set while a pool's backend calls CUDA (or a wrapper calls the real
@@ -903,9 +907,9 @@ UMA_HIDDEN void pin_on_release(uma_large_t *lg);                     /* freed or
 UMA_HIDDEN void pin_drain(int (*register_range)(void *base, size_t size));
 UMA_HIDDEN bool pin_block(uma_large_t *lg, int (*register_range)(void *base, size_t size));
 /* The program's cudaHostRegister / cudaHostUnregister of [p, p+size): */
-enum { PIN_PASS = -1, PIN_ANSWERED = 0, PIN_ALREADY = 712 /* CUDA's "already registered" */ };
+enum { PIN_PASS = -1, PIN_ANSWERED = 0, PIN_INVALID = 1, PIN_ALREADY = 712, PIN_NOT_REGISTERED = 713 /* CUDA's codes */ };
 UMA_HIDDEN int pin_program_register(void *p, size_t size);   /* PIN_PASS: call CUDA */
-UMA_HIDDEN bool pin_program_unregister(void *p);            /* true: it was answered by pin_program_register */
+UMA_HIDDEN int pin_program_unregister(void *p);              /* PIN_PASS: call CUDA */
 UMA_HIDDEN void pin_fork_prepare(void);
 UMA_HIDDEN void pin_fork_parent(void);
 UMA_HIDDEN void pin_fork_child(void);

@@ -220,17 +220,26 @@ int pin_program_register(void *p, size_t size) {
   return answer;
 }
 
-bool pin_program_unregister(void *p) {
-  if (__atomic_load_n(&borrowed_count, __ATOMIC_RELAXED) == 0) return false;
-  bool found = false;
+/* Inside a block we registered, the answers plain CUDA would give the
+ * program: PIN_ANSWERED for the start of one of its answered ranges (now
+ * forgotten), PIN_INVALID for a pointer inside one, PIN_NOT_REGISTERED
+ * elsewhere (CUDA would see our registration and say "invalid value");
+ * PIN_PASS outside our registered blocks: CUDA's to answer. */
+int pin_program_unregister(void *p) {
+  uma_large_t *lg = pin_block_of(p, 1);
+  if (lg == NULL || __atomic_load_n(&lg->pinned, __ATOMIC_ACQUIRE) != PIN_YES) return PIN_PASS;
+  uintptr_t a = (uintptr_t)p;
+  int answer = PIN_NOT_REGISTERED;
   pthread_mutex_lock(&pin_lock);
-  for (int i = 0; i < borrowed_count && !found; i++)
-    if (borrowed[i].start == (uintptr_t)p) {
+  for (int i = 0; i < borrowed_count && answer != PIN_ANSWERED; i++)
+    if (borrowed[i].start == a) {
       borrowed[i] = borrowed[--borrowed_count];
-      found = true;
+      answer = PIN_ANSWERED;
+    } else if (a > borrowed[i].start && a < borrowed[i].end) {
+      answer = PIN_INVALID;
     }
   pthread_mutex_unlock(&pin_lock);
-  return found;
+  return answer;
 }
 
 static void forget_borrowed_in(const uma_large_t *lg) {

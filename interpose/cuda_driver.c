@@ -44,6 +44,10 @@ REAL(CUresult, cuMemAllocFromPoolAsync, (CUdeviceptr *, size_t, void *, CUstream
 REAL(CUresult, cuMemAllocManaged, (CUdeviceptr *, size_t, unsigned))
 REAL(CUresult, cuMemAllocPitch_v2, (CUdeviceptr *, size_t *, size_t, size_t, unsigned))
 REAL(CUresult, cuMemCreate, (unsigned long long *, size_t, const void *, unsigned long long))
+REAL(CUresult, cuStreamBeginCapture_v2, (CUstream, int))
+REAL(CUresult, cuStreamBeginCaptureToGraph, (CUstream, void *, const void *, const void *, size_t, int))
+REAL(CUresult, cuStreamEndCapture, (CUstream, void **))
+REAL(CUresult, cuDeviceTotalMem_v2, (size_t *, int))
 
 /* ---- the pool's backend: memory from cuMemAlloc in the current context ---- */
 
@@ -133,6 +137,14 @@ UMA_EXPORT CUresult cuMemGetInfo_v2(size_t *free_bytes, size_t *total_bytes) {
   return r;
 }
 
+/* Under [cuda] quota the device is as big as the quota (XLA sizes its pool
+ * from the device's total memory). */
+UMA_EXPORT CUresult cuDeviceTotalMem_v2(size_t *bytes, int device) {
+  CUresult r = get_cuDeviceTotalMem_v2() ? get_cuDeviceTotalMem_v2()(bytes, device) : CUDA_ERROR_NOT_FOUND;
+  if (r == CUDA_SUCCESS && bytes && dev_enabled && dev_quota && *bytes > dev_quota) *bytes = dev_quota;
+  return r;
+}
+
 /* Every CUDA program calls cuInit first (libcudart, static or shared, does
  * it for its program): seeing it tells the report that CUDA's calls reach us. */
 UMA_EXPORT CUresult cuInit(unsigned flags) {
@@ -180,6 +192,26 @@ UMA_EXPORT CUresult cuMemCreate(unsigned long long *handle, size_t size, const v
   return r;
 }
 
+/* Stream capture, for the static runtime and driver-API programs (the shared
+ * runtime's own calls arrive with dev_in_backend set: counted there). */
+UMA_EXPORT CUresult cuStreamBeginCapture_v2(CUstream stream, int mode) {
+  CUresult r = get_cuStreamBeginCapture_v2() ? get_cuStreamBeginCapture_v2()(stream, mode) : CUDA_ERROR_NOT_FOUND;
+  if (r == CUDA_SUCCESS && !dev_in_backend) dev_capture_began();
+  return r;
+}
+UMA_EXPORT CUresult cuStreamBeginCaptureToGraph(CUstream stream, void *graph, const void *deps, const void *edges,
+                                                size_t n, int mode) {
+  CUresult r = get_cuStreamBeginCaptureToGraph() ? get_cuStreamBeginCaptureToGraph()(stream, graph, deps, edges, n, mode)
+                                                 : CUDA_ERROR_NOT_FOUND;
+  if (r == CUDA_SUCCESS && !dev_in_backend) dev_capture_began();
+  return r;
+}
+UMA_EXPORT CUresult cuStreamEndCapture(CUstream stream, void **graph) {
+  CUresult r = get_cuStreamEndCapture() ? get_cuStreamEndCapture()(stream, graph) : CUDA_ERROR_NOT_FOUND;
+  if (!dev_in_backend) dev_capture_ended();
+  return r;
+}
+
 /* ---- entry-point lookups -------------------------------------------------------- */
 
 UMA_EXPORT CUresult cuGetProcAddress(const char *symbol, void **pfn, int version, unsigned long long flags);
@@ -192,6 +224,8 @@ static const driver_wrapper_t alloc_wrappers[] = {
   { "cuMemFree", "cuMemFree_v2", 3020, (void *)cuMemFree_v2, (void **)&real_cuMemFree_v2, false, NULL },
   { "cuMemGetInfo", "cuMemGetInfo_v2", 3020, (void *)cuMemGetInfo_v2, (void **)&real_cuMemGetInfo_v2, false, NULL },
   { "cuInit", "cuInit", 0, (void *)cuInit, (void **)&real_cuInit, false, NULL },
+  { "cuDeviceTotalMem", "cuDeviceTotalMem_v2", 3020, (void *)cuDeviceTotalMem_v2, (void **)&real_cuDeviceTotalMem_v2, false,
+    NULL },
   { "cuMemAllocAsync", "cuMemAllocAsync", 11020, (void *)cuMemAllocAsync, (void **)&real_cuMemAllocAsync, true, NULL },
   { "cuMemAllocFromPoolAsync", "cuMemAllocFromPoolAsync", 11020, (void *)cuMemAllocFromPoolAsync,
     (void **)&real_cuMemAllocFromPoolAsync, true, NULL },
@@ -200,6 +234,12 @@ static const driver_wrapper_t alloc_wrappers[] = {
   { "cuMemAllocPitch", "cuMemAllocPitch_v2", 3020, (void *)cuMemAllocPitch_v2, (void **)&real_cuMemAllocPitch_v2, false,
     NULL },
   { "cuMemCreate", "cuMemCreate", 10020, (void *)cuMemCreate, (void **)&real_cuMemCreate, false, NULL },
+  { "cuStreamBeginCapture", "cuStreamBeginCapture_v2", 10010, (void *)cuStreamBeginCapture_v2,
+    (void **)&real_cuStreamBeginCapture_v2, true, NULL },
+  { "cuStreamBeginCaptureToGraph", "cuStreamBeginCaptureToGraph", 12030, (void *)cuStreamBeginCaptureToGraph,
+    (void **)&real_cuStreamBeginCaptureToGraph, true, NULL },
+  { "cuStreamEndCapture", "cuStreamEndCapture", 10000, (void *)cuStreamEndCapture, (void **)&real_cuStreamEndCapture,
+    true, NULL },
   { NULL, NULL, 0, NULL, NULL, false, NULL },
 };
 static const driver_wrapper_t *const wrapper_tables[] = { alloc_wrappers, host_driver_wrappers };

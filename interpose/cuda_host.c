@@ -435,7 +435,9 @@ static int program_register(void *p, size_t size) {
   cuda_entry();
   return pin_program_register(p, size);
 }
-static bool program_unregister(void *p) { return dev_enabled && !dev_in_backend && p && pin_program_unregister(p); }
+static int program_unregister(void *p) {
+  return dev_enabled && !dev_in_backend && p ? pin_program_unregister(p) : PIN_PASS;
+}
 
 UMA_EXPORT cudaError_t cudaHostRegister(void *p, size_t size, unsigned flags) {
   int e = program_register(p, size);
@@ -447,10 +449,11 @@ UMA_EXPORT cudaError_t cudaHostRegister(void *p, size_t size, unsigned flags) {
   return e;
 }
 UMA_EXPORT cudaError_t cudaHostUnregister(void *p) {
-  if (program_unregister(p)) return cudaSuccess;
+  int e = program_unregister(p);
+  if (e != PIN_PASS) return e;
   if (get_cudaHostUnregister() == NULL) return NO_CUDA;
   dev_in_backend++;
-  cudaError_t e = get_cudaHostUnregister()(p);
+  e = get_cudaHostUnregister()(p);
   dev_in_backend--;
   return e;
 }
@@ -465,7 +468,8 @@ UMA_EXPORT CUresult cuMemHostRegister(void *p, size_t size, unsigned flags) {   
   return get_cuMemHostRegister() ? get_cuMemHostRegister()(p, size, flags) : NO_CUDA;
 }
 UMA_EXPORT CUresult cuMemHostUnregister(void *p) {
-  if (program_unregister(p)) return 0;
+  int e = program_unregister(p);
+  if (e != PIN_PASS) return e;
   return get_cuMemHostUnregister() ? get_cuMemHostUnregister()(p) : NO_CUDA;
 }
 

@@ -41,6 +41,9 @@ REAL(cudaError_t, cudaDeviceReset, (void))
 REAL(cudaError_t, cudaDeviceGetPCIBusId, (char *, int, int))
 REAL(cudaError_t, cudaSetDevice, (int))
 REAL(cudaError_t, cudaThreadExchangeStreamCaptureMode, (int *))
+REAL(cudaError_t, cudaStreamBeginCapture, (cudaStream_t, int))
+REAL(cudaError_t, cudaStreamBeginCaptureToGraph, (cudaStream_t, void *, const void *, const void *, size_t, int))
+REAL(cudaError_t, cudaStreamEndCapture, (cudaStream_t, void **))
 
 /* cudaErrorSymbolNotFound-like answer when libcudart is not there at all
  * (a program defining its own cudaMalloc would never reach us). */
@@ -196,6 +199,34 @@ UMA_EXPORT cudaError_t cudaMallocPitch(void **ptr, size_t *pitch, size_t width, 
   dev_in_backend--;
   int device = e == cudaSuccess && pitch ? pool_device() : -1;
   if (device >= 0) dev_count_passthrough(device, DEV_PASS_PITCH, *pitch * height);
+  return e;
+}
+
+/* Stream capture: while one is in progress the pools do not fence (see
+ * device_pool.c). libcudart's own driver call is not counted again. */
+UMA_EXPORT cudaError_t cudaStreamBeginCapture(cudaStream_t stream, int mode) {
+  if (get_cudaStreamBeginCapture() == NULL) return NO_RUNTIME;
+  dev_in_backend++;
+  cudaError_t e = get_cudaStreamBeginCapture()(stream, mode);
+  dev_in_backend--;
+  if (e == cudaSuccess) dev_capture_began();
+  return e;
+}
+UMA_EXPORT cudaError_t cudaStreamBeginCaptureToGraph(cudaStream_t stream, void *graph, const void *deps,
+                                                     const void *edges, size_t n, int mode) {
+  if (get_cudaStreamBeginCaptureToGraph() == NULL) return NO_RUNTIME;
+  dev_in_backend++;
+  cudaError_t e = get_cudaStreamBeginCaptureToGraph()(stream, graph, deps, edges, n, mode);
+  dev_in_backend--;
+  if (e == cudaSuccess) dev_capture_began();
+  return e;
+}
+UMA_EXPORT cudaError_t cudaStreamEndCapture(cudaStream_t stream, void **graph) {
+  if (get_cudaStreamEndCapture() == NULL) return NO_RUNTIME;
+  dev_in_backend++;
+  cudaError_t e = get_cudaStreamEndCapture()(stream, graph);
+  dev_in_backend--;
+  dev_capture_ended();   /* ended, or invalidated: either way no longer capturing */
   return e;
 }
 

@@ -122,10 +122,11 @@ const char *const pol_key_help[K_COUNT] = {
   [K_CUDA_QUOTA] =
     "The most device memory this process's pools may hold on each GPU (cudaMalloc and "
     "cuMemAlloc together); past it an allocation fails as CUDA's out-of-memory does, after "
-    "the pool gave its own cache back, and cudaMemGetInfo/cuMemGetInfo report the quota as "
-    "the device's total, so frameworks size themselves by it (JAX preallocates its share of"
-    " it). Memory CUDA serves itself (cudaMallocAsync, managed, cuMemCreate) is counted in "
-    "the report, not held to it. A size (a % here would mean of RAM); 0: no quota.",
+    "the pool gave its own cache back, and cudaMemGetInfo, cuMemGetInfo and "
+    "cuDeviceTotalMem report the quota as the device's size, so frameworks size themselves "
+    "by it (JAX preallocates its share of it). Memory CUDA serves itself (cudaMallocAsync, "
+    "managed, cuMemCreate) is counted in the report, not held to it. A size (a % here would"
+    " mean of RAM); 0: no quota.",
   [K_CUDA_EXPANDABLE] =
     "Grow one virtual address range per device with CUDA's virtual memory API (cuMemCreate, "
     "cuMemMap, in 2 MiB granules, as PyTorch's expandable segments do) instead of separate "

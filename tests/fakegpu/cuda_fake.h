@@ -11,6 +11,8 @@ int cudaHostUnregister(void *p);
 int cudaHostAlloc(void **p, size_t size, unsigned flags);
 int cudaFreeHost(void *p);
 int cudaMemGetInfo(size_t *free_bytes, size_t *total_bytes);
+int cudaStreamBeginCapture(void *stream, int mode);
+int cudaStreamEndCapture(void *stream, void **graph);
 int cuMemHostRegister_v2(void *p, size_t size, unsigned flags);
 int cuMemHostUnregister(void *p);
 __attribute__((weak)) void *fake_cuda_registration(const void *p);   /* the fake's: start of the registration holding p */

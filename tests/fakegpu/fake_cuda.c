@@ -1,8 +1,10 @@
 /* fake_cuda.c — a stand-in for libcudart.so.13 and libcuda.so.1 with one
  * "GPU" of host memory, so the preload's CUDA logic runs in `make test` on
  * machines without a GPU. It keeps CUDA's rules where the preload depends on
- * them: registering memory that overlaps a registration fails with 712 and
- * unregistering a pointer that starts none with 713; device memory is
+ * them: registering memory that overlaps a registration fails with 712,
+ * unregistering a pointer inside a registration but not at its start with 1
+ * (invalid value) and one outside every registration with 713 (both
+ * measured on an H100, CUDA 13); device memory is
  * bounded (FAKE_CUDA_BYTES, default 1 GiB) and, with FAKE_CUDA_SHARED naming
  * a file, shared by every process using that file, as one GPU is; a forked
  * child of a process that used CUDA gets error 3 from every call and each
@@ -66,12 +68,18 @@ static int reg(void *p, size_t size) {
   pthread_mutex_unlock(&lock);
   return OK;
 }
-static int unreg(void *p) {
+static int unreg(void *p) {   /* inside a registration but not its start: CUDA says "invalid value" */
+  int e = NOT_REGISTERED;
   pthread_mutex_lock(&lock);
-  for (int i = 0; i < nregs; i++)
-    if (regs[i].start == (uintptr_t)p) { regs[i] = regs[--nregs]; pthread_mutex_unlock(&lock); return OK; }
+  for (int i = 0; i < nregs && e != OK; i++)
+    if (regs[i].start == (uintptr_t)p) {
+      regs[i] = regs[--nregs];
+      e = OK;
+    } else if ((uintptr_t)p > regs[i].start && (uintptr_t)p < regs[i].end) {
+      e = INVALID;
+    }
   pthread_mutex_unlock(&lock);
-  return NOT_REGISTERED;
+  return e;
 }
 EXPORT void *fake_cuda_registration(const void *p) {
   uintptr_t start = 0;
@@ -126,7 +134,21 @@ EXPORT int cuMemGetInfo_v2(size_t *f, size_t *t) { ENTER(); *f = capacity - *use
 EXPORT int cudaGetLastError(void) { int e = last_error; last_error = 0; return e; }
 EXPORT int cudaGetDevice(int *d) { ENTER(); *d = 0; return OK; }
 EXPORT int cudaSetDevice(int d) { ENTER(); return d == 0 ? OK : INVALID; }
-EXPORT int cudaDeviceSynchronize(void) { ENTER(); return OK; }
+/* Stream capture: waiting for the device while a stream is captured is
+ * refused and invalidates the capture (as measured on an H100, CUDA 13). */
+static int capturing, invalidated;
+EXPORT int cudaStreamBeginCapture(void *s, int mode) { (void)s; (void)mode; ENTER(); capturing++; invalidated = 0; return OK; }
+EXPORT int cudaStreamEndCapture(void *s, void **graph) {
+  (void)s; ENTER();
+  if (capturing) capturing--;
+  *graph = (void *)0x2000;
+  return invalidated ? 901 : OK;   /* cudaErrorStreamCaptureInvalidated */
+}
+EXPORT int cudaDeviceSynchronize(void) {
+  ENTER();
+  if (capturing) { invalidated = 1; return 900; }   /* cudaErrorStreamCaptureUnsupported */
+  return OK;
+}
 EXPORT int cudaStreamSynchronize(void *s) { (void)s; ENTER(); return OK; }
 EXPORT int cudaStreamIsCapturing(void *s, int *st) { (void)s; ENTER(); *st = 0; return OK; }
 EXPORT int cudaMemcpy(void *d, const void *s, size_t n, int kind) { (void)kind; ENTER(); memcpy(d, s, n); return OK; }
@@ -146,7 +168,7 @@ static void *const the_context = (void *)0x1000;
 EXPORT int cuInit(unsigned f) { (void)f; ENTER(); return OK; }
 EXPORT int cuCtxGetCurrent(void **c) { ENTER(); *c = the_context; return OK; }
 EXPORT int cuCtxGetDevice(int *d) { ENTER(); *d = 0; return OK; }
-EXPORT int cuCtxSynchronize(void) { ENTER(); return OK; }
+EXPORT int cuCtxSynchronize(void) { ENTER(); if (capturing) { invalidated = 1; return 900; } return OK; }
 EXPORT int cuCtxPushCurrent_v2(void *c) { (void)c; ENTER(); return OK; }
 EXPORT int cuCtxPopCurrent_v2(void **c) { ENTER(); *c = the_context; return OK; }
 EXPORT int cuDeviceGetCount(int *n) { ENTER(); *n = 1; return OK; }

@@ -22,10 +22,10 @@ static double now_ms(void) {
 int main(int argc, char **argv) {
   if (argc >= 4 && strcmp(argv[1], "hold") == 0) {
     size_t n = strtoul(argv[2], NULL, 0) / 64;
-    void *blocks[256];
-    for (size_t i = 0; i < n && i < 256; i++)
+    void *blocks[4096];
+    for (size_t i = 0; i < n && i < 4096; i++)
       if (cudaMalloc(&blocks[i], 64 * MiB)) { printf("hold: cudaMalloc failed\n"); return 1; }
-    for (size_t i = 0; i < n && i < 256; i++) cudaFree(blocks[i]);
+    for (size_t i = 0; i < n && i < 4096; i++) cudaFree(blocks[i]);
     printf("held\n");
     fflush(stdout);
     sleep((unsigned)atoi(argv[3]));
