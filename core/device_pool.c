@@ -260,20 +260,27 @@ static size_t segment_size_for(size_t size) {
   return (size + 2 * MiB - 1) & ~(2 * MiB - 1);
 }
 
-/* [cuda] quota: the device memory this process's pools may hold on one
+/* [limits] gpu: the device memory this process's pools may hold on one
  * device, both APIs together (other pools' counters read without their
  * locks: a quota is not exact to the byte under races). */
 uint64_t dev_quota;
 #define OUT_OF_MEMORY 2   /* cudaErrorMemoryAllocation and CUDA_ERROR_OUT_OF_MEMORY alike */
 
-static uint64_t device_reserved(int device) {
+uint64_t dev_device_reserved(int device) {
   uint64_t n = 0;
   for (int api = 0; api < DEV_DEVICE_APIS; api++)
     n += __atomic_load_n(&pools[api * DEV_MAX + device].st.reserved, __ATOMIC_RELAXED);
   return n;
 }
+/* The pinned pools' chunks, every GPU's ([limits] pinned). */
+uint64_t dev_host_reserved(void) {
+  uint64_t n = 0;
+  for (int d = 0; d < DEV_MAX; d++) n += __atomic_load_n(&pools[DEV_API_HOST * DEV_MAX + d].st.reserved, __ATOMIC_RELAXED);
+  return n;
+}
+
 static bool over_quota(dev_pool_t *p, int id, size_t more) {
-  if (dev_quota == 0 || id / DEV_MAX >= DEV_DEVICE_APIS || device_reserved(DEVICE(id)) + more <= dev_quota) return false;
+  if (dev_quota == 0 || id / DEV_MAX >= DEV_DEVICE_APIS || dev_device_reserved(DEVICE(id)) + more <= dev_quota) return false;
   p->st.quota_refusals++;
   return true;
 }
@@ -720,7 +727,7 @@ int dev_alloc(int id, size_t size, uintptr_t *out) {
   int e = alloc_once(id, size, out);
   /* Out of memory with our own cache given back: other processes' idle
    * caches on this GPU may be what plain CUDA would have had free. */
-  bool quota_bound = dev_quota && device_reserved(DEVICE(id)) + size > dev_quota;   /* others' memory would not help */
+  bool quota_bound = dev_quota && dev_device_reserved(DEVICE(id)) + size > dev_quota;   /* others' memory would not help */
   if (e > 0 && device_memory && !quota_bound && dev_share_wait(DEVICE(id), size)) {
     pthread_mutex_lock(&pools[id].lock);
     pools[id].st.share_waits++;
@@ -818,7 +825,7 @@ void dev_add_idle(int device, size_t *free_bytes, size_t *total_bytes) {
   uint64_t idle = dev_idle_bytes(device);
   uint64_t n = *free_bytes + idle;
   if (dev_quota && device >= 0 && device < DEV_MAX) {
-    uint64_t in_use = device_reserved(device) - (idle < device_reserved(device) ? idle : device_reserved(device));
+    uint64_t in_use = dev_device_reserved(device) - (idle < dev_device_reserved(device) ? idle : dev_device_reserved(device));
     uint64_t left = dev_quota > in_use ? dev_quota - in_use : 0;
     if (n > left) n = left;
     if (total_bytes && *total_bytes > dev_quota) *total_bytes = dev_quota;

@@ -800,7 +800,7 @@ typedef struct dev_stats_s {
   uint64_t plan_arena, plan_arena_peak, plan_live_bound, plan_fences;
   uint64_t plan_reserved_before, plan_reserved_peak;   /* peak reserved before the first arena, and the most since */
   uint64_t share_waits, share_released;    /* waits for other processes' idle memory; bytes given back for them */
-  uint64_t quota_refusals;                 /* segments not mapped: [cuda] quota */
+  uint64_t quota_refusals;                 /* segments not mapped: [limits] gpu */
   uint64_t fences_refused;                 /* fences not run (a stream capture in progress) or failed: pending kept */
 } dev_stats_t;
 /* The CUDA calls the pool makes; 0 or a CUDA error code. */
@@ -834,6 +834,25 @@ UMA_HIDDEN int dev_owner(int api, uintptr_t addr);
 UMA_HIDDEN uint64_t dev_idle_bytes(int device);       /* both APIs' pools */
 UMA_HIDDEN void dev_forget(int id);
 UMA_HIDDEN void dev_release_idle(int device);   /* another process needs the memory */
+UMA_HIDDEN uint64_t dev_device_reserved(int device);   /* both device APIs' pools */
+UMA_HIDDEN uint64_t dev_host_reserved(void);           /* the pinned pools' chunks */
+
+/* ---- quotas and alarms ([limits], limits.c) ----------------------------- */
+typedef struct limit_stats_s {
+  _Atomic uint64_t heap_refusals, pinned_refusals, alarms;
+  char last_alarm[160];                     /* the last alarm's line, without its prefix */
+} limit_stats_t;
+UMA_HIDDEN extern uint64_t limit_heap, limit_pinned;   /* 0: none */
+UMA_HIDDEN extern unsigned limit_alarm_pct;            /* 0: no alarms */
+UMA_HIDDEN extern char limit_alarm_to[256], limit_alarm_command[256];
+UMA_HIDDEN extern limit_stats_t limit_stats;
+UMA_HIDDEN bool limits_heap_allows(size_t more);       /* before the heap maps more */
+UMA_HIDDEN bool limits_pinned_allows(size_t more);     /* before more host memory is page-locked */
+UMA_HIDDEN uint64_t limits_pinned_in_use(void);
+UMA_HIDDEN bool limits_alarms_wanted(void);
+UMA_HIDDEN void limits_tick(void);                     /* the helper thread's look */
+UMA_HIDDEN void limits_write_text(int fd);
+UMA_HIDDEN void limits_write_json(uma_json_t *j);
 /* Sharing one GPU between processes (device_share.c). */
 UMA_HIDDEN extern uint64_t dev_share_wait_ms;  /* [cuda] share_wait; 0: off */
 UMA_HIDDEN void dev_share_attach(int device, const char *bus_id);

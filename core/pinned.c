@@ -60,7 +60,7 @@ static void unlink_wanted(uma_large_t *lg) {
 static bool claim_locked(uma_large_t *lg) {
   if (lg->pinned == PIN_WANTED) unlink_wanted(lg);
   else if (lg->pinned != PIN_NONE) return false;
-  if (pin_max && pin_stats.bytes + lg->map_size > pin_max) {
+  if ((pin_max && pin_stats.bytes + lg->map_size > pin_max) || !limits_pinned_allows(lg->map_size)) {
     lg->pinned = PIN_REFUSED;
     pin_stats.over_cap++;
     return false;

@@ -180,7 +180,7 @@ static void write_gpu(int fd, const typeof(((uma_report_data_t *)0)->gpus[0]) *g
   }
   if (g->st.quota_refusals) {
     buf_pad(&b, 24);
-    buf_str(&b, "[cuda] quota "); buf_bytes(&b, dev_quota); buf_str(&b, ": ");
+    buf_str(&b, "[limits] gpu "); buf_bytes(&b, dev_quota); buf_str(&b, ": ");
     buf_count(&b, g->st.quota_refusals); buf_str(&b, " segments refused (the program saw out-of-memory where the pool could not make room)\n");
   }
   if (g->st.share_waits || g->st.share_released) {   /* the GPU shared with other processes ([cuda] share_wait) */
@@ -293,6 +293,7 @@ void report_write_text(int fd, const uma_report_data_t *d) {
   if (d->exit_walk) write_pools(fd, d->exit_walk, "fragmentation at exit");
   if (d->peak_walk) write_pools(fd, d->peak_walk, "fragmentation at the peak footprint");
   write_rules(fd, d);
+  limits_write_text(fd);
   pin_write_text(fd);
   cow_write_text(fd);
   plan_host_write_text(fd);

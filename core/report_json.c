@@ -344,6 +344,7 @@ void report_write_json(int fd, const uma_report_data_t *d) {
   rules(j, d);
   gpus(j, d);
   json_bool(j, "cuda_unseen", d->cuda_unseen);
+  limits_write_json(j);
   pin_write_json(j);
   cow_write_json(j);
   plan_host_write_json(j);

@@ -1,9 +1,11 @@
-/* ticker.c — the one helper thread the library may start. It samples the
+/* ticker.c — the allocator's one helper thread (a CUDA process also gets
+ * device_share.c's). It samples the
  * timeline on a clock while a report is written (a program holding still
  * gets samples too, so the timeline shows it flat), writes the periodic
  * snapshot ([report] interval), and runs the purge pass ([purge]
  * background, decay.c) so that memory freed and idle goes back to the OS
- * when the program stops allocating. It never allocates: it reads counters
+ * when the program stops allocating, and looks at the quotas' alarms
+ * ([limits] alarm, limits.c). It never allocates: it reads counters
  * and /proc through raw system calls, and sleeps in between.
  *
  * Started from the preload's constructor when a report wants it, else at
@@ -15,6 +17,7 @@
  * going to the program's threads. */
 #include "internal.h"
 #include <signal.h>
+#define LIMITS_LOOK_MS 100   /* how often quotas' alarms are looked at */
 #include <time.h>
 
 static uint64_t tick_ms;                 /* 0: no ticker wanted */
@@ -47,6 +50,8 @@ static void *ticker_main(void *arg) {
     if (snapshot_every_ms && snapshot_every_ms < wait) wait = snapshot_every_ms;
     bool decay = decay_enabled();
     if (decay && decay_period_ms() < wait) wait = decay_period_ms();
+    bool alarms = limits_alarms_wanted();
+    if (alarms && wait > LIMITS_LOOK_MS) wait = LIMITS_LOOK_MS;
     if (wait == UINT64_MAX) wait = 1000;   /* nothing to do now: the policy may change */
     sleep_ms(wait);
     now = os_now_ms();
@@ -55,6 +60,7 @@ static void *ticker_main(void *arg) {
       snapshot_fn();
       next_snapshot = now + snapshot_every_ms;
     }
+    if (alarms) limits_tick();
     if (decay && now >= next_decay) {
       decay_pass();
       next_decay = now + decay_period_ms();
@@ -65,7 +71,8 @@ static void *ticker_main(void *arg) {
 
 /* Starts the thread if one is wanted and none runs; cheap when it does. */
 void ticker_ensure(void) {
-  if (atomic_load_explicit(&running, memory_order_relaxed) || (tick_ms == 0 && !decay_wanted())) return;
+  if (atomic_load_explicit(&running, memory_order_relaxed) || (tick_ms == 0 && !decay_wanted() && !limits_alarms_wanted()))
+    return;
   if (atomic_exchange(&starting, true)) return;
   sigset_t all, old;
   sigfillset(&all);

@@ -137,7 +137,7 @@ UMA_EXPORT CUresult cuMemGetInfo_v2(size_t *free_bytes, size_t *total_bytes) {
   return r;
 }
 
-/* Under [cuda] quota the device is as big as the quota (XLA sizes its pool
+/* Under [limits] gpu the device is as big as the quota (XLA sizes its pool
  * from the device's total memory). */
 UMA_EXPORT CUresult cuDeviceTotalMem_v2(size_t *bytes, int device) {
   CUresult r = get_cuDeviceTotalMem_v2() ? get_cuDeviceTotalMem_v2()(bytes, device) : CUDA_ERROR_NOT_FOUND;

@@ -186,6 +186,7 @@ __attribute__((constructor(101))) static void preload_start(void) {
   pol_startup();
   numa_topology_discover();   /* hwloc: tiers, GPU locality; needs malloc working */
   pid_at_start = os_getpid();
+  if (limits_alarms_wanted()) ticker_ensure();   /* [limits] alarm: looked at from the helper thread */
   if (pol_report_destination() == NULL && pol_report_json() == NULL) return;
   pthread_atfork(NULL, NULL, child_after_fork);
   const pol_report_extra_t *x = pol_report_extra();

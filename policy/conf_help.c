@@ -119,14 +119,6 @@ const char *const pol_key_help[K_COUNT] = {
     "waits at most this long for them before CUDA's out-of-memory is returned. Each process"
     " answers from a helper thread, so an idle process's cache never starves a busy one. 0:"
     " no sharing (no page, no helper).",
-  [K_CUDA_QUOTA] =
-    "The most device memory this process's pools may hold on each GPU (cudaMalloc and "
-    "cuMemAlloc together); past it an allocation fails as CUDA's out-of-memory does, after "
-    "the pool gave its own cache back, and cudaMemGetInfo, cuMemGetInfo and "
-    "cuDeviceTotalMem report the quota as the device's size, so frameworks size themselves "
-    "by it (JAX preallocates its share of it). Memory CUDA serves itself (cudaMallocAsync, "
-    "managed, cuMemCreate) is counted in the report, not held to it. A size (a % here would"
-    " mean of RAM); 0: no quota.",
   [K_CUDA_EXPANDABLE] =
     "Grow one virtual address range per device with CUDA's virtual memory API (cuMemCreate, "
     "cuMemMap, in 2 MiB granules, as PyTorch's expandable segments do) instead of separate "
@@ -154,6 +146,39 @@ const char *const pol_key_help[K_COUNT] = {
     "Most bytes transparent pinning keeps registered (page-locked memory cannot be swapped "
     "or reclaimed); past it, blocks stay pageable and the report counts them. A share of "
     "RAM (e.g. 25%) or a size.",
+  [K_LIMITS_HEAP] =
+    "The most memory this process's heap may hold (the footprint P: pages in use or dirty, "
+    "large blocks). Past it a request that needs more from the OS fails: the heap gives its"
+    " caches back and tries once more, then malloc returns NULL with errno ENOMEM, as at "
+    "the end of memory. Checked where the heap maps more (4 MiB segments, large blocks), so"
+    " P may pass it by what mapped segments still have free. A size or a share of RAM (e.g."
+    " 50%); 0: no quota.",
+  [K_LIMITS_PINNED] =
+    "The most page-locked host memory: the pinned pool's chunks (cudaHostAlloc and the like"
+    " fail past it, after the pool gave its cache back) and transparent registrations (left"
+    " pageable past it; [cuda] pinned_max bounds those alone). Page-locked memory cannot be"
+    " swapped or reclaimed: too much of it starves the rest of the machine. A size or a "
+    "share of RAM; 0: no quota.",
+  [K_LIMITS_GPU] =
+    "The most device memory this process's pools may hold on each GPU (cudaMalloc and "
+    "cuMemAlloc together); past it an allocation fails as CUDA's out-of-memory does, after "
+    "the pool gave its own cache back, and cudaMemGetInfo, cuMemGetInfo and "
+    "cuDeviceTotalMem report it as the device's size, so frameworks size themselves by it "
+    "(JAX preallocates its share of it). Memory CUDA serves itself (cudaMallocAsync, "
+    "managed, cuMemCreate) is counted in the report, not held to it. A size (a % here would"
+    " mean of RAM); 0: no quota.",
+  [K_LIMITS_ALARM] =
+    "Raise an alarm when a quota's use reaches this percentage of it (heap, pinned, and "
+    "each GPU's): one line to alarm_to and alarm_command run, once per crossing; the alarm "
+    "re-arms when the use falls 10 points below. Looked at every 100 ms by the helper "
+    "thread. 0: no alarms.",
+  [K_LIMITS_ALARM_TO] =
+    "Where an alarm's line goes: stderr, syslog, or a file it is appended to (never through"
+    " a symbolic link, never another user's file).",
+  [K_LIMITS_ALARM_COMMAND] =
+    "A command run by /bin/sh at each alarm, with UMA_ALARM_WHAT (heap, pinned host memory,"
+    " gpuN), UMA_ALARM_BYTES, UMA_ALARM_LIMIT and UMA_ALARM_PID in its environment; off: "
+    "none.",
   [K_ALIAS_COW_MIN] =
     "Smallest memcpy/memmove between two blocks of rules with alias = cow that shares "
     "pages instead of copying bytes (smaller copies cost less than remapping).",

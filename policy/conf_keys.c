@@ -36,12 +36,18 @@ const pol_key_t pol_keys[K_COUNT] = {
   [K_CUDA_MAX_CACHED] = { "cuda", "max_cached", POL_SIZE, "0", 0, INT64_MAX, NULL },
   [K_CUDA_RELEASE_THRESHOLD] = { "cuda", "release_threshold", POL_SIZE, "0", 0, INT64_MAX, NULL },
   [K_CUDA_SHARE_WAIT] = { "cuda", "share_wait", POL_DURATION, "2s", 0, MS(60), NULL },
-  [K_CUDA_QUOTA] = { "cuda", "quota", POL_SIZE, "0", 0, INT64_MAX, NULL },
   [K_CUDA_EXPANDABLE] = { "cuda", "expandable", POL_BOOL, "no", 0, 1, NULL },
   [K_CUDA_PINNED_POOL] = { "cuda", "pinned_pool", POL_BOOL, "yes", 0, 1, NULL },
   [K_CUDA_PINNED] = { "cuda", "pinned", POL_ENUM, "lazy", 0, 0, "off|lazy|eager" },
   [K_CUDA_PINNED_MIN] = { "cuda", "pinned_min", POL_SIZE, "1M", 0, INT64_MAX, NULL },
   [K_CUDA_PINNED_MAX] = { "cuda", "pinned_max", POL_SIZE, "25%", 0, INT64_MAX, NULL },
+
+  [K_LIMITS_HEAP] = { "limits", "heap", POL_SIZE, "0", 0, INT64_MAX, NULL },
+  [K_LIMITS_PINNED] = { "limits", "pinned", POL_SIZE, "60%", 0, INT64_MAX, NULL },
+  [K_LIMITS_GPU] = { "limits", "gpu", POL_SIZE, "0", 0, INT64_MAX, NULL },
+  [K_LIMITS_ALARM] = { "limits", "alarm", POL_PERCENT, "0", 0, 100, NULL },
+  [K_LIMITS_ALARM_TO] = { "limits", "alarm_to", POL_STRING, "stderr", 0, 0, NULL },
+  [K_LIMITS_ALARM_COMMAND] = { "limits", "alarm_command", POL_STRING, "off", 0, 0, NULL },
 
   [K_ALIAS_COW_MIN] = { "alias", "cow_min", POL_SIZE, "2M", 8192, INT64_MAX, NULL },
   [K_ALIAS_COW_INTO] = { "alias", "cow_into", POL_ENUM, "fresh", 0, 0, "fresh|any" },
@@ -113,6 +119,7 @@ const char *pol_type_name(pol_type_t type) {
   case POL_DURATION: return "a duration (e.g. 250ms, 2s, 1m; 0 for at once)";
   case POL_ENUM: return "one of";
   case POL_STRING: return "text";
+  case POL_PERCENT: return "a percentage from 0 to 100 (80 or 80%)";
   case POL_SIZE_RANGE: return "a size range (LO..HI, LO.., ..HI or one size; e.g. 64M..)";
   case POL_SOURCES: return "a list of sources";
   case POL_GLOB: return "a file-name pattern (*, ?, [...]; up to 63 characters)";

@@ -5,7 +5,7 @@
 #include "policy.h"
 #include <string.h>
 
-static const char *plain_sections[] = { "general", "report", "purge", "large", "coalescing", "cuda", "alias", "plan" };
+static const char *plain_sections[] = { "general", "report", "purge", "large", "coalescing", "cuda", "limits", "alias", "plan" };
 #define PLAIN_SECTIONS (sizeof plain_sections / sizeof plain_sections[0])
 
 void pol_config_defaults(pol_config_t *cfg) {
@@ -21,6 +21,9 @@ void pol_config_defaults(pol_config_t *cfg) {
   cfg->cuda_dlsym_route = 1;
   cfg->cuda_round = 512;
   cfg->cuda_share_wait_ms = 2000;
+  cfg->limit_pinned = (int64_t)(pol_ram_bytes() / 100 * 60);
+  strcpy(cfg->limit_alarm_to, "stderr");
+  strcpy(cfg->limit_alarm_command, "off");
   cfg->cuda_pinned_pool = 1;
   cfg->cuda_pinned = UMA_PINNED_LAZY;
   cfg->cuda_pinned_min = 1 << 20;
@@ -205,7 +208,17 @@ static bool store(pol_config_t *cfg, int section, int rule, pol_key_id_t k, cons
     case K_CUDA_MAX_CACHED: cfg->cuda_max_cached = v.num; break;
     case K_CUDA_RELEASE_THRESHOLD: cfg->cuda_release_threshold = v.num; break;
     case K_CUDA_SHARE_WAIT: cfg->cuda_share_wait_ms = v.num; break;
-    case K_CUDA_QUOTA: cfg->cuda_quota = v.num; break;
+    case K_LIMITS_HEAP: cfg->limit_heap = v.num; break;
+    case K_LIMITS_PINNED: cfg->limit_pinned = v.num; break;
+    case K_LIMITS_GPU: cfg->limit_gpu = v.num; break;
+    case K_LIMITS_ALARM: cfg->limit_alarm = v.num; break;
+    case K_LIMITS_ALARM_TO:
+    case K_LIMITS_ALARM_COMMAND: {
+      char *dst = k == K_LIMITS_ALARM_TO ? cfg->limit_alarm_to : cfg->limit_alarm_command;
+      memcpy(dst, value, len);
+      dst[len] = 0;
+      break;
+    }
     case K_CUDA_EXPANDABLE: cfg->cuda_expandable = v.num; break;
     case K_CUDA_PINNED_POOL: cfg->cuda_pinned_pool = v.num; break;
     case K_CUDA_PINNED: cfg->cuda_pinned = v.num; break;

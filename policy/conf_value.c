@@ -239,6 +239,14 @@ bool pol_value_parse(pol_key_id_t k, const char *s, size_t len, pol_value_t *out
   case POL_STRING:
     if (len == 0 || len >= 256) { *expected = "text of 1 to 255 characters"; return false; }
     return true;
+  case POL_PERCENT: {   /* "80" or "80%" */
+    uint64_t v;
+    size_t used;
+    trim(&s, &len);
+    if (!parse_number(s, len, &v, &used) || !(used == len || (used + 1 == len && s[used] == '%')) || v > 100) return false;
+    out->num = (int64_t)v;
+    return true;
+  }
   case POL_SIZE_RANGE:
     if (!parse_range(s, len, &out->lo, &out->hi)) return false;
     if (out->lo > out->hi) {

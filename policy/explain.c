@@ -106,7 +106,12 @@ static void put_plain_value(uma_buf_t *b, const pol_config_t *cfg, pol_key_id_t 
   case K_CUDA_MAX_CACHED: buf_size(b, (uint64_t)cfg->cuda_max_cached); break;
   case K_CUDA_RELEASE_THRESHOLD: buf_size(b, (uint64_t)cfg->cuda_release_threshold); break;
   case K_CUDA_SHARE_WAIT: put_duration(b, cfg->cuda_share_wait_ms); break;
-  case K_CUDA_QUOTA: buf_size(b, (uint64_t)cfg->cuda_quota); break;
+  case K_LIMITS_HEAP: buf_size(b, (uint64_t)cfg->limit_heap); break;
+  case K_LIMITS_PINNED: buf_size(b, (uint64_t)cfg->limit_pinned); break;
+  case K_LIMITS_GPU: buf_size(b, (uint64_t)cfg->limit_gpu); break;
+  case K_LIMITS_ALARM: buf_u64(b, (uint64_t)cfg->limit_alarm); buf_str(b, "%"); break;
+  case K_LIMITS_ALARM_TO: buf_str(b, cfg->limit_alarm_to); break;
+  case K_LIMITS_ALARM_COMMAND: buf_str(b, cfg->limit_alarm_command); break;
   case K_CUDA_EXPANDABLE: buf_str(b, cfg->cuda_expandable ? "yes" : "no"); break;
   case K_CUDA_PINNED_POOL: buf_str(b, cfg->cuda_pinned_pool ? "yes" : "no"); break;
   case K_CUDA_PINNED: put_choice(b, pol_keys[k].choices, cfg->cuda_pinned); break;

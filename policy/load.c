@@ -227,7 +227,13 @@ void pol_apply(const pol_config_t *cfg) {
   dev_max_reserved = (uint64_t)cfg->cuda_max_cached;
   dev_release_threshold = (uint64_t)cfg->cuda_release_threshold;
   dev_share_wait_ms = (uint64_t)cfg->cuda_share_wait_ms;
-  dev_quota = (uint64_t)cfg->cuda_quota;
+  dev_quota = (uint64_t)cfg->limit_gpu;
+  limit_heap = (uint64_t)cfg->limit_heap;
+  limit_pinned = (uint64_t)cfg->limit_pinned;
+  limit_alarm_pct = (unsigned)cfg->limit_alarm;
+  memcpy(limit_alarm_to, cfg->limit_alarm_to, sizeof limit_alarm_to);
+  if (strcmp(cfg->limit_alarm_command, "off") == 0) limit_alarm_command[0] = 0;
+  else memcpy(limit_alarm_command, cfg->limit_alarm_command, sizeof limit_alarm_command);
   dev_expandable = cfg->cuda_expandable != 0;
   pin_pool_enabled = cfg->cuda_pinned_pool != 0;
   pin_mode = (uint8_t)cfg->cuda_pinned;

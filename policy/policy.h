@@ -13,7 +13,7 @@
 
 /* ---- the key table (conf_keys.c): one row per key ----------------------- */
 typedef enum pol_type_e {
-  POL_BOOL, POL_SIZE, POL_DURATION, POL_ENUM, POL_STRING,
+  POL_BOOL, POL_SIZE, POL_DURATION, POL_ENUM, POL_STRING, POL_PERCENT,
   POL_SIZE_RANGE, POL_SOURCES, POL_GLOB, POL_PLACEMENT, POL_GRANULARITY,
 } pol_type_t;
 
@@ -23,7 +23,8 @@ typedef enum pol_key_id_e {
   K_REPORT_TIMELINE_BYTES, K_REPORT_TRACE_MAX, K_REPORT_ON_SIGNAL, K_REPORT_INTERVAL, K_REPORT_DUMP_SIGNAL,
   K_REPORT_SAMPLE, K_REPORT_MIN_PEAK, K_REPORT_COMMAND, K_PURGE_DELAY, K_PURGE_BACKGROUND, K_PURGE_BACKGROUND_ABOVE, K_LARGE_CACHE_MAX,
   K_COALESCING_ABOVE, K_COALESCING_GRANULARITY, K_COALESCING_FIT,
-  K_CUDA_ENABLE, K_CUDA_DLSYM_ROUTE, K_CUDA_ROUND, K_CUDA_MAX_CACHED, K_CUDA_RELEASE_THRESHOLD, K_CUDA_SHARE_WAIT, K_CUDA_QUOTA, K_CUDA_EXPANDABLE, K_CUDA_PINNED_POOL, K_CUDA_PINNED, K_CUDA_PINNED_MIN, K_CUDA_PINNED_MAX,
+  K_CUDA_ENABLE, K_CUDA_DLSYM_ROUTE, K_CUDA_ROUND, K_CUDA_MAX_CACHED, K_CUDA_RELEASE_THRESHOLD, K_CUDA_SHARE_WAIT, K_CUDA_EXPANDABLE, K_CUDA_PINNED_POOL, K_CUDA_PINNED, K_CUDA_PINNED_MIN, K_CUDA_PINNED_MAX,
+  K_LIMITS_HEAP, K_LIMITS_PINNED, K_LIMITS_GPU, K_LIMITS_ALARM, K_LIMITS_ALARM_TO, K_LIMITS_ALARM_COMMAND,
   K_ALIAS_COW_MIN, K_ALIAS_COW_INTO, K_PLAN_HOST, K_PLAN_DEVICE, K_PLAN_DEVICE_STREAMS, K_PLAN_MIN_SIZE,
   /* [rule NAME] sections */
   K_RULE_SOURCE, K_RULE_SIZE, K_RULE_ALIGNMENT, K_RULE_CALLER, K_RULE_POOL, K_RULE_NUMA,
@@ -92,7 +93,9 @@ typedef struct pol_config_s {
   tlsf_granularity_t coalescing_granularity[TLSF_GRANULARITY_MAX];
   int64_t coalescing_fit;               /* 0 best, 1 first */
   int64_t coalescing_above;
-  int64_t cuda_enable, cuda_dlsym_route, cuda_round, cuda_max_cached, cuda_release_threshold, cuda_share_wait_ms, cuda_quota, cuda_expandable;
+  int64_t cuda_enable, cuda_dlsym_route, cuda_round, cuda_max_cached, cuda_release_threshold, cuda_share_wait_ms, cuda_expandable;
+  int64_t limit_heap, limit_pinned, limit_gpu, limit_alarm;
+  char limit_alarm_to[256], limit_alarm_command[256];
   int64_t cuda_pinned_pool, cuda_pinned, cuda_pinned_min, cuda_pinned_max;
   int64_t alias_cow_min, alias_cow_into;
   int64_t plan_host, plan_device, plan_device_streams, plan_min_size;

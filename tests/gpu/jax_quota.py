@@ -2,7 +2,7 @@
 the memory the device reports (issue 23): prints the results (identical with
 and without the preload, within the spread of plain runs) and, on stderr, how
 much XLA took (memory_stats: bytes_limit, its pool's size). Under the
-preload with [cuda] quota = 8G the device reports 8 GiB, so XLA takes 6."""
+preload with [limits] gpu = 8G the device reports 8 GiB, so XLA takes 6."""
 import sys
 import jax
 import jax.numpy as jnp
