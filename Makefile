@@ -55,7 +55,7 @@ BENCH_PROGS   := $(BENCH_WORKLOADS:%=$(BUILD)/bench/%) $(BUILD)/bench/conf_start
 .PHONY: test-alloc-fuzz fuzz-alloc
 .PHONY: all demo test test-unit test-preload test-fuzz fuzz test-python-full deps-build deps-test deps-bench deps-deb install bench bench-full bench-quick bench-loop bench-cow clean
 
-all: $(BUILD)/libumapreload.so $(BUILD)/libumacore.a $(BUILD)/uma-conf $(BUILD)/uma-report man $(BUILD)/uma-preload.pc
+all: $(BUILD)/libumapreload.so $(BUILD)/libumacore.a $(BUILD)/uma-conf $(BUILD)/uma-report $(BUILD)/uma-top man $(BUILD)/uma-preload.pc
 
 $(BUILD)/%.o: %.c $(wildcard core/*.h policy/*.h include/*.h interpose/*.h)
 	@mkdir -p $(dir $@)
@@ -84,7 +84,7 @@ $(BUILD)/uma-conf: tools/uma-conf.c tools/conf_manpage.c tools/conf_manpage.h $(
 
 # ---- man pages: uma-preload.conf(5) from the key table, the others from man/
 MAN_PAGES := $(BUILD)/man/uma-preload.7 $(BUILD)/man/uma-preload.conf.5 $(BUILD)/man/uma-run.1 \
-             $(BUILD)/man/uma-conf.1 $(BUILD)/man/uma-report.1
+             $(BUILD)/man/uma-conf.1 $(BUILD)/man/uma-report.1 $(BUILD)/man/uma-top.1
 man: $(MAN_PAGES)
 $(BUILD)/man/uma-preload.conf.5: $(BUILD)/uma-conf
 	@mkdir -p $(dir $@)
@@ -103,6 +103,11 @@ $(BUILD)/uma-report: tools/uma-report.c tools/report_sites.c tools/report_advice
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -DUMA_VERSION='"$(VERSION)"' tools/uma-report.c tools/report_sites.c tools/report_advice.c \
 	  $(BUILD)/libumacore.a $(LDFLAGS) -ljansson -lm -pthread -ldl -o $@
+
+# The live view: reads the pages processes publish (core/live_page.h).
+$(BUILD)/uma-top: tools/uma-top.c core/live_page.h $(PATHS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -DUMA_VERSION='"$(VERSION)"' tools/uma-top.c -o $@
 
 $(BUILD)/libumacore.a: $(CORE_OBJ)
 	rm -f $@
@@ -319,7 +324,7 @@ bench-loop: deps-bench all $(BUILD)/bench/loop
 # An edited system policy is never overwritten: the shipped one goes beside it.
 # The files `install` writes, relative to DESTDIR; `uninstall` removes them.
 INSTALLED := $(PRELOADDIR)/libumapreload.so $(LIBDIR)/libumacore.a $(LIBDIR)/pkgconfig/uma-preload.pc \
-             $(PREFIX)/include/uma.h $(PREFIX)/bin/uma-run $(PREFIX)/bin/uma-conf $(PREFIX)/bin/uma-report \
+             $(PREFIX)/include/uma.h $(PREFIX)/bin/uma-run $(PREFIX)/bin/uma-conf $(PREFIX)/bin/uma-report $(PREFIX)/bin/uma-top \
              $(foreach m,$(MAN_PAGES),$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m))) $(SYSCONFDIR)/uma-preload.conf \
              $(addprefix $(PREFIX)/share/doc/uma-preload/,README.md ARCHITECTURE.md BENCH.md REPORT-FORMAT.md)
 install: all
@@ -334,6 +339,7 @@ install: all
 	chmod 0755 $(DESTDIR)$(PREFIX)/bin/uma-run
 	install -m 0755 $(BUILD)/uma-conf $(DESTDIR)$(PREFIX)/bin/uma-conf
 	install -m 0755 $(BUILD)/uma-report $(DESTDIR)$(PREFIX)/bin/uma-report
+	install -m 0755 $(BUILD)/uma-top $(DESTDIR)$(PREFIX)/bin/uma-top
 	for m in $(MAN_PAGES); do n=$${m##*/}; install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${n##*.}/$$n; done
 	@if [ -f $(DESTDIR)$(SYSCONFDIR)/uma-preload.conf ] && ! cmp -s uma-preload.conf $(DESTDIR)$(SYSCONFDIR)/uma-preload.conf; then \
 	  install -m 0644 uma-preload.conf $(DESTDIR)$(SYSCONFDIR)/uma-preload.conf.new; \

@@ -853,6 +853,14 @@ UMA_HIDDEN bool limits_alarms_wanted(void);
 UMA_HIDDEN void limits_tick(void);                     /* the helper thread's look */
 UMA_HIDDEN void limits_write_text(int fd);
 UMA_HIDDEN void limits_write_json(uma_json_t *j);
+
+/* ---- the live view's page ([report] live, live.c; read by uma-top) ------ */
+UMA_HIDDEN extern uint8_t live_mode;          /* LIVE_AUTO, LIVE_YES, LIVE_NO (live_page.h) */
+UMA_HIDDEN void live_init(void);              /* the job and rank, from the environment */
+UMA_HIDDEN bool live_wanted(void);            /* the helper thread must run for it */
+UMA_HIDDEN void live_publish(uint64_t now_ms);   /* the helper thread, each tick */
+UMA_HIDDEN void live_close(void);             /* at exit */
+UMA_HIDDEN void live_fork_child(void);
 /* Sharing one GPU between processes (device_share.c). */
 UMA_HIDDEN extern uint64_t dev_share_wait_ms;  /* [cuda] share_wait; 0: off */
 UMA_HIDDEN void dev_share_attach(int device, const char *bus_id);

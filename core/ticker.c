@@ -16,6 +16,7 @@
  * malloc. All signals are blocked in it, so the program's signals keep
  * going to the program's threads. */
 #include "internal.h"
+#include "live_page.h"
 #include <signal.h>
 #define LIMITS_LOOK_MS 100   /* how often quotas' alarms are looked at */
 #include <time.h>
@@ -52,6 +53,7 @@ static void *ticker_main(void *arg) {
     if (decay && decay_period_ms() < wait) wait = decay_period_ms();
     bool alarms = limits_alarms_wanted();
     if (alarms && wait > LIMITS_LOOK_MS) wait = LIMITS_LOOK_MS;
+    if (live_mode != LIVE_NO && wait > 500) wait = 500;   /* the live page (live.c) */
     if (wait == UINT64_MAX) wait = 1000;   /* nothing to do now: the policy may change */
     sleep_ms(wait);
     now = os_now_ms();
@@ -61,6 +63,7 @@ static void *ticker_main(void *arg) {
       next_snapshot = now + snapshot_every_ms;
     }
     if (alarms) limits_tick();
+    live_publish(now);
     if (decay && now >= next_decay) {
       decay_pass();
       next_decay = now + decay_period_ms();
@@ -71,7 +74,8 @@ static void *ticker_main(void *arg) {
 
 /* Starts the thread if one is wanted and none runs; cheap when it does. */
 void ticker_ensure(void) {
-  if (atomic_load_explicit(&running, memory_order_relaxed) || (tick_ms == 0 && !decay_wanted() && !limits_alarms_wanted()))
+  if (atomic_load_explicit(&running, memory_order_relaxed) ||
+      (tick_ms == 0 && !decay_wanted() && !limits_alarms_wanted() && !live_wanted()))
     return;
   if (atomic_exchange(&starting, true)) return;
   sigset_t all, old;
@@ -95,6 +99,7 @@ void ticker_ensure(void) {
 bool ticker_running(void) { return atomic_load_explicit(&running, memory_order_relaxed); }
 
 void ticker_fork_child(void) {
+  live_fork_child();
   atomic_store(&running, false);
   atomic_store(&starting, false);
 }

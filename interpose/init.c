@@ -166,6 +166,7 @@ static void install(int sig, void (*handler)(int), int flags) {
  * posix_spawn child) use its internal alias and never come here. */
 __attribute__((noreturn)) static void exit_now(int status) {
   write_reports(REPORT_EXIT);
+  live_close();
   for (;;) syscall(SYS_exit_group, status);
 }
 UMA_EXPORT __attribute__((noreturn)) void _exit(int status) { exit_now(status); }
@@ -186,7 +187,8 @@ __attribute__((constructor(101))) static void preload_start(void) {
   pol_startup();
   numa_topology_discover();   /* hwloc: tiers, GPU locality; needs malloc working */
   pid_at_start = os_getpid();
-  if (limits_alarms_wanted()) ticker_ensure();   /* [limits] alarm: looked at from the helper thread */
+  live_init();
+  if (limits_alarms_wanted() || live_wanted()) ticker_ensure();   /* alarms and the live page: the helper thread's */
   if (pol_report_destination() == NULL && pol_report_json() == NULL) return;
   pthread_atfork(NULL, NULL, child_after_fork);
   const pol_report_extra_t *x = pol_report_extra();
@@ -201,4 +203,7 @@ __attribute__((constructor(101))) static void preload_start(void) {
 }
 
 /* Destructors with the lowest priority run last: after the program's own. */
-__attribute__((destructor(101))) static void preload_end(void) { write_reports(REPORT_EXIT); }
+__attribute__((destructor(101))) static void preload_end(void) {
+  write_reports(REPORT_EXIT);
+  live_close();
+}

@@ -48,6 +48,12 @@ const char *const pol_key_help[K_COUNT] = {
     "Also write the reports every this long while the program runs (0: only at exit), each "
     "replacing the last, so a process killed by the OOM killer or SIGKILL leaves its last "
     "state; such a report is headed 'snapshot', not 'exit summary'.",
+  [K_REPORT_LIVE] =
+    "Publish this process's counters (footprint, live bytes, RSS, pinned and GPU memory, "
+    "quotas, alarms) in a page under /dev/shm that uma-top shows, refreshed every 0.5 s by "
+    "the helper thread: 'auto' whenever that thread runs anyway (a footprint over [purge] "
+    "background_above, a timeline, alarms), 'yes' always (the thread is started for it), "
+    "'no' never. Nothing on malloc's paths.",
   [K_REPORT_DUMP_SIGNAL] =
     "A signal that writes the reports on demand (kill -USR2 PID) and lets the program run "
     "on: 'off', 'SIGUSR1' or 'SIGUSR2' (only where the program left the signal's default "

@@ -17,6 +17,7 @@ const pol_key_t pol_keys[K_COUNT] = {
   [K_REPORT_TRACE_MAX] = { "report", "trace_max", POL_SIZE, "1M", 1, 64 << 20, NULL },
   [K_REPORT_ON_SIGNAL] = { "report", "on_signal", POL_BOOL, "yes", 0, 1, NULL },
   [K_REPORT_INTERVAL] = { "report", "interval", POL_DURATION, "0", 0, MS(86400), NULL },
+  [K_REPORT_LIVE] = { "report", "live", POL_ENUM, "auto", 0, 0, "auto|yes|no" },
   [K_REPORT_DUMP_SIGNAL] = { "report", "dump_signal", POL_ENUM, "off", 0, 0, "off|SIGUSR1|SIGUSR2" },
   [K_REPORT_SAMPLE] = { "report", "sample", POL_SIZE, "1M", 0, 1LL << 40, NULL },
   [K_REPORT_MIN_PEAK] = { "report", "min_peak", POL_SIZE, "0", 0, INT64_MAX, NULL },

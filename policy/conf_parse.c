@@ -183,6 +183,7 @@ static bool store(pol_config_t *cfg, int section, int rule, pol_key_id_t k, cons
                     value, len, where, line, col))
         return false;
       break;
+    case K_REPORT_LIVE: cfg->report_live = v.num; break;
     case K_REPORT_TIMELINE: cfg->report_timeline_ms = v.num; break;
     case K_REPORT_TIMELINE_BYTES: cfg->report_timeline_bytes = v.num; break;
     case K_REPORT_TRACE: cfg->report_trace = v.num; break;

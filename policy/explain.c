@@ -75,6 +75,7 @@ static void put_rule_value(uma_buf_t *b, const uma_route_t *r, pol_key_id_t k) {
 static void put_plain_value(uma_buf_t *b, const pol_config_t *cfg, pol_key_id_t k) {
   switch (k) {
   case K_GENERAL_ON_ERROR: put_choice(b, pol_keys[k].choices, cfg->on_error); break;
+  case K_REPORT_LIVE: buf_str(b, cfg->report_live == 1 ? "yes" : cfg->report_live == 2 ? "no" : "auto"); break;
   case K_REPORT_DESTINATION: buf_str(b, cfg->report_destination[0] ? cfg->report_destination : "off"); break;
   case K_REPORT_JSON: buf_str(b, cfg->report_json[0] ? cfg->report_json : "off"); break;
   case K_REPORT_TIMELINE: put_duration(b, cfg->report_timeline_ms); break;

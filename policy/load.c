@@ -228,6 +228,7 @@ void pol_apply(const pol_config_t *cfg) {
   dev_release_threshold = (uint64_t)cfg->cuda_release_threshold;
   dev_share_wait_ms = (uint64_t)cfg->cuda_share_wait_ms;
   dev_quota = (uint64_t)cfg->limit_gpu;
+  live_mode = (uint8_t)cfg->report_live;
   limit_heap = (uint64_t)cfg->limit_heap;
   limit_pinned = (uint64_t)cfg->limit_pinned;
   limit_alarm_pct = (unsigned)cfg->limit_alarm;

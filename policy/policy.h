@@ -20,7 +20,7 @@ typedef enum pol_type_e {
 typedef enum pol_key_id_e {
   /* plain sections */
   K_GENERAL_ON_ERROR, K_REPORT_DESTINATION, K_REPORT_JSON, K_REPORT_TIMELINE, K_REPORT_TRACE,
-  K_REPORT_TIMELINE_BYTES, K_REPORT_TRACE_MAX, K_REPORT_ON_SIGNAL, K_REPORT_INTERVAL, K_REPORT_DUMP_SIGNAL,
+  K_REPORT_TIMELINE_BYTES, K_REPORT_TRACE_MAX, K_REPORT_ON_SIGNAL, K_REPORT_INTERVAL, K_REPORT_LIVE, K_REPORT_DUMP_SIGNAL,
   K_REPORT_SAMPLE, K_REPORT_MIN_PEAK, K_REPORT_COMMAND, K_PURGE_DELAY, K_PURGE_BACKGROUND, K_PURGE_BACKGROUND_ABOVE, K_LARGE_CACHE_MAX,
   K_COALESCING_ABOVE, K_COALESCING_GRANULARITY, K_COALESCING_FIT,
   K_CUDA_ENABLE, K_CUDA_DLSYM_ROUTE, K_CUDA_ROUND, K_CUDA_MAX_CACHED, K_CUDA_RELEASE_THRESHOLD, K_CUDA_SHARE_WAIT, K_CUDA_EXPANDABLE, K_CUDA_PINNED_POOL, K_CUDA_PINNED, K_CUDA_PINNED_MIN, K_CUDA_PINNED_MAX,
@@ -83,6 +83,7 @@ typedef struct pol_config_s {
   int64_t report_timeline_bytes;        /* 0 = off */
   int64_t report_trace, report_trace_max, report_on_signal;
   int64_t report_interval_ms;           /* 0 = no periodic snapshot */
+  int64_t report_live;                  /* LIVE_AUTO, LIVE_YES, LIVE_NO */
   int64_t report_dump_signal;           /* 0 off, 1 SIGUSR1, 2 SIGUSR2 */
   int64_t report_sample;                /* mean bytes between sampled call sites; 0 = off */
   int64_t report_min_peak;              /* reports of processes whose peak footprint is below are not written */
