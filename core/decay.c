@@ -29,20 +29,24 @@ uint64_t decay_period_ms(void) {
   return period < 10 ? 10 : period;
 }
 
-void decay_pass(void) {
+/* force: everything free goes back now, whatever its age (degradation
+ * under memory pressure, limits.c). */
+static void pass(bool force) {
   pthread_mutex_lock(&decay_lock);
   uint64_t now = os_now_ms();
   for (uma_heap_t *h = atomic_load_explicit(&heap_all, memory_order_acquire); h; h = h->all_next) {
     if (!heap_try_enter(h)) continue;
-    heap_decay(h, now, false);
+    heap_decay(h, now, force);
     heap_leave(h);
   }
-  seg_cache_purge(now, false);
-  tlsf_purge(now, false);
-  large_cache_purge(now, false);
+  seg_cache_purge(now, force);
+  tlsf_purge(now, force);
+  large_cache_purge(now, force);
   atomic_fetch_add_explicit(&decay_passes, 1, memory_order_relaxed);
   pthread_mutex_unlock(&decay_lock);
 }
+void decay_pass(void) { pass(false); }
+void decay_purge_all(void) { pass(true); }
 
 void decay_fork_prepare(void) { pthread_mutex_lock(&decay_lock); }
 void decay_fork_parent(void) { pthread_mutex_unlock(&decay_lock); }

@@ -740,6 +740,25 @@ int dev_alloc(int id, size_t size, uintptr_t *out) {
   return e;
 }
 
+/* Memory pressure (limits.c, the helper thread): the pinned pools give
+ * their wholly free chunks back (they are page-locked: the machine cannot
+ * reclaim them). Pending chunks wait for their fence as always. */
+uint64_t dev_release_host_idle(void) {
+  uint64_t freed = 0;
+  if (atomic_load(&dev_captures) > 0) return 0;
+  for (int d = 0; d < DEV_MAX; d++) {
+    int id = DEV_API_HOST * DEV_MAX + d;
+    dev_pool_t *p = &pools[id];
+    if (BACKEND(id) == NULL || p->used.slots == NULL) continue;
+    pthread_mutex_lock(&p->lock);
+    uint64_t before = p->st.reserved;
+    release_free_segments(p, id, 0);
+    freed += before - p->st.reserved;
+    pthread_mutex_unlock(&p->lock);
+  }
+  return freed;
+}
+
 /* Another process on this GPU ran out (device_share.c's helper thread):
  * give back every wholly free segment of the device's pools, pending ones
  * after a fence. */

@@ -319,6 +319,7 @@ UMA_HIDDEN bool decay_enabled(void);
 UMA_HIDDEN bool decay_wanted(void);
 UMA_HIDDEN uint64_t decay_period_ms(void);
 UMA_HIDDEN void decay_pass(void);
+UMA_HIDDEN void decay_purge_all(void);   /* every free page and cached mapping back now */
 UMA_HIDDEN void decay_fork_prepare(void);
 UMA_HIDDEN void decay_fork_parent(void);
 UMA_HIDDEN void decay_fork_child(void);
@@ -836,21 +837,29 @@ UMA_HIDDEN void dev_forget(int id);
 UMA_HIDDEN void dev_release_idle(int device);   /* another process needs the memory */
 UMA_HIDDEN uint64_t dev_device_reserved(int device);   /* both device APIs' pools */
 UMA_HIDDEN uint64_t dev_host_reserved(void);           /* the pinned pools' chunks */
+UMA_HIDDEN uint64_t dev_release_host_idle(void);       /* their wholly free chunks back; bytes */
 
 /* ---- quotas and alarms ([limits], limits.c) ----------------------------- */
 typedef struct limit_stats_s {
   _Atomic uint64_t heap_refusals, pinned_refusals, alarms;
   char last_alarm[160];                     /* the last alarm's line, without its prefix */
+  /* degradation under pressure (limits_degrade): passes and what each step gave back */
+  uint64_t degrade_passes, purged_bytes, pinned_pool_bytes, gpu_bytes, unpinned_bytes;
+  bool pageable_only;                       /* transparent pinning stopped */
+  char last_degrade[96];                    /* why the last pass ran */
+  uint64_t cgroup_max, cgroup_pressures;    /* memory.max of our cgroup (0: none); crossings */
 } limit_stats_t;
 UMA_HIDDEN extern uint64_t limit_heap, limit_pinned;   /* 0: none */
 UMA_HIDDEN extern unsigned limit_alarm_pct;            /* 0: no alarms */
+UMA_HIDDEN extern unsigned limit_pressure_pct;         /* of the cgroup's memory.max; 0: not watched */
+UMA_HIDDEN uint64_t limits_cgroup_max(const char *root, char *current_path, size_t cap);   /* 0: no limit */
 UMA_HIDDEN extern char limit_alarm_to[256], limit_alarm_command[256];
 UMA_HIDDEN extern limit_stats_t limit_stats;
 UMA_HIDDEN bool limits_heap_allows(size_t more);       /* before the heap maps more */
 UMA_HIDDEN bool limits_pinned_allows(size_t more);     /* before more host memory is page-locked */
 UMA_HIDDEN uint64_t limits_pinned_in_use(void);
 UMA_HIDDEN bool limits_alarms_wanted(void);
-UMA_HIDDEN void limits_tick(void);                     /* the helper thread's look */
+UMA_HIDDEN void limits_tick(uint64_t now_ms);         /* the helper thread's look */
 UMA_HIDDEN void limits_write_text(int fd);
 UMA_HIDDEN void limits_write_json(uma_json_t *j);
 
@@ -935,6 +944,8 @@ UMA_HIDDEN void pin_drain(int (*register_range)(void *base, size_t size));
 UMA_HIDDEN bool pin_block(uma_large_t *lg, int (*register_range)(void *base, size_t size));
 /* The program's cudaHostRegister / cudaHostUnregister of [p, p+size): */
 enum { PIN_PASS = -1, PIN_ANSWERED = 0, PIN_INVALID = 1, PIN_ALREADY = 712, PIN_NOT_REGISTERED = 713 /* CUDA's codes */ };
+UMA_HIDDEN extern bool pin_pageable_only;   /* memory pressure: no new registrations (limits.c) */
+UMA_HIDDEN uint64_t large_cache_drop_pinned(void);   /* registered cached mappings go; bytes */
 UMA_HIDDEN int pin_program_register(void *p, size_t size);   /* PIN_PASS: call CUDA */
 UMA_HIDDEN int pin_program_unregister(void *p);              /* PIN_PASS: call CUDA */
 UMA_HIDDEN void pin_fork_prepare(void);

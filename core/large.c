@@ -389,6 +389,27 @@ void *large_realloc(uma_heap_t *heap, uma_large_t *lg, void *p, size_t size) {
   return (uint8_t *)lg + offset;
 }
 
+/* Memory pressure (limits.c): registered mappings leave the cache — their
+ * page-locked memory goes back once CUDA unregisters them (pin_retire). */
+uint64_t large_cache_drop_pinned(void) {
+  uma_large_t *gone[LARGE_CACHE_MAX];
+  int n = 0;
+  uint64_t bytes = 0;
+  pthread_mutex_lock(&large_lock);
+  for (int i = 0; i < large_cache_count;) {
+    if (large_cache[i].lg->pinned == PIN_YES) {
+      gone[n++] = large_cache[i].lg;
+      bytes += large_cache[i].lg->map_size;
+      cache_remove_at(i);
+    } else {
+      i++;
+    }
+  }
+  pthread_mutex_unlock(&large_lock);
+  for (int i = 0; i < n; i++) large_unmap(gone[i]);
+  return bytes;
+}
+
 void large_cache_purge(uint64_t now_ms, bool force) {
   uma_large_t *expired[LARGE_CACHE_MAX];
   int n = 0;

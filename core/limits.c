@@ -17,7 +17,18 @@
  * the quota fires once — one line to `alarm_to` (stderr, syslog or a file,
  * appended) and `alarm_command` run by /bin/sh with UMA_ALARM_* in its
  * environment — and the alarm re-arms only when the use falls below N − 10
- * %. Nothing here runs inside malloc. */
+ * %. Nothing here runs inside malloc.
+ *
+ * Degradation: an alarm, or the process's cgroup nearing its memory.max
+ * (`pressure`, % of it, looked at every second; cgroup v2), runs these
+ * steps in order from the helper thread, each counted in the report:
+ * (1) free pages and cached mappings go back to the OS now; (2) the pinned
+ * pools give their free chunks back; (3) the GPU pools give their idle
+ * segments back; (4) transparent pinning stops and registered mappings
+ * leave the cache (the program's copies stay correct, at pageable speed).
+ * (5) is failing cleanly: malloc's NULL + ENOMEM past the heap quota after
+ * its own purge-and-retry, CUDA's out-of-memory past the others. A heap or
+ * cgroup trigger runs 1, 2, 4; a pinned one 2, 4; a GPU one 3. */
 #include "internal.h"
 #include <fcntl.h>
 #include <signal.h>
@@ -31,6 +42,7 @@
 
 uint64_t limit_heap, limit_pinned;
 unsigned limit_alarm_pct;
+unsigned limit_pressure_pct = 90;
 char limit_alarm_to[256] = "stderr";
 char limit_alarm_command[256];
 limit_stats_t limit_stats;
@@ -102,6 +114,116 @@ static void run_command(const char *what, uint64_t used, uint64_t limit) {
   if (posix_spawn(&pid, "/bin/sh", NULL, NULL, argv, env) == 0) commands[slot] = pid;
 }
 
+/* ---- degradation ------------------------------------------------------------------ */
+
+enum { STEP_PURGE = 1, STEP_PINNED_POOL = 2, STEP_GPU = 4, STEP_PAGEABLE = 8, STEPS_HOST = 1 | 2 | 8 };
+
+static void degrade(const char *why, unsigned steps) {
+  limit_stats.degrade_passes++;
+  uma_buf_t b = { limit_stats.last_degrade, 0, sizeof limit_stats.last_degrade };
+  buf_str(&b, why);
+  limit_stats.last_degrade[b.len < sizeof limit_stats.last_degrade ? b.len : sizeof limit_stats.last_degrade - 1] = 0;
+  if (steps & STEP_PURGE) {
+    uint64_t before = atomic_load_explicit(&stats_committed, memory_order_relaxed);
+    decay_purge_all();
+    uint64_t after = atomic_load_explicit(&stats_committed, memory_order_relaxed);
+    limit_stats.purged_bytes += before > after ? before - after : 0;
+  }
+  bool cuda = dev_enabled && !dev_forked_child && dev_cuda_seen;   /* only where CUDA is in use already */
+  if ((steps & STEP_PINNED_POOL) && cuda) limit_stats.pinned_pool_bytes += dev_release_host_idle();
+  if ((steps & STEP_GPU) && cuda)
+    for (int d = 0; d < DEV_MAX; d++) {
+      uint64_t before = dev_device_reserved(d);
+      if (before == 0 || dev_idle_bytes(d) == 0) continue;
+      dev_release_idle(d);
+      uint64_t after = dev_device_reserved(d);
+      limit_stats.gpu_bytes += before > after ? before - after : 0;
+    }
+  if ((steps & STEP_PAGEABLE) && (pin_stats.peak_bytes || pin_mode != UMA_PINNED_OFF)) {
+    pin_pageable_only = true;
+    limit_stats.pageable_only = true;
+    limit_stats.unpinned_bytes += large_cache_drop_pinned();
+  }
+}
+
+/* ---- the cgroup ---------------------------------------------------------------- */
+
+static uint64_t read_number(const char *path);
+
+/* The memory limit of this process's cgroup under `root` (/sys/fs/cgroup)
+ * and the path of its current usage: cgroup v2 (the "0::" line;
+ * memory.max, memory.current), else v1's memory controller (the ":memory:"
+ * line; memory.limit_in_bytes, memory.usage_in_bytes). 0: no limit. */
+uint64_t limits_cgroup_max(const char *root, char *current_path, size_t cap) {
+  char text[1024];
+  int fd = os_open("/proc/self/cgroup", O_RDONLY, 0);
+  if (fd < 0) return 0;
+  long n = os_read(fd, text, sizeof text - 1);
+  os_close(fd);
+  if (n <= 0) return 0;
+  text[n] = 0;
+  for (int version = 2; version >= 1; version--) {
+    const char *tag = version == 2 ? "\n0::" : ":memory:";
+    char *rel = version == 2 && __builtin_strncmp(text, "0::", 3) == 0 ? text - 1 : __builtin_strstr(text, tag);
+    if (rel == NULL) continue;
+    rel += version == 2 ? 4 : 8;
+    size_t rel_len = 0;
+    while (rel[rel_len] && rel[rel_len] != '\n') rel_len++;
+    char path[700];
+    uma_buf_t b = { path, 0, sizeof path };
+    buf_str(&b, root);
+    if (version == 1) buf_str(&b, "/memory");
+    if (!(rel_len == 1 && rel[0] == '/'))
+      for (size_t k = 0; k < rel_len && b.len + 1 < sizeof path; k++) path[b.len++] = rel[k];
+    size_t dir_len = b.len;
+    buf_str(&b, version == 2 ? "/memory.max" : "/memory.limit_in_bytes");
+    if (b.len >= sizeof path) continue;
+    path[b.len] = 0;
+    uint64_t max = read_number(path);
+    if (max == 0 || max >= 1ULL << 60) continue;   /* "max", v1's "unlimited" (2^63 rounded), or unreadable */
+    b.len = dir_len;
+    buf_str(&b, version == 2 ? "/memory.current" : "/memory.usage_in_bytes");
+    if (b.len >= cap || b.len >= sizeof path) continue;
+    path[b.len] = 0;
+    __builtin_memcpy(current_path, path, b.len + 1);
+    return max;
+  }
+  return 0;
+}
+
+static uint64_t read_number(const char *path) {
+  char v[32];
+  int fd = os_open(path, O_RDONLY, 0);
+  if (fd < 0) return 0;
+  long n = os_read(fd, v, sizeof v - 1);
+  os_close(fd);
+  uint64_t x = 0;
+  for (long i = 0; i < n && v[i] >= '0' && v[i] <= '9'; i++) x = x * 10 + (uint64_t)(v[i] - '0');
+  return x;
+}
+
+static void watch_cgroup(uint64_t now_ms) {
+  static bool looked, pressed;
+  static char current[600];
+  static uint64_t next_ms;
+  if (limit_pressure_pct == 0 || now_ms < next_ms) return;
+  next_ms = now_ms + 1000;
+  if (!looked) {
+    looked = true;
+    limit_stats.cgroup_max = limits_cgroup_max("/sys/fs/cgroup", current, sizeof current);
+  }
+  if (limit_stats.cgroup_max == 0) return;
+  uint64_t pct = read_number(current) * 100 / limit_stats.cgroup_max;
+  if (pressed) {
+    if (pct + 10 < limit_pressure_pct) pressed = false;
+    return;
+  }
+  if (pct < limit_pressure_pct) return;
+  pressed = true;
+  limit_stats.cgroup_pressures++;
+  degrade("the cgroup's memory near memory.max", STEPS_HOST);
+}
+
 static void watch(int w, const char *what, uint64_t used, uint64_t limit) {
   if (limit == 0 || limit_alarm_pct == 0) return;
   uint64_t pct = used * 100 / limit;
@@ -137,6 +259,8 @@ static void watch(int w, const char *what, uint64_t used, uint64_t limit) {
   buf_str(&b, " %)\n");
   say(line, b.len < sizeof line ? b.len : sizeof line);
   if (limit_alarm_command[0]) run_command(what, used, limit);
+  degrade(w == WATCH_HEAP ? "heap alarm" : w == WATCH_PINNED ? "pinned alarm" : "GPU alarm",
+          w == WATCH_HEAP ? STEPS_HOST : w == WATCH_PINNED ? STEP_PINNED_POOL | STEP_PAGEABLE : STEP_GPU);
   /* the last one, for the report and the live view */
   __builtin_memcpy(limit_stats.last_alarm, line + 20, sizeof limit_stats.last_alarm - 1);
   for (size_t i = 0; i < sizeof limit_stats.last_alarm; i++)
@@ -147,8 +271,10 @@ bool limits_alarms_wanted(void) {
   return limit_alarm_pct && (limit_heap || limit_pinned || dev_quota);
 }
 
-/* From the helper thread, every 100 ms while alarms are wanted. */
-void limits_tick(void) {
+/* From the helper thread, every 100 ms while alarms are wanted, and on
+ * every tick for the cgroup (once a second). */
+void limits_tick(uint64_t now_ms) {
+  watch_cgroup(now_ms);
   if (!limits_alarms_wanted()) return;
   watch(WATCH_HEAP, "heap", atomic_load_explicit(&stats_committed, memory_order_relaxed), limit_heap);
   watch(WATCH_PINNED, "pinned host memory", limits_pinned_in_use(), limit_pinned);
@@ -162,10 +288,42 @@ void limits_tick(void) {
 
 /* ---- the report ---------------------------------------------------------------- */
 
+/* The degradation passes, when there were any (also without quotas: the
+ * cgroup's pressure). */
+static void limits_write_degradation(int fd) {
+  if (limit_stats.degrade_passes == 0) return;
+  char text[400];
+  uma_buf_t b = { text, 0, sizeof text };
+  buf_str(&b, "  under pressure");
+  buf_pad(&b, 24);
+  buf_count(&b, limit_stats.degrade_passes);
+  buf_str(&b, " passes (last: ");
+  buf_str(&b, limit_stats.last_degrade);
+  buf_str(&b, "): 1 purged ");
+  buf_bytes(&b, limit_stats.purged_bytes);
+  buf_str(&b, ", 2 pinned pool ");
+  buf_bytes(&b, limit_stats.pinned_pool_bytes);
+  buf_str(&b, ", 3 GPU pools ");
+  buf_bytes(&b, limit_stats.gpu_bytes);
+  buf_str(&b, ", 4 ");
+  if (limit_stats.pageable_only) {
+    buf_str(&b, "pinning stopped, ");
+    buf_bytes(&b, limit_stats.unpinned_bytes);
+    buf_str(&b, " unpinned");
+  } else {
+    buf_str(&b, "pinning kept");
+  }
+  buf_str(&b, "\n");
+  os_write(fd, text, b.len);
+}
+
 void limits_write_text(int fd) {
   /* The pinned quota is on by default: said only where page-locked memory was used. */
   bool pinned = limit_pinned && (limit_stats.pinned_refusals || limits_pinned_in_use() || pin_stats.peak_bytes);
-  if (!limit_heap && !pinned && !dev_quota) return;
+  if (!limit_heap && !pinned && !dev_quota) {
+    limits_write_degradation(fd);
+    return;
+  }
   char text[512];
   uma_buf_t b = { text, 0, sizeof text };
   buf_str(&b, "  limits");
@@ -194,6 +352,7 @@ void limits_write_text(int fd) {
     buf_str(&b, "\n");
   }
   os_write(fd, text, b.len);
+  limits_write_degradation(fd);
 }
 
 void limits_write_json(uma_json_t *j) {
@@ -207,5 +366,17 @@ void limits_write_json(uma_json_t *j) {
   json_u64(j, "alarm_percent", limit_alarm_pct);
   json_u64(j, "alarms", limit_stats.alarms);
   json_str(j, "last_alarm", limit_stats.last_alarm);
+  json_u64(j, "pressure_percent", limit_pressure_pct);
+  json_u64(j, "cgroup_memory_max_bytes", limit_stats.cgroup_max);
+  json_u64(j, "cgroup_pressures", limit_stats.cgroup_pressures);
+  json_open(j, "degradation", '{');
+  json_u64(j, "passes", limit_stats.degrade_passes);
+  json_str(j, "last_reason", limit_stats.last_degrade);
+  json_u64(j, "purged_bytes", limit_stats.purged_bytes);
+  json_u64(j, "pinned_pool_bytes", limit_stats.pinned_pool_bytes);
+  json_u64(j, "gpu_bytes", limit_stats.gpu_bytes);
+  json_bool(j, "pinning_stopped", limit_stats.pageable_only);
+  json_u64(j, "unpinned_bytes", limit_stats.unpinned_bytes);
+  json_close(j, '}');
   json_close(j, '}');
 }

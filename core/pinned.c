@@ -13,6 +13,7 @@ pthread_mutex_t pin_lock = PTHREAD_MUTEX_INITIALIZER;
 uint8_t pin_mode = UMA_PINNED_OFF;
 bool pin_pool_enabled = true;
 uint64_t pin_min = 1 << 20, pin_max;
+bool pin_pageable_only;
 void (*pin_release_hook)(void *base, size_t size);
 
 /* The large block (one of ours, in use) holding all of [p, p+len), or NULL.
@@ -60,7 +61,7 @@ static void unlink_wanted(uma_large_t *lg) {
 static bool claim_locked(uma_large_t *lg) {
   if (lg->pinned == PIN_WANTED) unlink_wanted(lg);
   else if (lg->pinned != PIN_NONE) return false;
-  if ((pin_max && pin_stats.bytes + lg->map_size > pin_max) || !limits_pinned_allows(lg->map_size)) {
+  if ((pin_max && pin_stats.bytes + lg->map_size > pin_max) || !limits_pinned_allows(lg->map_size) || pin_pageable_only) {
     lg->pinned = PIN_REFUSED;
     pin_stats.over_cap++;
     return false;

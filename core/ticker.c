@@ -62,7 +62,7 @@ static void *ticker_main(void *arg) {
       snapshot_fn();
       next_snapshot = now + snapshot_every_ms;
     }
-    if (alarms) limits_tick();
+    limits_tick(now);   /* alarms, and the cgroup's pressure (limits.c) */
     live_publish(now);
     if (decay && now >= next_decay) {
       decay_pass();

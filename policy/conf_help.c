@@ -185,6 +185,13 @@ const char *const pol_key_help[K_COUNT] = {
     "A command run by /bin/sh at each alarm, with UMA_ALARM_WHAT (heap, pinned host memory,"
     " gpuN), UMA_ALARM_BYTES, UMA_ALARM_LIMIT and UMA_ALARM_PID in its environment; off: "
     "none.",
+  [K_LIMITS_PRESSURE] =
+    "When the process's cgroup (v2) uses this percentage of its memory.max (looked at every"
+    " second by the helper thread, when it runs), the process gives memory back in order: "
+    "free pages and cached mappings to the OS at once, the pinned pools' free chunks, then "
+    "transparent pinning stops (registered cached mappings go); once per crossing, re-armed"
+    " 10 points below. An alarm runs the same steps for its quota. 0: the cgroup is not "
+    "watched.",
   [K_ALIAS_COW_MIN] =
     "Smallest memcpy/memmove between two blocks of rules with alias = cow that shares "
     "pages instead of copying bytes (smaller copies cost less than remapping).",

@@ -49,6 +49,7 @@ const pol_key_t pol_keys[K_COUNT] = {
   [K_LIMITS_ALARM] = { "limits", "alarm", POL_PERCENT, "0", 0, 100, NULL },
   [K_LIMITS_ALARM_TO] = { "limits", "alarm_to", POL_STRING, "stderr", 0, 0, NULL },
   [K_LIMITS_ALARM_COMMAND] = { "limits", "alarm_command", POL_STRING, "off", 0, 0, NULL },
+  [K_LIMITS_PRESSURE] = { "limits", "pressure", POL_PERCENT, "90", 0, 100, NULL },
 
   [K_ALIAS_COW_MIN] = { "alias", "cow_min", POL_SIZE, "2M", 8192, INT64_MAX, NULL },
   [K_ALIAS_COW_INTO] = { "alias", "cow_into", POL_ENUM, "fresh", 0, 0, "fresh|any" },

@@ -21,6 +21,7 @@ void pol_config_defaults(pol_config_t *cfg) {
   cfg->cuda_dlsym_route = 1;
   cfg->cuda_round = 512;
   cfg->cuda_share_wait_ms = 2000;
+  cfg->limit_pressure = 90;
   cfg->limit_pinned = (int64_t)(pol_ram_bytes() / 100 * 60);
   strcpy(cfg->limit_alarm_to, "stderr");
   strcpy(cfg->limit_alarm_command, "off");
@@ -213,6 +214,7 @@ static bool store(pol_config_t *cfg, int section, int rule, pol_key_id_t k, cons
     case K_LIMITS_PINNED: cfg->limit_pinned = v.num; break;
     case K_LIMITS_GPU: cfg->limit_gpu = v.num; break;
     case K_LIMITS_ALARM: cfg->limit_alarm = v.num; break;
+    case K_LIMITS_PRESSURE: cfg->limit_pressure = v.num; break;
     case K_LIMITS_ALARM_TO:
     case K_LIMITS_ALARM_COMMAND: {
       char *dst = k == K_LIMITS_ALARM_TO ? cfg->limit_alarm_to : cfg->limit_alarm_command;

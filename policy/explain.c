@@ -112,6 +112,7 @@ static void put_plain_value(uma_buf_t *b, const pol_config_t *cfg, pol_key_id_t 
   case K_LIMITS_GPU: buf_size(b, (uint64_t)cfg->limit_gpu); break;
   case K_LIMITS_ALARM: buf_u64(b, (uint64_t)cfg->limit_alarm); buf_str(b, "%"); break;
   case K_LIMITS_ALARM_TO: buf_str(b, cfg->limit_alarm_to); break;
+  case K_LIMITS_PRESSURE: buf_u64(b, (uint64_t)cfg->limit_pressure); buf_str(b, "%"); break;
   case K_LIMITS_ALARM_COMMAND: buf_str(b, cfg->limit_alarm_command); break;
   case K_CUDA_EXPANDABLE: buf_str(b, cfg->cuda_expandable ? "yes" : "no"); break;
   case K_CUDA_PINNED_POOL: buf_str(b, cfg->cuda_pinned_pool ? "yes" : "no"); break;

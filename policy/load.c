@@ -232,6 +232,7 @@ void pol_apply(const pol_config_t *cfg) {
   limit_heap = (uint64_t)cfg->limit_heap;
   limit_pinned = (uint64_t)cfg->limit_pinned;
   limit_alarm_pct = (unsigned)cfg->limit_alarm;
+  limit_pressure_pct = (unsigned)cfg->limit_pressure;
   memcpy(limit_alarm_to, cfg->limit_alarm_to, sizeof limit_alarm_to);
   if (strcmp(cfg->limit_alarm_command, "off") == 0) limit_alarm_command[0] = 0;
   else memcpy(limit_alarm_command, cfg->limit_alarm_command, sizeof limit_alarm_command);

@@ -24,7 +24,7 @@ typedef enum pol_key_id_e {
   K_REPORT_SAMPLE, K_REPORT_MIN_PEAK, K_REPORT_COMMAND, K_PURGE_DELAY, K_PURGE_BACKGROUND, K_PURGE_BACKGROUND_ABOVE, K_LARGE_CACHE_MAX,
   K_COALESCING_ABOVE, K_COALESCING_GRANULARITY, K_COALESCING_FIT,
   K_CUDA_ENABLE, K_CUDA_DLSYM_ROUTE, K_CUDA_ROUND, K_CUDA_MAX_CACHED, K_CUDA_RELEASE_THRESHOLD, K_CUDA_SHARE_WAIT, K_CUDA_EXPANDABLE, K_CUDA_PINNED_POOL, K_CUDA_PINNED, K_CUDA_PINNED_MIN, K_CUDA_PINNED_MAX,
-  K_LIMITS_HEAP, K_LIMITS_PINNED, K_LIMITS_GPU, K_LIMITS_ALARM, K_LIMITS_ALARM_TO, K_LIMITS_ALARM_COMMAND,
+  K_LIMITS_HEAP, K_LIMITS_PINNED, K_LIMITS_GPU, K_LIMITS_ALARM, K_LIMITS_ALARM_TO, K_LIMITS_ALARM_COMMAND, K_LIMITS_PRESSURE,
   K_ALIAS_COW_MIN, K_ALIAS_COW_INTO, K_PLAN_HOST, K_PLAN_DEVICE, K_PLAN_DEVICE_STREAMS, K_PLAN_MIN_SIZE,
   /* [rule NAME] sections */
   K_RULE_SOURCE, K_RULE_SIZE, K_RULE_ALIGNMENT, K_RULE_CALLER, K_RULE_POOL, K_RULE_NUMA,
@@ -95,7 +95,7 @@ typedef struct pol_config_s {
   int64_t coalescing_fit;               /* 0 best, 1 first */
   int64_t coalescing_above;
   int64_t cuda_enable, cuda_dlsym_route, cuda_round, cuda_max_cached, cuda_release_threshold, cuda_share_wait_ms, cuda_expandable;
-  int64_t limit_heap, limit_pinned, limit_gpu, limit_alarm;
+  int64_t limit_heap, limit_pinned, limit_gpu, limit_alarm, limit_pressure;
   char limit_alarm_to[256], limit_alarm_command[256];
   int64_t cuda_pinned_pool, cuda_pinned, cuda_pinned_min, cuda_pinned_max;
   int64_t alias_cow_min, alias_cow_into;
