@@ -158,7 +158,8 @@ static void start_helper(void) {
 /* The first time this process's pool uses `device`: its row, the device's
  * slot (bus id from the backend), the helper. Never under a pool's lock. */
 void dev_share_attach(int device, const char *bus_id) {
-  if (dev_share_wait_ms == 0 || dev_forked_child || device < 0 || device >= DEV_MAX || bus_id == NULL || !bus_id[0])
+  if (dev_share_wait_ms == 0 || dev_forked_child || device < 0 || device >= DEV_MAX || bus_id == NULL || !bus_id[0] ||
+      uma_secure_exec())   /* a setuid program shares nothing with the user's processes */
     return;
   if (__atomic_load_n(&slot_of[device], __ATOMIC_ACQUIRE)) return;
   pthread_mutex_lock(&share_lock);
