@@ -94,9 +94,9 @@ bool alloc_purge_for_retry(size_t size) {
 void *alloc_generic(size_t size, size_t align, bool zero, const void *ra) {
   void *p = generic_once(size, align, zero, ra);
   if (uma_unlikely(p == NULL) && alloc_purge_for_retry(size)) p = generic_once(size, align, zero, ra);
-  if (uma_unlikely(p == NULL)) errno = ENOMEM;
   frag_snapshot_if_due();
   ticker_ensure();   /* a forked child's first slow path: outside any lock */
+  if (uma_unlikely(p == NULL)) errno = ENOMEM;   /* last: what ran above may have set errno */
   return p;
 }
 
@@ -343,8 +343,8 @@ void *alloc_realloc(void *p, size_t size, const void *ra) {
       if (uma_tls_heap == NULL) heap_get_slow();
       void *q = large_realloc(uma_tls_heap, lg, p, size);   /* pages move, bytes do not */
       if (q == NULL && alloc_purge_for_retry(size)) q = large_realloc(uma_tls_heap, lg, p, size);
-      if (q == NULL) errno = ENOMEM;
       frag_snapshot_if_due();
+      if (q == NULL) errno = ENOMEM;   /* after: the snapshot may set errno */
       return q;
     }
   } else if (((uma_segment_t *)s)->kind == SEG_KIND_BIG) {

@@ -49,9 +49,13 @@ limit_stats_t limit_stats;
 
 /* ---- the heap ------------------------------------------------------------------ */
 
+/* more: what the new mapping commits at once (a large block: all of it; a
+ * segment: 0, it commits page by page — it may be mapped while P is under
+ * the quota, which P may then pass by what its pages take). */
 bool limits_heap_allows(size_t more) {
   if (limit_heap == 0) return true;
-  if (atomic_load_explicit(&stats_committed, memory_order_relaxed) + more <= limit_heap) return true;
+  uint64_t p = atomic_load_explicit(&stats_committed, memory_order_relaxed);
+  if (more ? p + more <= limit_heap : p < limit_heap) return true;
   atomic_fetch_add_explicit(&limit_stats.heap_refusals, 1, memory_order_relaxed);
   return false;
 }

@@ -182,6 +182,9 @@ void *sample_alloc(size_t size, size_t align, bool zero, const void *ra, uma_tca
     p = alloc_in_heap(sample_heap, size, align, zero, ra);
     uma_tls_heap = heap;
     sample_unlock();
+    /* Out of memory (a quota, RLIMIT_AS): the ordinary path purges, retries
+     * and says ENOMEM — malloc's fast path returns what this returns. */
+    if (p == NULL) return alloc_generic(size, align, zero, ra);
   } else {
     p = alloc_generic(size, align, zero, ra);
   }

@@ -92,7 +92,7 @@ static uma_segment_t *seg_acquire(uma_heap_t *heap, uint8_t kind) {
   uma_segment_t *seg = seg_cache_take(heap->node);
   bool fresh = seg == NULL;
   if (fresh) {
-    if (!limits_heap_allows(UMA_SEG_SIZE)) return NULL;   /* [limits] heap */
+    if (!limits_heap_allows(0)) return NULL;   /* [limits] heap: a segment commits page by page */
     seg = os_map_aligned(UMA_SEG_SIZE, UMA_SEG_SIZE);
     if (seg == NULL) return NULL;
     seg->page_shift = shift;   /* before the map says "paged": free's fast path reads it then */

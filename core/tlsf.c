@@ -187,6 +187,7 @@ static tlsf_block_t *find(tlsf_arena_t *A, size_t need) {
 /* ---- segments ------------------------------------------------------------ */
 
 static tlsf_block_t *seg_new(tlsf_arena_t *A) {
+  if (!limits_heap_allows(0)) return NULL;   /* [limits] heap: blocks commit as they are used */
   tlsf_seg_t *seg = os_map_aligned(UMA_SEG_SIZE, UMA_SEG_SIZE);
   if (seg == NULL) return NULL;
   if (!owner_map_set(seg, OWNER_MAPPING)) {
