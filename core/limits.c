@@ -2,7 +2,9 @@
  *
  * Quotas: `heap` bounds the footprint P (bytes committed: pages in use or
  * dirty, large mappings). It is enforced where the heap would take more
- * from the OS — a fresh 4 MiB segment, a new large mapping: past it the
+ * from the OS — a new or grown large mapping, a fresh 4 MiB segment (pages'
+ * or the coalescing pool's, mapped only while P is under the quota), a cow
+ * block, the planner's arena: past it the
  * request fails, the allocator gives its caches back (alloc_generic's
  * purge-and-retry) and tries once more, then malloc returns NULL with
  * ENOMEM. Pages inside segments already mapped are not checked one by one
