@@ -21,7 +21,7 @@
 uint8_t live_mode = LIVE_AUTO;
 static live_page_t *page;
 static int dir_fd = -1;
-static bool failed;                /* could not make the page: not tried again */
+static uint64_t retry_ms;          /* could not make the page: not before then */
 static uint64_t last_ms;
 static char job[LIVE_JOB_LEN];     /* from the environment at start, or the parent's */
 static int32_t rank = -1, local_rank = -1;
@@ -73,10 +73,9 @@ static bool open_dir(void) {
   return true;
 }
 
-static bool open_page(void) {
-  if (failed) return false;
-  failed = true;
-  if (uma_secure_exec()) return false;   /* a setuid program publishes nothing */
+static bool open_page(uint64_t now_ms) {
+  if (now_ms < retry_ms || uma_secure_exec()) return false;   /* a setuid program publishes nothing */
+  retry_ms = now_ms + 5000;   /* a failure is tried again in 5 s, not every tick */
   if (dir_fd < 0 && !open_dir()) return false;
   char name[24];
   uma_buf_t b = { name, 0, sizeof name };
@@ -108,7 +107,6 @@ static bool open_page(void) {
     os_close(comm);
     page->command[n > 0 ? n - (page->command[n - 1] == '\n') : 0] = 0;
   }
-  failed = false;
   return true;
 }
 
@@ -116,7 +114,7 @@ static bool open_page(void) {
 void live_publish(uint64_t now_ms) {
   if (live_mode == LIVE_NO || now_ms - last_ms < LIVE_EVERY_MS) return;
   last_ms = now_ms;
-  if (page == NULL && !open_page()) return;
+  if (page == NULL && !open_page(now_ms)) return;
   uma_stats_t s;
   uma_stats_get(&s);
   atomic_fetch_add_explicit(&page->seq, 1, memory_order_acq_rel);   /* odd: being written */
@@ -155,7 +153,7 @@ void live_close(void) {
 void live_fork_child(void) {
   if (page) os_unmap(page, LIVE_PAGE_SIZE);   /* the parent's: shared, so never written here */
   page = NULL;
-  failed = false;
+  retry_ms = 0;
   last_ms = 0;
   if (job[0] == 0) {   /* a child belongs to its parent's job, or to the parent itself */
     uma_buf_t b = { job, 0, sizeof job };
