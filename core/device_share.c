@@ -21,7 +21,6 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 
 #define SHARE_DEVS 32
@@ -69,12 +68,8 @@ static share_page_t *open_page(void) {
   struct stat st;
   share_page_t *p = NULL;
   if (os_stat(fd, NULL, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
-      ((uint64_t)st.st_size >= sizeof *p || os_truncate(fd, sizeof *p))) {
-    size_t len = (sizeof *p + UMA_OS_PAGE - 1) & ~(size_t)(UMA_OS_PAGE - 1);
-    void *at = os_map(len);
-    if (at && os_map_file_at(at, sizeof *p, true, fd, 0)) p = at;
-    else if (at) os_unmap(at, len);
-  }
+      ((uint64_t)st.st_size >= sizeof *p || os_truncate(fd, sizeof *p)))
+    p = os_map_shared(fd, sizeof *p);
   os_close(fd);
   if (p == NULL) return NULL;
   uint32_t zero = 0;   /* a new file is all zeros: the first process stamps it */
@@ -104,17 +99,12 @@ static int claim_slot(share_page_t *p, uint64_t key) {
   return -1;
 }
 
-static void sleep_ms(uint64_t ms) {
-  struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
-  while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) != 0) {}
-}
-
 /* ---- the helper: answers other processes' pressure ------------------------- */
 
 static void *helper_main(void *arg) {
   (void)arg;
   for (;;) {
-    sleep_ms(LOOK_MS);
+    os_sleep_ms(LOOK_MS);
     for (int d = 0; d < DEV_MAX; d++) {
       int s = slot_of[d] - 1;
       if (s < 0) continue;
@@ -208,7 +198,7 @@ bool dev_share_wait(int device, size_t need) {
   if (before == 0) return false;   /* nobody holds any: plain CUDA would fail too */
   atomic_fetch_add(&page->pressure[s], 1);
   for (uint64_t waited = 0; waited < dev_share_wait_ms; waited += 5) {
-    sleep_ms(5);
+    os_sleep_ms(5);
     uint64_t now = others_idle(s);
     if (now == 0 || before - (now < before ? now : before) >= need) return true;
   }

@@ -507,6 +507,9 @@ UMA_HIDDEN bool os_remap_to(void *p, size_t old_size, size_t new_size, void *tar
 UMA_HIDDEN uint64_t os_now_ms(void);
 UMA_HIDDEN uint64_t os_now_ns(void);   /* CLOCK_MONOTONIC, for measuring costs */
 UMA_HIDDEN long os_write(int fd, const void *buf, size_t len);
+UMA_HIDDEN void os_sleep_ms(uint64_t ms);
+UMA_HIDDEN void os_command(char *out, size_t cap);        /* /proc/self/comm, without its newline */
+UMA_HIDDEN void *os_map_shared(int fd, size_t size);      /* a file's first bytes, shared; NULL: failed */
 UMA_HIDDEN int os_open(const char *path, int flags, int mode);
 UMA_HIDDEN bool os_file_contains(const char *path, const char *needle);   /* a /proc file, read without malloc */
 UMA_HIDDEN long os_read(int fd, void *buf, size_t len);

@@ -35,7 +35,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -102,6 +101,18 @@ static void say(const char *line, size_t len) {
   os_write(2, line, len);
 }
 
+/* One NAME=VALUE string (the text, else the number) at the end of b. */
+static char *env_var(uma_buf_t *b, const char *name, const char *text, uint64_t number) {
+  char *start = b->p + b->len;
+  buf_str(b, name);
+  if (text) buf_str(b, text);
+  else buf_u64(b, number);
+  b->p[b->len] = 0;
+  b->len++;
+  b->cap++;   /* the NUL is past the cap each string was written within */
+  return start;
+}
+
 static void run_command(const char *what, uint64_t used, uint64_t limit) {
   for (int i = 0; i < 8; i++)   /* reap the ones that ended (never blocks) */
     if (commands[i] > 0 && waitpid(commands[i], NULL, WNOHANG) != 0) commands[i] = 0;
@@ -109,12 +120,11 @@ static void run_command(const char *what, uint64_t used, uint64_t limit) {
   for (int i = 0; i < 8 && slot < 0; i++)
     if (commands[i] == 0) slot = i;
   if (slot < 0) return;   /* eight still running: this one is dropped rather than piling up */
-  char e_what[64], e_used[48], e_limit[48], e_pid[32];
-  snprintf(e_what, sizeof e_what, "UMA_ALARM_WHAT=%s", what);
-  snprintf(e_used, sizeof e_used, "UMA_ALARM_BYTES=%llu", (unsigned long long)used);
-  snprintf(e_limit, sizeof e_limit, "UMA_ALARM_LIMIT=%llu", (unsigned long long)limit);
-  snprintf(e_pid, sizeof e_pid, "UMA_ALARM_PID=%d", os_getpid());
-  char *env[] = { e_what, e_used, e_limit, e_pid, "PATH=/usr/local/bin:/usr/bin:/bin", NULL };
+  char vars[256];   /* NAME=VALUE strings one after the other (no stdio in the library) */
+  uma_buf_t b = { vars, 0, sizeof vars - 4 };
+  char *env[] = { env_var(&b, "UMA_ALARM_WHAT=", what, 0), env_var(&b, "UMA_ALARM_BYTES=", NULL, used),
+                  env_var(&b, "UMA_ALARM_LIMIT=", NULL, limit), env_var(&b, "UMA_ALARM_PID=", NULL, (uint64_t)os_getpid()),
+                  "PATH=/usr/local/bin:/usr/bin:/bin", NULL };
   char *argv[] = { "/bin/sh", "-c", limit_alarm_command, NULL };
   pid_t pid;
   if (posix_spawn(&pid, "/bin/sh", NULL, NULL, argv, env) == 0) commands[slot] = pid;
@@ -240,13 +250,8 @@ static void watch(int w, const char *what, uint64_t used, uint64_t limit) {
   if (pct < limit_alarm_pct) return;
   fired[w] = true;
   atomic_fetch_add_explicit(&limit_stats.alarms, 1, memory_order_relaxed);
-  char line[256], cmd[17] = "";
-  int fd = os_open("/proc/self/comm", O_RDONLY, 0);
-  if (fd >= 0) {
-    long n = os_read(fd, cmd, sizeof cmd - 1);
-    os_close(fd);
-    cmd[n > 0 ? n - (cmd[n - 1] == '\n') : 0] = 0;
-  }
+  char line[256], cmd[17];
+  os_command(cmd, sizeof cmd);
   uma_buf_t b = { line, 0, sizeof line };
   buf_str(&b, "uma-preload: alarm: pid ");
   buf_u64(&b, (uint64_t)os_getpid());
@@ -286,9 +291,12 @@ void limits_tick(uint64_t now_ms) {
   watch(WATCH_PINNED, "pinned host memory", limits_pinned_in_use(), limit_pinned);
   if (dev_quota)
     for (int d = 0; d < DEV_MAX; d++) {
-      static const char *const names[] = { "gpu0", "gpu1", "gpu2", "gpu3", "gpu4", "gpu5", "gpu6", "gpu7",
-                                           "gpu8", "gpu9", "gpu10", "gpu11", "gpu12", "gpu13", "gpu14", "gpu15" };
-      watch(WATCH_GPU0 + d, names[d], dev_device_reserved(d), dev_quota);
+      char name[8];
+      uma_buf_t b = { name, 0, sizeof name };
+      buf_str(&b, "gpu");
+      buf_u64(&b, (uint64_t)d);
+      name[b.len] = 0;
+      watch(WATCH_GPU0 + d, name, dev_device_reserved(d), dev_quota);
     }
 }
 

@@ -84,11 +84,9 @@ static bool open_page(uint64_t now_ms) {
   unlinkat(dir_fd, name, 0);   /* a dead process's file of the same pid */
   int fd = openat(dir_fd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return false;
-  void *at = os_map(LIVE_PAGE_SIZE);
-  bool ok = at && os_truncate(fd, LIVE_PAGE_SIZE) && os_map_file_at(at, LIVE_PAGE_SIZE, true, fd, 0);
+  void *at = os_truncate(fd, LIVE_PAGE_SIZE) ? os_map_shared(fd, LIVE_PAGE_SIZE) : NULL;
   os_close(fd);
-  if (!ok) {
-    if (at) os_unmap(at, LIVE_PAGE_SIZE);
+  if (at == NULL) {
     unlinkat(dir_fd, name, 0);
     return false;
   }
@@ -101,12 +99,7 @@ static bool open_page(uint64_t now_ms) {
   page->rank = rank;
   page->local_rank = local_rank;
   __builtin_memcpy(page->job, job, sizeof page->job);
-  int comm = os_open("/proc/self/comm", O_RDONLY, 0);
-  if (comm >= 0) {
-    long n = os_read(comm, page->command, sizeof page->command - 1);
-    os_close(comm);
-    page->command[n > 0 ? n - (page->command[n - 1] == '\n') : 0] = 0;
-  }
+  os_command(page->command, sizeof page->command);
   return true;
 }
 

@@ -215,6 +215,35 @@ uint64_t os_now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* The helper threads' sleep (ticker.c, device_share.c). */
+void os_sleep_ms(uint64_t ms) {
+  struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+  while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) != 0) {}
+}
+
+/* This process's command name (/proc/self/comm, up to 15 characters). */
+void os_command(char *out, size_t cap) {
+  long n = 0;
+  int fd = os_open("/proc/self/comm", O_RDONLY, 0);
+  if (fd >= 0) {
+    n = os_read(fd, out, cap - 1);
+    os_close(fd);
+  }
+  if (n > 0 && out[n - 1] == '\n') n--;
+  out[n > 0 ? n : 0] = 0;
+}
+
+/* The first `size` bytes of the file, mapped shared at an address of ours
+ * (the pages processes publish to each other: device_share.c, live.c); NULL
+ * when it cannot be. */
+void *os_map_shared(int fd, size_t size) {
+  size_t len = (size + UMA_OS_PAGE - 1) & ~(size_t)(UMA_OS_PAGE - 1);
+  void *at = os_map(len);
+  if (at && os_map_file_at(at, len, true, fd, 0)) return at;
+  if (at) os_unmap(at, len);
+  return NULL;
+}
+
 long os_write(int fd, const void *buf, size_t len) {
   size_t done = 0;
   while (done < len) {

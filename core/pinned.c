@@ -266,7 +266,6 @@ void pin_fork_child(void) {
   wanted = NULL;
   for (uma_large_t *lg = retired, *next; lg; lg = next) {
     next = lg->pin_next;
-    pin_stats.bytes -= lg->map_size;
     stats_commit(-(int64_t)lg->map_size);
     owner_map_release(lg);
     os_unmap(lg, lg->map_size);

@@ -66,13 +66,7 @@ void report_gather(uma_report_data_t *d, report_kind_t kind) {
    * runtime with [cuda] dlsym_route = no, a driver found some other way):
    * then the driver is mapped but not one call came to us. */
   d->cuda_unseen = dev_enabled && !dev_cuda_seen && os_file_contains("/proc/self/maps", "/libcuda.so");
-  int fd = os_open("/proc/self/comm", O_RDONLY, 0);
-  if (fd >= 0) {
-    long n = os_read(fd, d->command, sizeof d->command - 1);
-    os_close(fd);
-    if (n > 0 && d->command[n - 1] == '\n') n--;
-    d->command[n > 0 ? n : 0] = 0;
-  }
+  os_command(d->command, sizeof d->command);
 }
 
 /* ---- the text summary ------------------------------------------------------ */

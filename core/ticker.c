@@ -19,7 +19,6 @@
 #include "live_page.h"
 #include <signal.h>
 #define LIMITS_LOOK_MS 100   /* how often quotas' alarms are looked at */
-#include <time.h>
 
 static uint64_t tick_ms;                 /* 0: no ticker wanted */
 static void (*snapshot_fn)(void);        /* the periodic report (interpose/init.c) */
@@ -33,11 +32,6 @@ void ticker_configure(uint64_t timeline_ms, uint64_t snapshot_ms, void (*snapsho
   tick_ms = t;
   snapshot_fn = snapshot;
   snapshot_every_ms = snapshot ? snapshot_ms : 0;
-}
-
-static void sleep_ms(uint64_t ms) {
-  struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
-  while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) != 0) {}
 }
 
 static void *ticker_main(void *arg) {
@@ -55,7 +49,7 @@ static void *ticker_main(void *arg) {
     if (alarms && wait > LIMITS_LOOK_MS) wait = LIMITS_LOOK_MS;
     if (live_mode != LIVE_NO && wait > 500) wait = 500;   /* the live page (live.c) */
     if (wait == UINT64_MAX) wait = 1000;   /* nothing to do now: the policy may change */
-    sleep_ms(wait);
+    os_sleep_ms(wait);
     now = os_now_ms();
     if (tick_ms) timeline_tick(now, NULL);
     if (now >= next_snapshot) {
