@@ -57,9 +57,12 @@ BENCH_PROGS   := $(BENCH_WORKLOADS:%=$(BUILD)/bench/%) $(BUILD)/bench/conf_start
 
 all: $(BUILD)/libumapreload.so $(BUILD)/libumacore.a $(BUILD)/uma-conf $(BUILD)/uma-report $(BUILD)/uma-top man $(BUILD)/uma-preload.pc
 
-$(BUILD)/%.o: %.c $(wildcard core/*.h policy/*.h include/*.h interpose/*.h)
+# -MMD -MP: each object lists the headers it read (build/**/*.d), so a
+# header's change rebuilds exactly the objects that include it.
+$(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(UMA_CFLAGS) $(UMA_OPT) $(UMA_SAN) -c $< -o $@
+	$(CC) $(UMA_CFLAGS) $(UMA_OPT) $(UMA_SAN) -MMD -MP -c $< -o $@
+-include $(CORE_OBJ:.o=.d) $(INTERPOSE_OBJ:.o=.d)
 
 # Code that runs once per process (reading the policy, writing the reports)
 # is compiled for size: every page of the preload is resident in every

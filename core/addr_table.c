@@ -3,7 +3,9 @@
  * record) and the device pool's blocks (descriptor). Open addressing with
  * linear probing, doubled when half full, backward-shift deletion (no
  * tombstones); memory from the OS. Callers hold their own lock. */
-#include "internal.h"
+#include "base.h"
+#include "addr_table.h"
+#include "os.h"
 
 static uint64_t home_of(const addr_table_t *t, uintptr_t key) {
   return ((key * 0x9E3779B97F4A7C15ULL) >> 20) & t->mask;

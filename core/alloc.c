@@ -3,7 +3,25 @@
  * without a heap, refills, alignment, zeroing, other threads' blocks, the
  * coalescing pool and large blocks, realloc, the diagnoses; routed to pages
  * (page.c), the large pool (large.c) and heaps (heap.c). */
-#include "internal.h"
+#include "base.h"
+#include "alloc.h"
+#include "cow.h"
+#include "fmt.h"
+#include "frag.h"
+#include "heap.h"
+#include "large.h"
+#include "layout.h"
+#include "numa.h"
+#include "owner_map.h"
+#include "page.h"
+#include "pinned.h"
+#include "plan_host.h"
+#include "route.h"
+#include "sample.h"
+#include "size_class.h"
+#include "stats.h"
+#include "ticker.h"
+#include "tlsf.h"
 #include "alloc_fast.h"
 #include <errno.h>
 #include <string.h>

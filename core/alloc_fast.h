@@ -5,7 +5,14 @@
  * Everything else is alloc.c's: alloc_generic, free_to_page, free_slow. */
 #ifndef UMA_ALLOC_FAST_H
 #define UMA_ALLOC_FAST_H
-#include "internal.h"
+#include "base.h"
+#include "heap.h"
+#include "layout.h"
+#include "owner_map.h"
+#include "page.h"
+#include "sample.h"
+#include "size_class.h"
+#include "stats.h"
 
 UMA_HIDDEN UMA_NOINLINE void *alloc_generic(size_t size, size_t align, bool zero, const void *ra);
 UMA_HIDDEN UMA_NOINLINE void free_to_page(uma_heap_t *heap, uma_page_t *page, uma_block_t *b);

@@ -27,7 +27,14 @@
  * a destination that is mostly resident already (unless [alias] cow_into
  * = any): overwriting resident pages beats unmapping them and faulting the
  * aliases in. */
-#include "internal.h"
+#include "base.h"
+#include "cow.h"
+#include "fmt.h"
+#include "json.h"
+#include "layout.h"
+#include "limits.h"
+#include "os.h"
+#include "pinned.h"
 #include <string.h>
 
 #define PG UMA_OS_PAGE

@@ -9,7 +9,15 @@
  *
  * The thread starts lazily, at an allocation slow path, once the footprint
  * reached [purge] background_above: a small program never gets one. */
-#include "internal.h"
+#include "base.h"
+#include "decay.h"
+#include "heap.h"
+#include "init.h"
+#include "large.h"
+#include "os.h"
+#include "segment.h"
+#include "stats.h"
+#include "tlsf.h"
 
 _Atomic uint64_t decay_passes;   /* for the report and the tests */
 static pthread_mutex_t decay_lock = PTHREAD_MUTEX_INITIALIZER;   /* one pass at a time; fork waits for it */

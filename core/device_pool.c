@@ -34,7 +34,14 @@
  *
  * All CUDA calls go through a backend (interpose/cuda_runtime.c); the unit
  * tests drive the pool with a fake one. */
-#include "internal.h"
+#include "base.h"
+#include "addr_table.h"
+#include "device_pool.h"
+#include "device_share.h"
+#include "frag.h"
+#include "os.h"
+#include "plan.h"
+#include "plan_host.h"
 #include <string.h>
 
 #define SL_BITS 2                          /* 4 bins per power of two */

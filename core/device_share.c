@@ -15,7 +15,12 @@
  * them differently in each process. A process that dies leaves its row; the
  * next process to claim a row takes the rows of dead pids. No lock is held
  * across processes: every field is one atomic word. */
-#include "internal.h"
+#include "base.h"
+#include "device_pool.h"
+#include "device_share.h"
+#include "fmt.h"
+#include "init.h"
+#include "os.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>

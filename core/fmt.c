@@ -1,7 +1,10 @@
 /* fmt.c — text for messages and reports without stdio: a caller-provided
  * buffer, numbers formatted by hand, output by raw write(2). Safe inside
  * malloc, in a forked child and at exit. */
-#include "internal.h"
+#include "base.h"
+#include "fmt.h"
+#include "layout.h"
+#include "os.h"
 #include <stdlib.h>
 
 void buf_str(uma_buf_t *b, const char *s) {

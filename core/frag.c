@@ -13,7 +13,15 @@
  * ownership map (and its handshake with unmapping, owner_map.c), reads
  * headers racily and clamps what it reads, so a header being rewritten can
  * skew a figure but never fault. */
-#include "internal.h"
+#include "base.h"
+#include "frag.h"
+#include "layout.h"
+#include "numa_report.h"
+#include "os.h"
+#include "owner_map.h"
+#include "page.h"
+#include "sample.h"
+#include "stats.h"
 
 const uint64_t frag_probe_sizes[FRAG_PROBES] = { 64, 4096, 65536, 1048576, 16777216 };
 const char *const frag_pool_names[FRAG_POOLS] = { "small", "medium", "coalescing", "large" };

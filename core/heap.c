@@ -3,7 +3,26 @@
  * the next new thread; periodic purging; the fork handlers. Heaps live in
  * metadata chunks from the OS and are never unmapped, so a remote free can
  * always reach the heap that owns a page. */
-#include "internal.h"
+#include "base.h"
+#include "decay.h"
+#include "frag.h"
+#include "heap.h"
+#include "init.h"
+#include "large.h"
+#include "layout.h"
+#include "mmap_track.h"
+#include "numa.h"
+#include "os.h"
+#include "page.h"
+#include "plan_host.h"
+#include "sample.h"
+#include "segment.h"
+#include "size_class.h"
+#include "stats.h"
+#include "ticker.h"
+#include "timeline.h"
+#include "tlsf.h"
+#include "trace.h"
 #include <string.h>
 
 UMA_TLS uma_heap_t *uma_tls_heap;

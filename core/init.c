@@ -2,7 +2,12 @@
  * thread (the loader and libc allocate before constructors run): the
  * free-list secret, options, the thread-exit key, and
  * the fork handlers. Nothing here allocates before the state is "done". */
-#include "internal.h"
+#include "base.h"
+#include "heap.h"
+#include "init.h"
+#include "layout.h"
+#include "numa.h"
+#include "route.h"
 #include <sys/auxv.h>
 #include <sched.h>
 

@@ -1,7 +1,10 @@
 /* json.c — a streaming JSON writer for the report: a fixed buffer flushed
  * to a file descriptor with write(2), no heap, commas tracked per nesting
  * level. Numbers are integers, or fixed-point with four decimals. */
-#include "internal.h"
+#include "base.h"
+#include "fmt.h"
+#include "json.h"
+#include "os.h"
 
 static void flush(uma_json_t *j) {
   if (j->len) os_write(j->fd, j->buf, j->len);

@@ -2,7 +2,22 @@
  * mapping each, a header page in front. realloc moves pages with mremap,
  * never bytes. Freed mappings wait in a small cache for reuse and go back to
  * the OS after the purge delay. */
-#include "internal.h"
+#include "base.h"
+#include "alloc.h"
+#include "cow.h"
+#include "fmt.h"
+#include "heap.h"
+#include "init.h"
+#include "large.h"
+#include "layout.h"
+#include "limits.h"
+#include "numa.h"
+#include "os.h"
+#include "owner_map.h"
+#include "pinned.h"
+#include "plan_host.h"
+#include "route.h"
+#include "stats.h"
 #include <string.h>
 
 /* Reusing a freed mapping saves its page faults, the dominant cost of a

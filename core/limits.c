@@ -31,7 +31,17 @@
  * (5) is failing cleanly: malloc's NULL + ENOMEM past the heap quota after
  * its own purge-and-retry, CUDA's out-of-memory past the others. A heap or
  * cgroup trigger runs 1, 2, 4; a pinned one 2, 4; a GPU one 3. */
-#include "internal.h"
+#include "base.h"
+#include "decay.h"
+#include "device_pool.h"
+#include "fmt.h"
+#include "json.h"
+#include "large.h"
+#include "limits.h"
+#include "os.h"
+#include "pinned.h"
+#include "route.h"
+#include "stats.h"
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>

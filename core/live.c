@@ -9,7 +9,15 @@
  * leaves its file, which uma-top removes once the pid is gone. A forked
  * child unmaps its parent's page (MAP_SHARED: writing it would overwrite the
  * parent's numbers) and makes its own, naming its parent's job. */
-#include "internal.h"
+#include "base.h"
+#include "device_pool.h"
+#include "fmt.h"
+#include "init.h"
+#include "limits.h"
+#include "live.h"
+#include "os.h"
+#include "stats.h"
+#include "timeline.h"
 #include "live_page.h"
 #include <fcntl.h>
 #include <stdlib.h>

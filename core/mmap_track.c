@@ -6,7 +6,11 @@
  * under one lock; lookups are binary searches. Programs keep few anonymous
  * mappings of their own (CPython: one per 1 MiB arena), so inserting by
  * moving the tail costs little next to the system call it follows. */
-#include "internal.h"
+#include "base.h"
+#include "mmap_track.h"
+#include "numa.h"
+#include "os.h"
+#include "route.h"
 #include <string.h>
 
 typedef struct mmap_range_s { uintptr_t start, end; uint8_t route, node; } mmap_range_t;

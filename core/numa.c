@@ -14,7 +14,11 @@
  * node quietly uses the others. Every cut, fallback and refusal is counted
  * per rule and printed in the report. */
 #define _GNU_SOURCE
-#include "internal.h"
+#include "base.h"
+#include "fmt.h"
+#include "numa.h"
+#include "os.h"
+#include "route.h"
 #include <fcntl.h>
 #include <sched.h>
 #include <string.h>

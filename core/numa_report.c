@@ -3,7 +3,17 @@
  * (move_pages with no target: a query, nothing moves), per pool and per
  * rule; then the text and JSON sections of the report. On one node there is
  * nothing to ask: the report says so. */
-#include "internal.h"
+#include "base.h"
+#include "fmt.h"
+#include "frag.h"
+#include "json.h"
+#include "layout.h"
+#include "mmap_track.h"
+#include "numa.h"
+#include "numa_report.h"
+#include "os.h"
+#include "route.h"
+#include "stats.h"
 
 #define CENSUS_POOLS (FRAG_POOLS + 1)   /* the four pools and the program's mmap */
 #define CENSUS_BATCH 512

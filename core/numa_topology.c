@@ -16,7 +16,10 @@
  * GPU K is the K-th display, 3D or accelerator PCI device in bus order,
  * NVIDIA's first — CUDA's order under CUDA_DEVICE_ORDER=PCI_BUS_ID; its node
  * is the node of its nearest non-I/O ancestor. */
-#include "internal.h"
+#include "base.h"
+#include "fmt.h"
+#include "numa.h"
+#include "route.h"
 #include <dlfcn.h>
 /* Built without hwloc's header (a machine without libhwloc-dev), the library
  * still works: tiers come from the kernel, GPUs have no node, and the report

@@ -1,7 +1,8 @@
 /* options.c — the core's runtime options: storage and bounds. The policy
  * layer (policy/) sets them from the policy file and the environment; until
  * it runs (allocations before the preload's constructor) the defaults hold. */
-#include "internal.h"
+#include "base.h"
+#include "init.h"
 #include <sys/auxv.h>
 
 static const struct { int64_t min, max; } option_bounds[UMA_OPTION_COUNT] = {

@@ -1,7 +1,10 @@
 /* os.c — memory and files from the kernel through raw system calls.
  * Raw calls never touch errno (free() must preserve it), never allocate, and
  * never reach an interposed mmap, so routing mmap later cannot recurse. */
-#include "internal.h"
+#include "base.h"
+#include "init.h"
+#include "os.h"
+#include "route.h"
 #include <sys/syscall.h>
 #include <sys/mman.h>
 #include <fcntl.h>

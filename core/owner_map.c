@@ -14,7 +14,10 @@
  * it tests bits; whoever unmaps clears the bit first and then waits for
  * walkers to finish. Both sides use sequentially consistent operations, so
  * either the walker sees the bit clear or the unmapper sees the walker. */
-#include "internal.h"
+#include "base.h"
+#include "fmt.h"
+#include "os.h"
+#include "owner_map.h"
 
 UMA_TABLE _Atomic uint8_t owner_ours[OWNER_MAP_SLOTS / 8];
 UMA_TABLE _Atomic uint8_t owner_paged[OWNER_MAP_SLOTS / 8];

@@ -2,7 +2,16 @@
  * a free list (collect remote frees, extend into the never-used tail, or take
  * a new page from segment.c), and the full/delayed protocol that lets other
  * threads free into a page without a lock (see uma_page_t in internal.h). */
-#include "internal.h"
+#include "base.h"
+#include "decay.h"
+#include "fmt.h"
+#include "heap.h"
+#include "layout.h"
+#include "os.h"
+#include "page.h"
+#include "segment.h"
+#include "size_class.h"
+#include "stats.h"
 
 uma_page_t page_empty;   /* free == NULL: the fast path falls through to the slow path */
 

@@ -5,7 +5,17 @@
  * pages that are no longer there). The CUDA calls themselves live in
  * interpose/cuda_host.c, which sets pin_release_hook and calls
  * pin_drain from its entry points. */
-#include "internal.h"
+#include "base.h"
+#include "fmt.h"
+#include "json.h"
+#include "large.h"
+#include "layout.h"
+#include "limits.h"
+#include "os.h"
+#include "owner_map.h"
+#include "pinned.h"
+#include "route.h"
+#include "stats.h"
 #include <string.h>
 
 pin_stats_t pin_stats;

@@ -18,7 +18,10 @@
  * The planner only decides; its user maps the arena and hands out
  * addresses (large.c for the host, device_pool.c for GPUs). Memory: one
  * mapping per planner for the ring of events, the period and the slots. */
-#include "internal.h"
+#include "base.h"
+#include "fmt.h"
+#include "os.h"
+#include "plan.h"
 #include <string.h>
 
 #define EVENTS 4096                   /* the ring: two periods must fit */

@@ -7,7 +7,15 @@
  * costs the fast path nothing. Its pages stay mapped while a plan uses it
  * (the next period reuses them without faults) and go back when the plan
  * ends with nothing left in it. */
-#include "internal.h"
+#include "base.h"
+#include "fmt.h"
+#include "json.h"
+#include "large.h"
+#include "limits.h"
+#include "os.h"
+#include "plan.h"
+#include "plan_host.h"
+#include "stats.h"
 #include <string.h>
 
 bool plan_host_on;

@@ -3,7 +3,25 @@
  * it runs on raw write(2) and static storage, so it works at exit, in a
  * signal handler and after fork, and allocates nothing from the heap it
  * describes. docs/REPORT-FORMAT.md defines every figure. */
-#include "internal.h"
+#include "base.h"
+#include "cow.h"
+#include "device_pool.h"
+#include "fmt.h"
+#include "frag.h"
+#include "heap.h"
+#include "init.h"
+#include "limits.h"
+#include "numa_report.h"
+#include "os.h"
+#include "pinned.h"
+#include "plan_host.h"
+#include "report.h"
+#include "route.h"
+#include "sample.h"
+#include "size_class.h"
+#include "stats.h"
+#include "timeline.h"
+#include "trace.h"
 #include <fcntl.h>
 
 uint64_t report_start_unix;

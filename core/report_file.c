@@ -9,7 +9,10 @@
  * FIFO would block the exit). One planted after that look is replaced by
  * the rename, never written through: a rename replaces a name. Raw system
  * calls only: this may run in a signal handler. */
-#include "internal.h"
+#include "base.h"
+#include "fmt.h"
+#include "os.h"
+#include "report_file.h"
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>

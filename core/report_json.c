@@ -1,7 +1,26 @@
 /* report_json.c — the report as JSON for tools (tools/uma-report). The
  * schema, with the meaning and unit of every member, is docs/REPORT-FORMAT.md;
  * bump UMA_REPORT_VERSION when a member changes meaning or goes away. */
-#include "internal.h"
+#include "base.h"
+#include "cow.h"
+#include "device_pool.h"
+#include "fmt.h"
+#include "frag.h"
+#include "init.h"
+#include "json.h"
+#include "limits.h"
+#include "numa_report.h"
+#include "os.h"
+#include "pinned.h"
+#include "plan_host.h"
+#include "report.h"
+#include "route.h"
+#include "sample.h"
+#include "size_class.h"
+#include "stats.h"
+#include "timeline.h"
+#include "tlsf.h"
+#include "trace.h"
 
 #define UMA_REPORT_VERSION 1
 

@@ -5,7 +5,10 @@
  * Nothing here allocates: the caller's library is found with
  * dl_iterate_phdr, which takes the loader's lock but no heap memory. */
 #define _GNU_SOURCE
-#include "internal.h"
+#include "base.h"
+#include "numa.h"
+#include "route.h"
+#include "size_class.h"
 #include <link.h>
 #include <string.h>
 

@@ -19,7 +19,18 @@
  * _dl_find_object on glibc 2.35+: no lock, no allocation after its first
  * call, which sample_start makes before main). Memory comes from the OS. */
 #define _GNU_SOURCE
-#include "internal.h"
+#include "base.h"
+#include "addr_table.h"
+#include "alloc.h"
+#include "fmt.h"
+#include "frag.h"
+#include "heap.h"
+#include "json.h"
+#include "os.h"
+#include "sample.h"
+#include "size_class.h"
+#include "stats.h"
+#include "tlsf.h"
 #include "alloc_fast.h"
 #include <execinfo.h>
 #include <link.h>

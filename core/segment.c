@@ -1,7 +1,19 @@
 /* segment.c — 4 MiB segments cut into pages for one heap: handing pages out
  * and taking them back, purging free pages after the decay delay, and a small
  * process-wide cache of empty segments so heaps reuse them before mapping. */
-#include "internal.h"
+#include "base.h"
+#include "fmt.h"
+#include "heap.h"
+#include "init.h"
+#include "layout.h"
+#include "limits.h"
+#include "numa.h"
+#include "os.h"
+#include "owner_map.h"
+#include "page.h"
+#include "segment.h"
+#include "size_class.h"
+#include "stats.h"
 #include <string.h>
 
 #define SEG_CACHE_MAX 16   /* 64 MiB of empty segments at most, each unmapped after the delay */

@@ -6,7 +6,11 @@
  * elsewhere cost small and many-threaded programs more than they save
  * (measured: docs/BENCH.md). Waste stays within 1/8 of a request above
  * 128 B. Classes up to 64 KiB are found by one table load. */
-#include "internal.h"
+#include "base.h"
+#include "heap.h"
+#include "layout.h"
+#include "owner_map.h"
+#include "size_class.h"
 
 const uint32_t sc_size_table[UMA_CLASS_COUNT] = {
   16, 32, 48, 64, 80, 96, 112, 128,

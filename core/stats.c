@@ -2,7 +2,15 @@
  * Each heap counts its own allocations and frees without locked
  * instructions; readers sum all heaps (racy but never torn). Frees by a
  * thread with no heap land in the process-wide "orphan" counters. */
-#include "internal.h"
+#include "base.h"
+#include "decay.h"
+#include "frag.h"
+#include "heap.h"
+#include "os.h"
+#include "size_class.h"
+#include "stats.h"
+#include "timeline.h"
+#include "tlsf.h"
 #include <string.h>
 
 _Atomic uint64_t stats_heaps_created, stats_heaps_abandoned_total, stats_heaps_adopted, stats_heaps_rehomed;

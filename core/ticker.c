@@ -15,7 +15,13 @@
  * — never inside one: pthread_create allocates the thread's TLS through
  * malloc. All signals are blocked in it, so the program's signals keep
  * going to the program's threads. */
-#include "internal.h"
+#include "base.h"
+#include "decay.h"
+#include "limits.h"
+#include "live.h"
+#include "os.h"
+#include "ticker.h"
+#include "timeline.h"
 #include "live_page.h"
 #include <signal.h>
 #define LIMITS_LOOK_MS 100   /* how often quotas' alarms are looked at */

@@ -5,7 +5,12 @@
  * refills, large blocks) when it is due there first. When the buffer is full, every other sample is dropped and the
  * interval doubles: the whole run stays covered at a coarser grain, where a
  * ring that overwrote its oldest entries would lose the start. */
-#include "internal.h"
+#include "base.h"
+#include "heap.h"
+#include "os.h"
+#include "stats.h"
+#include "timeline.h"
+#include "trace.h"
 
 UMA_TABLE uma_sample_t timeline_samples[TIMELINE_MAX];
 _Atomic uint32_t timeline_count;

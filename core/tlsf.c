@@ -26,7 +26,18 @@
  * back to the OS and the rest of the block is zeroed, so a purged block
  * reads as zero (calloc skips the memset) and is not committed. An empty
  * segment is unmapped once it has been free for the delay. */
-#include "internal.h"
+#include "base.h"
+#include "fmt.h"
+#include "frag.h"
+#include "init.h"
+#include "layout.h"
+#include "limits.h"
+#include "numa.h"
+#include "os.h"
+#include "owner_map.h"
+#include "size_class.h"
+#include "stats.h"
+#include "tlsf.h"
 #include <string.h>
 
 #define SEG_HEADER    UMA_OS_PAGE          /* the segment header; blocks follow */

@@ -11,7 +11,10 @@
  * later allocations are counted as dropped, but the table still follows
  * them (it doubles as needed), so the live bytes and their peak stay exact.
  * Memory comes straight from the OS. */
-#include "internal.h"
+#include "base.h"
+#include "addr_table.h"
+#include "os.h"
+#include "trace.h"
 #include "alloc_fast.h"
 
 bool trace_on;

@@ -9,6 +9,7 @@
  * that — constructors of libraries loaded before us — use a plain loop. */
 #define _GNU_SOURCE   /* RTLD_NEXT */
 #include "interpose.h"
+#include "../core/cow.h"
 #include <dlfcn.h>
 #include <stdlib.h>
 

@@ -13,6 +13,7 @@
  * Everything not wrapped is returned untouched. The driver itself is never loaded by us: its functions
  * come from the copy the program loaded (RTLD_NEXT, else dlopen NOLOAD). */
 #include "interpose.h"
+#include "../core/device_pool.h"
 #include <dlfcn.h>
 #include <string.h>
 

@@ -29,6 +29,14 @@
  *
  * Driver entry points come from the libcuda the program loaded. */
 #include "interpose.h"
+#include "../core/addr_table.h"
+#include "../core/device_pool.h"
+#include "../core/layout.h"
+#include "../core/limits.h"
+#include "../core/numa.h"
+#include "../core/os.h"
+#include "../core/pinned.h"
+#include "../core/route.h"
 #include <sys/mman.h>
 
 typedef int cudaError_t;

@@ -14,6 +14,7 @@
  * others, so cudaIpcGetMemHandle and cuMemGetAddressRange see that larger
  * allocation (PyTorch computes offsets from it and is unaffected). */
 #include "interpose.h"
+#include "../core/device_pool.h"
 #include <dlfcn.h>
 
 typedef int cudaError_t;

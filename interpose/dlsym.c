@@ -9,7 +9,7 @@
  * only a jump can keep that return address. x86-64 only; elsewhere dlsym is
  * not touched. */
 #define _GNU_SOURCE   /* dlvsym */
-#include "../core/internal.h"
+#include "interpose.h"
 #include <dlfcn.h>
 #include <string.h>
 

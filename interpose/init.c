@@ -5,6 +5,18 @@
  * time, %% a percent sign), so each process of a job writes its own. */
 #include "../policy/policy.h"
 #include "interpose.h"
+#include "../core/fmt.h"
+#include "../core/init.h"
+#include "../core/limits.h"
+#include "../core/live.h"
+#include "../core/numa.h"
+#include "../core/os.h"
+#include "../core/report.h"
+#include "../core/report_file.h"
+#include "../core/route.h"
+#include "../core/sample.h"
+#include "../core/ticker.h"
+#include "../core/timeline.h"
 #include <fcntl.h>
 #include <errno.h>
 #include <signal.h>

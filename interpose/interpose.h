@@ -2,7 +2,8 @@
  * finding the real function behind one we interpose. */
 #ifndef UMA_INTERPOSE_H
 #define UMA_INTERPOSE_H
-#include "../core/internal.h"
+#include "../core/base.h"
+#include "../core/device_pool.h"
 
 #define UMA_EXPORT __attribute__((visibility("default")))
 
@@ -49,5 +50,17 @@ typedef struct driver_wrapper_s {
 UMA_HIDDEN extern const driver_wrapper_t host_driver_wrappers[];   /* cuda_host.c, ends with a NULL base */
 
 UMA_HIDDEN void libc_heap_init(void);   /* libc_heap.c: glibc's blocks reaching our free */
+
+/* interpose/cuda_driver.c, for the dlsym route: */
+UMA_HIDDEN bool driver_wraps(const char *name);
+UMA_HIDDEN void *dlsym_raw(void *handle, const char *name);   /* glibc's, never our wrappers */
+UMA_HIDDEN void *loaded_symbol(const char *name, const char *const *sonames);
+UMA_HIDDEN extern const char *const cudart_sonames[];
+UMA_HIDDEN void *driver_wrap(const char *name, void *real);
+UMA_HIDDEN void copy_init(void);   /* interpose/copy.c: the C library's memcpy and memmove */
+/* interpose/cuda_vmm.c: CUDA's virtual memory API, for expandable segments */
+UMA_HIDDEN int vmm_reserve(int device, size_t *size, uintptr_t *va, size_t *granule);
+UMA_HIDDEN int vmm_map_range(int device, uintptr_t addr, size_t size, uint64_t *handle);
+UMA_HIDDEN void vmm_unmap_range(int device, uintptr_t addr, size_t size, uint64_t handle);
 
 #endif

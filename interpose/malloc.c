@@ -4,6 +4,9 @@
  * (docs/ARCHITECTURE.md, "The malloc ABI"). */
 #include "interpose.h"
 #include "../core/alloc_fast.h"
+#include "../core/alloc.h"
+#include "../core/fmt.h"
+#include "../core/trace.h"
 #include <errno.h>
 #include <malloc.h>
 #include <stdio.h>

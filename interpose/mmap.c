@@ -9,6 +9,10 @@
  * glibc's would; errno is set as glibc sets it. */
 #define _GNU_SOURCE
 #include "interpose.h"
+#include "../core/cow.h"
+#include "../core/mmap_track.h"
+#include "../core/os.h"
+#include "../core/pinned.h"
 #include <errno.h>
 #include <stdarg.h>
 #include <sys/mman.h>

@@ -3,6 +3,11 @@
  * one diagnostic with file:line:column; parsing goes on so that all of them
  * are reported at once. Also the single-setting entry used by overrides. */
 #include "policy.h"
+#include "../core/base.h"
+#include "../core/fmt.h"
+#include "../core/limits.h"
+#include "../core/route.h"
+#include "../core/tlsf.h"
 #include <string.h>
 
 static const char *plain_sections[] = { "general", "report", "purge", "large", "coalescing", "cuda", "limits", "alias", "plan" };

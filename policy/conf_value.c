@@ -2,6 +2,8 @@
  * mask or checked text, for a given key of the table (conf_keys.c). No heap
  * and no stdio: this runs inside the preload's start-up. */
 #include "policy.h"
+#include "../core/base.h"
+#include "../core/tlsf.h"
 #include <string.h>
 #include <sys/sysinfo.h>
 

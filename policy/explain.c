@@ -3,6 +3,13 @@
  * (uma-conf dump), and the shipped, fully commented uma-preload.conf
  * generated from the key table (uma-conf defaults). */
 #include "policy.h"
+#include "../core/base.h"
+#include "../core/fmt.h"
+#include "../core/limits.h"
+#include "../core/os.h"
+#include "../core/route.h"
+#include "../core/size_class.h"
+#include "../core/tlsf.h"
 #include <string.h>
 
 static void out(int fd, uma_buf_t *b) {

@@ -3,6 +3,20 @@
  * the result to the core (options and route table). Runs in the preload's
  * constructor, before main: raw system calls only, no heap. */
 #include "policy.h"
+#include "../core/base.h"
+#include "../core/cow.h"
+#include "../core/device_pool.h"
+#include "../core/device_share.h"
+#include "../core/fmt.h"
+#include "../core/init.h"
+#include "../core/limits.h"
+#include "../core/live.h"
+#include "../core/os.h"
+#include "../core/pinned.h"
+#include "../core/plan_host.h"
+#include "../core/report.h"
+#include "../core/route.h"
+#include "../core/tlsf.h"
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>

@@ -5,7 +5,10 @@
 #ifndef UMA_POLICY_H
 #define UMA_POLICY_H
 
-#include "../core/internal.h"
+#include "../core/base.h"
+#include "../core/limits.h"
+#include "../core/route.h"
+#include "../core/tlsf.h"
 
 #ifndef UMA_SYSCONFDIR
 #define UMA_SYSCONFDIR "/etc"   /* where the system-wide uma-preload.conf lives */

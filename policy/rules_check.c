@@ -2,6 +2,10 @@
  * author may think: a rule that can never match, two rules that overlap,
  * a size bound inside a size class, and actions this build does not apply. */
 #include "policy.h"
+#include "../core/base.h"
+#include "../core/fmt.h"
+#include "../core/route.h"
+#include "../core/size_class.h"
 #include <string.h>
 
 static bool range_covers(size_t alo, size_t ahi, size_t blo, size_t bhi) { return alo <= blo && bhi <= ahi; }

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "../../policy/policy.h"
+#include "cow.h"
 
 #define MiB (1024 * 1024UL)
 #define PG 4096UL

@@ -7,7 +7,9 @@
 #include <signal.h>
 #include <string.h>
 #include <time.h>
-#include "internal.h"
+#include "base.h"
+#include "stats.h"
+#include "ticker.h"
 #include "helpers.h"
 
 #define N    20000

@@ -2,7 +2,10 @@
  * splitting and coalescing inside segments, PyTorch-style segment sizes,
  * out-of-memory recovery, and what is not ours. No GPU needed. */
 #include <criterion/criterion.h>
-#include "internal.h"
+#include "base.h"
+#include "device_pool.h"
+#include "frag.h"
+#include "plan_host.h"
 
 #define MiB (1024 * 1024UL)
 

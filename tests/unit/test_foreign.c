@@ -4,7 +4,10 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include "internal.h"
+#include "base.h"
+#include "layout.h"
+#include "page.h"
+#include "size_class.h"
 
 Test(foreign, owns_only_its_own_blocks) {
   char on_stack[32];

@@ -5,7 +5,7 @@
  * mincore: a cached page is resident before the program touches it). */
 #include <criterion/criterion.h>
 #include <string.h>
-#include "internal.h"
+#include "base.h"
 #include "helpers.h"
 
 #define MiB ((size_t)1 << 20)

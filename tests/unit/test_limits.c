@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include "internal.h"
+#include "base.h"
+#include "limits.h"
+#include "stats.h"
 
 Test(limits, the_heap_quota_refuses_past_it_and_counts) {
   uint64_t before = limit_stats.heap_refusals;

@@ -3,7 +3,8 @@
  * usable nodes, and every fallback named. Pages themselves are checked in
  * the QEMU guests (tests/numa). */
 #include <criterion/criterion.h>
-#include "internal.h"
+#include "base.h"
+#include "numa.h"
 
 static numa_place_t resolved(const char *text) {
   numa_place_t pl;

@@ -4,7 +4,10 @@
  * register function stands in for CUDA. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
-#include "internal.h"
+#include "base.h"
+#include "layout.h"
+#include "pinned.h"
+#include "route.h"
 
 #define MiB (1024 * 1024UL)
 static int registered, released;

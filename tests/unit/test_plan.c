@@ -4,7 +4,9 @@
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <string.h>
-#include "internal.h"
+#include "base.h"
+#include "plan.h"
+#include "plan_host.h"
 
 #define MiB (1024 * 1024UL)
 

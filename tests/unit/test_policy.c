@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../../policy/policy.h"
+#include "route.h"
+#include "size_class.h"
 
 static pol_config_t cfg;
 

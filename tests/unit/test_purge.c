@@ -3,7 +3,8 @@
 #include <criterion/criterion.h>
 #include <string.h>
 #include <time.h>
-#include "internal.h"
+#include "base.h"
+#include "layout.h"
 #include "helpers.h"
 
 #define BLOCKS 4096

@@ -5,7 +5,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include "internal.h"
+#include "base.h"
+#include "frag.h"
+#include "heap.h"
+#include "json.h"
+#include "size_class.h"
+#include "stats.h"
+#include "trace.h"
 
 Test(report, walk_counts_the_free_blocks_of_a_class) {
   enum { N = 2000 };

@@ -2,7 +2,8 @@
  * class is the smallest that does, and above 128 B the waste stays within
  * 12.5 % (the bound documented in docs/ARCHITECTURE.md). */
 #include <criterion/criterion.h>
-#include "internal.h"
+#include "base.h"
+#include "size_class.h"
 
 Test(size_class, table_is_increasing_and_16_byte_multiples) {
   for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) {

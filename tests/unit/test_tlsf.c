@@ -4,7 +4,11 @@
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <string.h>
-#include "internal.h"
+#include "base.h"
+#include "frag.h"
+#include "layout.h"
+#include "stats.h"
+#include "tlsf.h"
 #include "helpers.h"
 
 #define K 1024
