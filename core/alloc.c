@@ -4,8 +4,8 @@
  * coalescing pool and large blocks, realloc, the diagnoses; routed to pages
  * (page.c), the large pool (large.c) and heaps (heap.c). */
 #include "base.h"
+#include "bytes.h"
 #include "alloc.h"
-#include "cow.h"
 #include "fmt.h"
 #include "frag.h"
 #include "heap.h"
@@ -14,8 +14,6 @@
 #include "numa.h"
 #include "owner_map.h"
 #include "page.h"
-#include "pinned.h"
-#include "plan_host.h"
 #include "route.h"
 #include "sample.h"
 #include "size_class.h"
@@ -193,13 +191,15 @@ static inline uma_page_t *checked_page(uma_segment_t *seg, const void *p, const 
 }
 
 const uma_foreign_heap_t *uma_foreign_heap;
+/* A block of the host planner's arena (outside the ownership map): its size, or 0. */
+static size_t planned_size(const void *p) { return large_hooks.planned_size ? large_hooks.planned_size(p) : 0; }
 static bool foreign_owns(const void *p) { return uma_foreign_heap && uma_foreign_heap->owns(p); }
 
 /* Not in the ownership map: a block of the host's planned arena, a block of
  * the other allocator (uma_foreign_heap), or a pointer that is not ours. */
 static UMA_NOINLINE void free_unowned(void *p, const char *func) {
-  size_t size = plan_host_block(p);
-  if (size == 0 || !plan_host_free(p)) {
+  size_t size = planned_size(p);
+  if (size == 0 || !large_hooks.planned_free(p)) {
     if (large_was_retired(p)) uma_invalid_pointer(func, p, "was already freed (double free)");
     if (foreign_owns(p)) {
       uma_foreign_heap->free(p);
@@ -283,7 +283,7 @@ void alloc_free(void *p) { alloc_free_inline(p, free_slow_free); }
 static size_t usable_checked(const void *p, const char *func) {
   void *s = seg_of(p);
   if (uma_unlikely(!owner_map_test(s))) {
-    size_t planned = plan_host_block(p);
+    size_t planned = planned_size(p);
     if (planned == 0 && foreign_owns(p)) return uma_foreign_heap->usable(p);
     if (planned == 0) uma_invalid_pointer(func, p, "was not allocated here");
     return planned;
@@ -305,7 +305,7 @@ size_t alloc_usable_size(const void *p) {
 bool alloc_owns(const void *p) {
   if (p == NULL) return false;
   void *s = seg_of(p);
-  if (!owner_map_test(s)) return plan_host_block(p) != 0;
+  if (!owner_map_test(s)) return planned_size(p) != 0;
   if (((uma_segment_t *)s)->kind == SEG_KIND_LARGE) {
     uma_large_t *lg = s;
     return p == (uint8_t *)lg + lg->user_offset && !lg->is_free;   /* cached or retired: not the program's */
@@ -345,7 +345,7 @@ void *alloc_realloc(void *p, size_t size, const void *ra) {
   void *s = seg_of(p);
   size_t old_usable;
   if (uma_unlikely(!owner_map_test(s))) {   /* a planned block moves out of the arena */
-    old_usable = plan_host_block(p);
+    old_usable = planned_size(p);
     if (old_usable == 0 && foreign_owns(p)) return uma_foreign_heap->realloc(p, size);
     if (old_usable == 0) uma_invalid_pointer("realloc", p, "was not allocated here");
   } else if (((uma_segment_t *)s)->kind == SEG_KIND_LARGE) {
@@ -379,7 +379,7 @@ void *alloc_realloc(void *p, size_t size, const void *ra) {
   void *q = alloc_malloc(size, ra);
   if (q == NULL) return NULL;
   size_t keep = size < old_usable ? size : old_usable;
-  if (!cow_copy(q, p, keep)) memcpy(q, p, keep);
+  if (!(large_hooks.copy && large_hooks.copy(q, p, keep))) bytes_copy(q, p, keep);   /* aliased, or copied once */
   alloc_free(p);
   return q;
 }

@@ -28,6 +28,9 @@
  * = any): overwriting resident pages beats unmapping them and faulting the
  * aliases in. */
 #include "base.h"
+#include "large.h"
+#include "fork.h"
+#include "bytes.h"
 #include "cow.h"
 #include "fmt.h"
 #include "json.h"
@@ -59,10 +62,6 @@ static struct { uint64_t page, count; } *free_ranges;
 static int free_count;
 static uma_large_t *live;                /* aliasable blocks, for fork and the report */
 static int mappings;                     /* extents of all live blocks */
-
-/* Copies that must not come back here: the interposed memcpy would try to
- * alias them again. The preload sets the C library's own. */
-void *(*cow_plain_copy)(void *, const void *, size_t) = memcpy;
 
 static extent_t *extents(uma_large_t *lg) { return (extent_t *)((uint8_t *)lg + EXTENTS_AT); }
 static uint8_t *user_page(uma_large_t *lg, uint64_t page) { return (uint8_t *)lg + PG + page * PG; }
@@ -190,7 +189,7 @@ static void replace(uma_large_t *lg, extent_t with) {
   if (!placed) out[n++] = with;
   mappings += n - lg->cow_extents;
   lg->cow_extents = (uint16_t)n;
-  for (int i = 0; i < n; i++) e[i] = out[i];
+  bytes_copy(e, out, (size_t)n * sizeof *e);
 }
 
 /* The extent mapping `page`, or NULL. */
@@ -335,7 +334,7 @@ static uint64_t alias_pages(uma_large_t *dst, uint64_t dp, uma_large_t *src, uin
     for (uint64_t p = file; p < file + run; p++) refs[p]++;
     replace(dst, (extent_t){ (uint32_t)(dp + done), (uint32_t)run, file | PRIVATE_BIT });
     for (uint64_t i = 0; i < run; i++)
-      if (anon[done + i]) cow_plain_copy(user_page(dst, dp + done + i), user_page(src, sp + done + i), PG);
+      if (anon[done + i]) bytes_copy(user_page(dst, dp + done + i), user_page(src, sp + done + i), PG);
     done += run;
   }
   return done;
@@ -379,9 +378,9 @@ bool cow_copy(void *dst, const void *src, size_t n) {
   }
   pthread_mutex_unlock(&cow_lock);
   uint8_t *dh = (uint8_t *)dst, *sh = (uint8_t *)src;
-  if (head) cow_plain_copy(dh, sh, head);
+  if (head) bytes_copy(dh, sh, head);
   uint64_t rest = (pages - done) * PG + tail;   /* what the alias did not cover */
-  if (rest) cow_plain_copy(dh + head + done * PG, sh + head + done * PG, rest);
+  if (rest) bytes_copy(dh + head + done * PG, sh + head + done * PG, rest);
   __atomic_fetch_add(&cow_stats.copies, done ? 1 : 0, __ATOMIC_RELAXED);
   __atomic_fetch_add(&cow_stats.fallbacks, done ? 0 : 1, __ATOMIC_RELAXED);
   __atomic_fetch_add(&cow_stats.aliased_bytes, done * PG, __ATOMIC_RELAXED);
@@ -402,7 +401,7 @@ void cow_detach(void *p, size_t len) {
   pthread_mutex_lock(&cow_lock);
   uint8_t *copy = count_after_replace(lg, page, count) <= (int)EXTENTS_MAX ? os_map(b - a) : NULL;
   if (copy) {
-    cow_plain_copy(copy, (void *)a, b - a);
+    bytes_copy(copy, (void *)a, b - a);
     if (os_remap_to(copy, b - a, b - a, (void *)a)) {   /* replaces the file pages, atomically */
       replace(lg, (extent_t){ (uint32_t)page, (uint32_t)count, ANON });
     } else {
@@ -553,4 +552,13 @@ void cow_write_json(uma_json_t *j) {
   json_u64(j, "file_peak_bytes", s.file_peak);
   json_u64(j, "forks", s.forks);
   json_close(j, '}');
+}
+
+/* A rule asks for alias = cow: the large pool maps such blocks over the
+ * memory file, and realloc's copies between them alias pages. */
+void cow_install(void) {
+  large_hooks.shared_unmap = cow_unmap;
+  large_hooks.copy = cow_copy;
+  fork_register(FORK_COW, cow_fork_prepare, cow_fork_parent, cow_fork_child);
+  large_hooks.shared_map = cow_map;   /* last: what it maps, the others can undo */
 }

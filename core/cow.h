@@ -13,7 +13,7 @@ typedef struct cow_stats_s {
 UMA_HIDDEN extern uint64_t cow_min;            /* [alias] cow_min; UINT64_MAX: no rule aliases */
 UMA_HIDDEN extern bool cow_into_resident;      /* [alias] cow_into = any */
 UMA_HIDDEN extern cow_stats_t cow_stats;
-UMA_HIDDEN extern void *(*cow_plain_copy)(void *, const void *, size_t);
+UMA_HIDDEN void cow_install(void);   /* registers its hooks (large.h) and fork handlers */
 UMA_HIDDEN uma_large_t *cow_map(size_t size);          /* a block over fresh file pages, map_size set; or NULL */
 UMA_HIDDEN void cow_unmap(uma_large_t *lg);
 /* memcpy/memmove between two aliasable blocks: true when done here (pages

@@ -35,6 +35,7 @@
  * All CUDA calls go through a backend (interpose/cuda_runtime.c); the unit
  * tests drive the pool with a fake one. */
 #include "base.h"
+#include "fork.h"
 #include "addr_table.h"
 #include "device_pool.h"
 #include "device_share.h"
@@ -131,10 +132,9 @@ static uint8_t *meta_cur, *meta_end;
  * must not call it), so in the child every pool stops — the program's
  * calls go straight to CUDA, which answers as it would without us — and
  * the locks are made new (a thread in the middle of a pool call does not
- * exist there). The handlers are registered at the first pool's
- * initialisation, after the allocator's: so their prepare runs first, and
- * a pool's lock (held across cudaMalloc, which may call malloc) is always
- * taken before the heap's. */
+ * exist there). Registered at the first pool's initialisation, as the
+ * first step of fork.h's order: a pool's lock (held across cudaMalloc,
+ * which may call malloc) is always taken before the heap's. */
 static void dev_fork_prepare(void) {
   for (int i = 0; i < DEV_POOLS; i++) pthread_mutex_lock(&pools[i].lock);
   pthread_mutex_lock(&meta_lock);
@@ -152,7 +152,7 @@ static void dev_fork_child(void) {
 }
 static void dev_fork_register(void) {
   for (int i = 0; i < DEV_POOLS; i++) pthread_mutex_init(&pools[i].lock, NULL);
-  pthread_atfork(dev_fork_prepare, dev_fork_parent, dev_fork_child);
+  fork_register(FORK_DEVICE, dev_fork_prepare, dev_fork_parent, dev_fork_child);
 }
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 

@@ -14,6 +14,7 @@
  * headers racily and clamps what it reads, so a header being rewritten can
  * skew a figure but never fault. */
 #include "base.h"
+#include "fork.h"
 #include "frag.h"
 #include "layout.h"
 #include "numa_report.h"
@@ -98,6 +99,7 @@ static void walk_large(uma_frag_t *out, uma_large_t *lg, bool resident) {
  * `resident` asks mincore per mapping: a few microseconds each, so the
  * walks at the peak leave it out (resident_known says which). */
 bool frag_scan(uma_frag_t *out, bool resident) {
+  fork_register(FORK_FRAG, NULL, NULL, frag_fork_child);   /* a child of a fork mid-walk may walk again */
   if (atomic_exchange(&frag_busy, true)) return false;
   __builtin_memset(out, 0, sizeof *out);
   atomic_fetch_add(&owner_map_scanners, 1);

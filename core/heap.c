@@ -4,25 +4,18 @@
  * metadata chunks from the OS and are never unmapped, so a remote free can
  * always reach the heap that owns a page. */
 #include "base.h"
-#include "decay.h"
-#include "frag.h"
 #include "heap.h"
 #include "init.h"
 #include "large.h"
 #include "layout.h"
-#include "mmap_track.h"
 #include "numa.h"
 #include "os.h"
 #include "page.h"
-#include "plan_host.h"
 #include "sample.h"
 #include "segment.h"
 #include "size_class.h"
 #include "stats.h"
-#include "ticker.h"
-#include "timeline.h"
 #include "tlsf.h"
-#include "trace.h"
 #include <string.h>
 
 UMA_TLS uma_heap_t *uma_tls_heap;
@@ -254,7 +247,7 @@ void uma_collect(bool force) {
   seg_cache_purge(now, force);
   large_cache_purge(now, force);
   tlsf_purge(now, force);
-  if (force) plan_host_trim();
+  if (force && large_hooks.trim) large_hooks.trim();
 }
 
 /* ---- NUMA: a thread that moved to another node ----------------------------- */
@@ -309,36 +302,6 @@ void heap_init(void) {
 
 /* ---- fork: no lock may be held by a thread that will not exist in the
  * child. Heaps of other threads are simply never used again there. */
-void heap_fork_prepare(void) {
-  trace_fork_prepare();
-  sample_fork_prepare();   /* before the locks a sampled allocation takes inside it */
-  mmap_fork_prepare();
-  decay_fork_prepare();   /* the helper's pass holds no heap's busy flag now */
-  pthread_mutex_lock(&heap_lock);
-  seg_fork_prepare();
-  large_fork_prepare();
-  tlsf_fork_prepare();
-}
-void heap_fork_parent(void) {
-  tlsf_fork_parent();
-  large_fork_parent();
-  seg_fork_parent();
-  pthread_mutex_unlock(&heap_lock);
-  decay_fork_parent();
-  mmap_fork_parent();
-  sample_fork_parent();
-  trace_fork_parent();
-}
-void heap_fork_child(void) {
-  tlsf_fork_child();
-  large_fork_child();
-  seg_fork_child();
-  pthread_mutex_init(&heap_lock, NULL);
-  decay_fork_child();
-  frag_fork_child();
-  timeline_fork_child();
-  mmap_fork_child();
-  trace_fork_child();
-  ticker_fork_child();
-  sample_fork_child();
-}
+void heap_fork_prepare(void) { pthread_mutex_lock(&heap_lock); }
+void heap_fork_parent(void) { pthread_mutex_unlock(&heap_lock); }
+void heap_fork_child(void) { pthread_mutex_init(&heap_lock, NULL); }

@@ -3,7 +3,12 @@
  * free-list secret, options, the thread-exit key, and
  * the fork handlers. Nothing here allocates before the state is "done". */
 #include "base.h"
+#include "fork.h"
+#include "decay.h"
 #include "heap.h"
+#include "large.h"
+#include "segment.h"
+#include "tlsf.h"
 #include "init.h"
 #include "layout.h"
 #include "numa.h"
@@ -39,6 +44,12 @@ void uma_init(void) {
   heap_init();
   route_install(NULL, 0);   /* no rules until the policy layer installs them */
   atomic_store_explicit(&uma_init_state, 2, memory_order_release);
+  /* The allocator's own locks; the features register theirs as they start. */
+  fork_register(FORK_DECAY, decay_fork_prepare, decay_fork_parent, decay_fork_child);
+  fork_register(FORK_HEAPS, heap_fork_prepare, heap_fork_parent, heap_fork_child);
+  fork_register(FORK_SEGMENTS, seg_fork_prepare, seg_fork_parent, seg_fork_child);
+  fork_register(FORK_LARGE, large_fork_prepare, large_fork_parent, large_fork_child);
+  fork_register(FORK_TLSF, tlsf_fork_prepare, tlsf_fork_parent, tlsf_fork_child);
   /* May allocate (glibc keeps the handlers in a growing array): after "done". */
-  pthread_atfork(heap_fork_prepare, heap_fork_parent, heap_fork_child);
+  pthread_atfork(fork_prepare, fork_parent, fork_child);
 }

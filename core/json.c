@@ -2,6 +2,7 @@
  * to a file descriptor with write(2), no heap, commas tracked per nesting
  * level. Numbers are integers, or fixed-point with four decimals. */
 #include "base.h"
+#include "bytes.h"
 #include "fmt.h"
 #include "json.h"
 #include "os.h"
@@ -15,7 +16,7 @@ static void raw(uma_json_t *j, const char *s, size_t n) {
   while (n) {
     if (j->len == sizeof j->buf) flush(j);
     size_t room = sizeof j->buf - j->len, k = n < room ? n : room;
-    __builtin_memcpy(j->buf + j->len, s, k);
+    bytes_copy(j->buf + j->len, s, k);
     j->len += k;
     s += k;
     n -= k;

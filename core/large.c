@@ -3,8 +3,8 @@
  * never bytes. Freed mappings wait in a small cache for reuse and go back to
  * the OS after the purge delay. */
 #include "base.h"
+#include "bytes.h"
 #include "alloc.h"
-#include "cow.h"
 #include "fmt.h"
 #include "heap.h"
 #include "init.h"
@@ -14,8 +14,6 @@
 #include "numa.h"
 #include "os.h"
 #include "owner_map.h"
-#include "pinned.h"
-#include "plan_host.h"
 #include "route.h"
 #include "stats.h"
 #include <string.h>
@@ -38,6 +36,7 @@ static size_t large_cache_pinned_bytes;
 
 static size_t round_page(size_t n) { return (n + UMA_OS_PAGE - 1) & ~(UMA_OS_PAGE - 1); }
 
+large_hooks_t large_hooks;
 size_t large_max_span;   /* bounds pin_block_of's walk back to a header */
 static void note_span(size_t map_size) {
   size_t seen = __atomic_load_n(&large_max_span, __ATOMIC_RELAXED);
@@ -73,7 +72,7 @@ static void note_retired(uintptr_t block) {
 
 static void large_unmap(uma_large_t *lg) {
   note_retired((uintptr_t)lg + lg->user_offset);
-  if (pin_retire(lg)) return;   /* registered with CUDA: unmapped after its unregistration */
+  if (large_hooks.retire && large_hooks.retire(lg)) return;   /* registered with CUDA: unmapped after its unregistration */
   stats_commit(-(int64_t)lg->map_size);
   owner_map_release(lg);
   os_unmap(lg, lg->map_size);
@@ -82,7 +81,7 @@ static void large_unmap(uma_large_t *lg) {
 static void cache_remove_at(int i) {
   if (large_cache[i].lg->pinned == PIN_YES) large_cache_pinned_bytes -= large_cache[i].lg->map_size;
   else large_cache_bytes -= large_cache[i].lg->map_size;
-  memmove(&large_cache[i], &large_cache[i + 1], sizeof large_cache[0] * (size_t)(large_cache_count - i - 1));
+  bytes_move(&large_cache[i], &large_cache[i + 1], sizeof large_cache[0] * (size_t)(large_cache_count - i - 1));
   large_cache_count--;
 }
 
@@ -290,8 +289,8 @@ void *large_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, unsign
   uint64_t plan_seq = 0;
   /* A repeating program's planned arena (plan_host.c), for blocks no rule
    * governs: a rule's placement, huge pages or aliasing would not apply. */
-  if (plan_host_on && align <= UMA_ALIGN_MIN && route == 0) {
-    void *planned = plan_host_alloc(size, zero, &plan_seq);
+  if (large_hooks.planned_alloc && align <= UMA_ALIGN_MIN && route == 0) {
+    void *planned = large_hooks.planned_alloc(size, zero, &plan_seq);
     if (planned) {
       stats_large_alloc(heap, round_page(size));
       stats_sample_peak(heap);
@@ -301,12 +300,12 @@ void *large_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, unsign
   int node = numa_active ? numa_current_node() : 0;   /* local: where the caller runs now */
   size_t offset = user_offset_for(align);
   size_t map_size = round_page(offset + size);
-  bool cow = route_table[route].alias == UMA_ALIAS_COW && cow_min != UINT64_MAX && align <= UMA_OS_PAGE;
+  bool cow = route_table[route].alias == UMA_ALIAS_COW && large_hooks.shared_map && align <= UMA_OS_PAGE;
   uma_large_t *lg = align <= UMA_SEG_SIZE && !cow ? cache_take(map_size, route, node) : NULL;
   bool reused = lg != NULL;
-  if (cow && (lg = cow_map(size)) != NULL) {   /* over the memory file (cow.c): never cached */
+  if (cow && (lg = large_hooks.shared_map(size)) != NULL) {   /* over the memory file (cow.c): never cached */
     if (!owner_map_set(lg, OWNER_MAPPING)) {
-      cow_unmap(lg);
+      large_hooks.shared_unmap(lg);
       return NULL;
     }
     numa_place(lg, lg->map_size, &route_place[route], node, &route_numa[route]);
@@ -338,7 +337,7 @@ void *large_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, unsign
   lg->hugepages = hugepages;
   lg->user_offset = offset;
   lg->plan_seq = plan_seq;
-  pin_on_alloc(lg, reused);
+  if (large_hooks.on_alloc) large_hooks.on_alloc(lg, reused);
   uint8_t *p = (uint8_t *)lg + offset;
   if (zero && reused) memset(p, 0, size);   /* a fresh mapping reads as zero already */
   stats_large_alloc(heap, large_usable(lg));
@@ -357,13 +356,13 @@ void large_free(uma_heap_t *heap, uma_large_t *lg, void *p) {
     stats_orphan_free(UMA_CLASS_COUNT, usable);
   }
   if (lg->route) route_count_free(lg->route, usable);
-  plan_host_observe_free(lg->plan_seq);
+  if (lg->plan_seq && large_hooks.observe_free) large_hooks.observe_free(lg->plan_seq);
   lg->plan_seq = 0;
-  pin_on_release(lg);
+  if (large_hooks.on_release) large_hooks.on_release(lg);
   if (lg->cow) {
     stats_commit(-(int64_t)lg->map_size);
     owner_map_release(lg);
-    cow_unmap(lg);
+    large_hooks.shared_unmap(lg);
     return;
   }
   bool registered = lg->pinned == PIN_YES;
@@ -393,7 +392,7 @@ void *large_realloc(uma_heap_t *heap, uma_large_t *lg, void *p, size_t size) {
     return p;
   }
   if (lg->pinned == PIN_YES) return NULL;   /* never moved while registered (alloc_realloc copies instead) */
-  pin_on_release(lg);                         /* an eager block waiting: its header is about to move */
+  if (large_hooks.on_release) large_hooks.on_release(lg);   /* an eager block waiting: its header is about to move */
   uma_large_t *grown = grow_mapping(lg, need);
   if (grown == NULL) return NULL;
   if (grown != lg && heap) STAT_ADD(heap->stats.large_remaps, 1);
@@ -441,21 +440,6 @@ void large_cache_purge(uint64_t now_ms, bool force) {
   for (int i = 0; i < n; i++) large_unmap(expired[i]);
 }
 
-void large_fork_prepare(void) {
-  pthread_mutex_lock(&large_lock);
-  pin_fork_prepare();
-  cow_fork_prepare();
-  plan_host_fork_prepare();
-}
-void large_fork_parent(void) {
-  plan_host_fork_parent();
-  cow_fork_parent();
-  pin_fork_parent();
-  pthread_mutex_unlock(&large_lock);
-}
-void large_fork_child(void) {
-  plan_host_fork_child();
-  cow_fork_child();
-  pin_fork_child();
-  pthread_mutex_init(&large_lock, NULL);
-}
+void large_fork_prepare(void) { pthread_mutex_lock(&large_lock); }
+void large_fork_parent(void) { pthread_mutex_unlock(&large_lock); }
+void large_fork_child(void) { pthread_mutex_init(&large_lock, NULL); }

@@ -5,6 +5,28 @@
 #include "heap.h"
 #include "layout.h"
 
+/* What the features over large blocks add, each registered by the feature
+ * as it starts (plan_host.c, cow.c, pinned.c): the pool and alloc.c reach
+ * them only through this table. A NULL entry: that feature is off. */
+typedef struct large_hooks_s {
+  /* The host planner: its arena's blocks lie outside the ownership map. */
+  void *(*planned_alloc)(size_t size, bool zero, uint64_t *seq);   /* NULL: allocate as usual */
+  size_t (*planned_size)(const void *p);                          /* a live planned block's size, or 0 */
+  bool (*planned_free)(void *p);
+  void (*observe_free)(uint64_t seq);                             /* a block it numbered (plan_seq) */
+  void (*trim)(void);                                             /* an empty arena back now */
+  /* Copy-on-write: blocks over the memory file, and copies between them. */
+  uma_large_t *(*shared_map)(size_t size);                        /* map_size set; or NULL */
+  void (*shared_unmap)(uma_large_t *lg);
+  bool (*copy)(void *dst, const void *src, size_t n);             /* false: the caller copies */
+  /* Transparent pinning: registered blocks are never moved, and unmapped
+   * only once CUDA has given their registration back. */
+  void (*on_alloc)(uma_large_t *lg, bool reused);
+  void (*on_release)(uma_large_t *lg);                            /* freed, or about to move */
+  bool (*retire)(uma_large_t *lg);                                /* true: it unmaps the block later */
+} large_hooks_t;
+UMA_HIDDEN extern large_hooks_t large_hooks;
+
 UMA_HIDDEN void *large_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, unsigned route);
 UMA_HIDDEN void large_free(uma_heap_t *heap, uma_large_t *lg, void *p);
 UMA_HIDDEN void *large_realloc(uma_heap_t *heap, uma_large_t *lg, void *p, size_t size);

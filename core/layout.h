@@ -128,6 +128,11 @@ typedef struct uma_large_s {
   uint64_t plan_seq;                 /* the host planner's number for it, plus one (0: not observed) */
 } uma_large_t;
 
+/* uma_large_t.pinned: not registered, registered with CUDA, refused (over
+ * the cap or by CUDA: left pageable until the mapping is reused), waiting
+ * for the next CUDA call to register it (eager), or being registered. */
+enum { PIN_NONE = 0, PIN_YES = 1, PIN_REFUSED = 2, PIN_WANTED = 3, PIN_BUSY = 4 };
+
 /* Any pointer the core handed out lies in the 4 MiB slot that starts with its
  * header; a block that itself starts a slot (alignment ≥ 4 MiB) keeps its
  * header one slot below, hence p − 1. */

@@ -32,6 +32,7 @@
  * its own purge-and-retry, CUDA's out-of-memory past the others. A heap or
  * cgroup trigger runs 1, 2, 4; a pinned one 2, 4; a GPU one 3. */
 #include "base.h"
+#include "bytes.h"
 #include "decay.h"
 #include "device_pool.h"
 #include "fmt.h"
@@ -211,7 +212,7 @@ uint64_t limits_cgroup_max(const char *root, char *current_path, size_t cap) {
     buf_str(&b, version == 2 ? "/memory.current" : "/memory.usage_in_bytes");
     if (b.len >= cap || b.len >= sizeof path) continue;
     path[b.len] = 0;
-    __builtin_memcpy(current_path, path, b.len + 1);
+    bytes_copy(current_path, path, b.len + 1);
     return max;
   }
   return 0;
@@ -283,7 +284,7 @@ static void watch(int w, const char *what, uint64_t used, uint64_t limit) {
   degrade(w == WATCH_HEAP ? "heap alarm" : w == WATCH_PINNED ? "pinned alarm" : "GPU alarm",
           w == WATCH_HEAP ? STEPS_HOST : w == WATCH_PINNED ? STEP_PINNED_POOL | STEP_PAGEABLE : STEP_GPU);
   /* the last one, for the report and the live view */
-  __builtin_memcpy(limit_stats.last_alarm, line + 20, sizeof limit_stats.last_alarm - 1);
+  bytes_copy(limit_stats.last_alarm, line + 20, sizeof limit_stats.last_alarm - 1);
   for (size_t i = 0; i < sizeof limit_stats.last_alarm; i++)
     if (limit_stats.last_alarm[i] == '\n') limit_stats.last_alarm[i] = 0;
 }

@@ -10,6 +10,7 @@
  * child unmaps its parent's page (MAP_SHARED: writing it would overwrite the
  * parent's numbers) and makes its own, naming its parent's job. */
 #include "base.h"
+#include "bytes.h"
 #include "device_pool.h"
 #include "fmt.h"
 #include "init.h"
@@ -106,7 +107,7 @@ static bool open_page(uint64_t now_ms) {
   page->start_unix_ms = os_unix_time() * 1000;
   page->rank = rank;
   page->local_rank = local_rank;
-  __builtin_memcpy(page->job, job, sizeof page->job);
+  bytes_copy(page->job, job, sizeof page->job);
   os_command(page->command, sizeof page->command);
   return true;
 }
@@ -136,7 +137,7 @@ void live_publish(uint64_t now_ms) {
     if (page->gpu_reserved[d]) page->gpus = (uint32_t)d + 1;
   }
   page->alarms = limit_stats.alarms;
-  __builtin_memcpy(page->last_alarm, limit_stats.last_alarm, sizeof page->last_alarm);
+  bytes_copy(page->last_alarm, limit_stats.last_alarm, sizeof page->last_alarm);
   page->last_alarm[sizeof page->last_alarm - 1] = 0;
   atomic_fetch_add_explicit(&page->seq, 1, memory_order_acq_rel);   /* even: whole */
 }

@@ -7,6 +7,8 @@
  * mappings of their own (CPython: one per 1 MiB arena), so inserting by
  * moving the tail costs little next to the system call it follows. */
 #include "base.h"
+#include "bytes.h"
+#include "fork.h"
 #include "mmap_track.h"
 #include "numa.h"
 #include "os.h"
@@ -16,6 +18,13 @@
 typedef struct mmap_range_s { uintptr_t start, end; uint8_t route, node; } mmap_range_t;
 
 static pthread_mutex_t mmap_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic bool fork_registered;
+/* The lock, with fork's handler registered before its first use. */
+static void take_lock(void) {
+  if (uma_unlikely(!atomic_load_explicit(&fork_registered, memory_order_relaxed)) && !atomic_exchange(&fork_registered, true))
+    fork_register(FORK_MMAP, mmap_fork_prepare, mmap_fork_parent, mmap_fork_child);
+  pthread_mutex_lock(&mmap_lock);
+}
 static mmap_range_t *ranges;
 static size_t range_count, range_cap;
 mmap_totals_t mmap_totals;
@@ -45,7 +54,7 @@ static bool grow_table(void) {
   mmap_range_t *fresh = os_map(cap * sizeof *fresh);
   if (fresh == NULL) return false;
   if (ranges) {
-    memcpy(fresh, ranges, range_count * sizeof *fresh);
+    bytes_copy(fresh, ranges, range_count * sizeof *fresh);
     os_unmap(ranges, range_cap * sizeof *ranges);
   }
   ranges = fresh;
@@ -63,7 +72,7 @@ static void forget_locked(uintptr_t start, uintptr_t end) {
     if (r->start < start && r->end > end) {   /* a hole in the middle: two ranges */
       if (range_count == range_cap && !grow_table()) { r->end = start; return; }
       r = &ranges[i];
-      memmove(&ranges[i + 1], &ranges[i], (range_count - i) * sizeof *ranges);
+      bytes_move(&ranges[i + 1], &ranges[i], (range_count - i) * sizeof *ranges);
       range_count++;
       ranges[i].end = start;
       ranges[i + 1].start = end;
@@ -71,7 +80,7 @@ static void forget_locked(uintptr_t start, uintptr_t end) {
     }
     if (r->start < start) { r->end = start; i++; continue; }
     if (r->end > end) { r->start = end; return; }
-    memmove(&ranges[i], &ranges[i + 1], (range_count - i - 1) * sizeof *ranges);
+    bytes_move(&ranges[i], &ranges[i + 1], (range_count - i - 1) * sizeof *ranges);
     range_count--;
   }
 }
@@ -82,7 +91,7 @@ static void remember_locked(uintptr_t start, uintptr_t end, unsigned route, int 
     return;
   }
   size_t i = first_after(start);
-  memmove(&ranges[i + 1], &ranges[i], (range_count - i) * sizeof *ranges);
+  bytes_move(&ranges[i + 1], &ranges[i], (range_count - i) * sizeof *ranges);
   ranges[i] = (mmap_range_t){ start, end, (uint8_t)route, (uint8_t)node };
   range_count++;
   route_bytes(route, (int64_t)(end - start));
@@ -97,7 +106,7 @@ void mmap_track_new(void *p, size_t len, const void *ra) {
   numa_place(p, len, &route_place[route], node, &route_numa[route]);
   os_advise_hugepages(p, len, route_table[route].hugepages);
   atomic_fetch_add_explicit(&route_table[route].mmap_count, 1, memory_order_relaxed);
-  pthread_mutex_lock(&mmap_lock);
+  take_lock();
   mmap_totals.maps++;
   forget_locked((uintptr_t)p, (uintptr_t)p + len);   /* a mapping the kernel reused */
   remember_locked((uintptr_t)p, (uintptr_t)p + len, route, node);
@@ -108,7 +117,7 @@ void mmap_track_new(void *p, size_t len, const void *ra) {
  * MAP_FIXED mapping over it). */
 void mmap_track_gone(void *p, size_t len) {
   len = (len + UMA_OS_PAGE - 1) & ~(UMA_OS_PAGE - 1);
-  pthread_mutex_lock(&mmap_lock);
+  take_lock();
   if (range_count) forget_locked((uintptr_t)p, (uintptr_t)p + len);
   pthread_mutex_unlock(&mmap_lock);
 }
@@ -119,7 +128,7 @@ void mmap_track_gone(void *p, size_t len) {
 void mmap_track_moved(void *old, size_t old_len, void *fresh, size_t new_len) {
   old_len = (old_len + UMA_OS_PAGE - 1) & ~(UMA_OS_PAGE - 1);
   new_len = (new_len + UMA_OS_PAGE - 1) & ~(UMA_OS_PAGE - 1);
-  pthread_mutex_lock(&mmap_lock);
+  take_lock();
   size_t i = first_after((uintptr_t)old);
   bool tracked = i < range_count && ranges[i].start <= (uintptr_t)old;
   unsigned route = tracked ? ranges[i].route : 0;
@@ -143,7 +152,7 @@ void mmap_track_moved(void *old, size_t old_len, void *fresh, size_t new_len) {
 bool mmap_track_unify_advice(void *p, size_t len) {
   uintptr_t start = (uintptr_t)p, end = start + ((len + UMA_OS_PAGE - 1) & ~(UMA_OS_PAGE - 1));
   int mode = UMA_HUGEPAGES_MADVISE;
-  pthread_mutex_lock(&mmap_lock);
+  take_lock();
   for (size_t i = first_after(start); i < range_count && ranges[i].start < end; i++)
     if (route_table[ranges[i].route].hugepages != UMA_HUGEPAGES_MADVISE) mode = route_table[ranges[i].route].hugepages;
   pthread_mutex_unlock(&mmap_lock);
@@ -154,7 +163,7 @@ bool mmap_track_unify_advice(void *p, size_t len) {
 
 /* Calls visit(start, len, route) for each routed range, under the lock. */
 void mmap_track_each(void (*visit)(uintptr_t, size_t, unsigned, void *), void *arg) {
-  pthread_mutex_lock(&mmap_lock);
+  take_lock();
   for (size_t i = 0; i < range_count; i++) visit(ranges[i].start, ranges[i].end - ranges[i].start, ranges[i].route, arg);
   pthread_mutex_unlock(&mmap_lock);
 }

@@ -6,6 +6,7 @@
  * interpose/cuda_host.c, which sets pin_release_hook and calls
  * pin_drain from its entry points. */
 #include "base.h"
+#include "fork.h"
 #include "fmt.h"
 #include "json.h"
 #include "large.h"
@@ -367,4 +368,14 @@ void pin_write_json(uma_json_t *j) {
   json_u64(j, "copy_ns", s.copy_ns);
   json_u64(j, "pageable_estimate_ns", pageable_estimate_ns(&s));
   json_close(j, '}');
+}
+
+/* From the policy's start-up, whatever it says: the program's own
+ * cudaHostRegister may reach blocks of ours, and a rule or [cuda] pinned
+ * may pin them; until CUDA is seen the hooks find nothing to do. */
+void pin_install(void) {
+  large_hooks.on_release = pin_on_release;
+  large_hooks.retire = pin_retire;
+  fork_register(FORK_PINNED, pin_fork_prepare, pin_fork_parent, pin_fork_child);
+  large_hooks.on_alloc = pin_on_alloc;
 }

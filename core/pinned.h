@@ -5,10 +5,6 @@
 #include "json.h"
 #include "layout.h"
 
-/* uma_large_t.pinned: not registered, registered with CUDA, refused (over
- * the cap or by CUDA: left pageable until the mapping is reused), waiting
- * for the next CUDA call to register it (eager), or being registered. */
-enum { PIN_NONE = 0, PIN_YES = 1, PIN_REFUSED = 2, PIN_WANTED = 3, PIN_BUSY = 4 };
 typedef struct pin_stats_s {
   uint64_t registrations, refused, over_cap, register_ns;
   uint64_t bytes, peak_bytes;                 /* registered now, and the most */
@@ -25,6 +21,7 @@ UMA_HIDDEN extern uint64_t pin_min, pin_max;
 /* Set by interpose/cuda_host.c once CUDA is in use: gives a block's
  * registration back before its mapping is unmapped or moved. */
 UMA_HIDDEN extern void (*pin_release_hook)(void *base, size_t size);
+UMA_HIDDEN void pin_install(void);   /* registers its hooks (large.h) and fork handlers */
 UMA_HIDDEN uma_large_t *pin_block_of(const void *p, size_t len);   /* our large block holding [p, p+len), or NULL */
 UMA_HIDDEN uint8_t pin_mode_for(const uma_large_t *lg);
 UMA_HIDDEN bool pin_retire(uma_large_t *lg);                        /* large_unmap: true when deferred */

@@ -8,6 +8,7 @@
  * (the next period reuses them without faults) and go back when the plan
  * ends with nothing left in it. */
 #include "base.h"
+#include "fork.h"
 #include "fmt.h"
 #include "json.h"
 #include "large.h"
@@ -195,4 +196,14 @@ void plan_host_fork_parent(void) {
 void plan_host_fork_child(void) {
   pthread_mutex_init(&arena_lock, NULL);
   if (planner) plan_fork_child(planner);
+}
+
+/* [plan] host = auto: the large pool asks the planner first, and tells it of frees. */
+void plan_host_install(void) {
+  large_hooks.planned_size = plan_host_block;
+  large_hooks.planned_free = plan_host_free;
+  large_hooks.observe_free = plan_host_observe_free;
+  large_hooks.trim = plan_host_trim;
+  fork_register(FORK_PLAN, plan_host_fork_prepare, plan_host_fork_parent, plan_host_fork_child);
+  large_hooks.planned_alloc = plan_host_alloc;   /* last: its blocks are known to the others first */
 }

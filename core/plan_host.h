@@ -9,6 +9,7 @@
 UMA_HIDDEN extern bool plan_host_on, plan_device_on;
 UMA_HIDDEN extern bool plan_device_one_stream;   /* [plan] device_streams = one: reuse without fences */
 UMA_HIDDEN extern uint64_t plan_min;
+UMA_HIDDEN void plan_host_install(void);   /* registers its hooks (large.h) and fork handlers */
 UMA_HIDDEN void *plan_host_alloc(size_t size, bool zero, uint64_t *seq);   /* NULL: allocate as usual */
 UMA_HIDDEN void plan_host_trim(void);   /* an empty arena goes back now */
 UMA_HIDDEN void plan_host_observe_free(uint64_t seq);

@@ -6,6 +6,7 @@
  * dl_iterate_phdr, which takes the loader's lock but no heap memory. */
 #define _GNU_SOURCE
 #include "base.h"
+#include "bytes.h"
 #include "numa.h"
 #include "route.h"
 #include "size_class.h"
@@ -132,7 +133,7 @@ void route_install(const uma_route_t *rules, int count) {
   route_table[0].size_hi = SIZE_MAX;
   route_table[0].align_hi = SIZE_MAX;
   route_table[0].purge_delay_ms = -1;
-  if (count > 0) memcpy(&route_table[1], rules, sizeof rules[0] * (size_t)count);
+  if (count > 0) bytes_copy(&route_table[1], rules, sizeof rules[0] * (size_t)count);
   route_any_caller = route_any_alignment = false;
   for (int i = 1; i <= count; i++) {
     route_any_caller |= route_table[i].caller[0] != 0;

@@ -20,6 +20,8 @@
  * call, which sample_start makes before main). Memory comes from the OS. */
 #define _GNU_SOURCE
 #include "base.h"
+#include "bytes.h"
+#include "fork.h"
 #include "addr_table.h"
 #include "alloc.h"
 #include "fmt.h"
@@ -124,6 +126,7 @@ void sample_start(void) {
   sample_heap = heap_borrow();   /* a heap no thread owns: its blocks' frees take the slow path */
   if (sample_heap == NULL) return;
   atomic_fetch_xor(&rng, (uint64_t)os_now_ns() * 0x9E3779B97F4A7C15ULL | 1);
+  fork_register(FORK_SAMPLE, sample_fork_prepare, sample_fork_parent, sample_fork_child);
   ready = true;
   for (uma_heap_t *h = atomic_load_explicit(&heap_all, memory_order_acquire); h; h = h->all_next) sample_arm(h);
 }
@@ -139,7 +142,7 @@ static sample_site_t *site_of(void *const *frames, int depth) {
       if (sample_site_count + 1 >= SAMPLE_SITES * 3 / 4) break;   /* keep probes short */
       s->hash = h;
       s->depth = (uint8_t)depth;
-      __builtin_memcpy(s->frames, frames, (size_t)depth * sizeof *frames);
+      bytes_copy(s->frames, frames, (size_t)depth * sizeof *frames);
       sample_site_count++;
       return s;
     }

@@ -2,6 +2,7 @@
  * and taking them back, purging free pages after the decay delay, and a small
  * process-wide cache of empty segments so heaps reuse them before mapping. */
 #include "base.h"
+#include "bytes.h"
 #include "fmt.h"
 #include "heap.h"
 #include "init.h"
@@ -91,7 +92,7 @@ static uma_segment_t *seg_cache_take(uint8_t node) {
   for (int i = seg_cache_count - 1; i >= 0; i--)
     if (seg_cache[i].seg->node == node) {
       seg = seg_cache[i].seg;
-      memmove(&seg_cache[i], &seg_cache[i + 1], sizeof seg_cache[0] * (size_t)(seg_cache_count - i - 1));
+      bytes_move(&seg_cache[i], &seg_cache[i + 1], sizeof seg_cache[0] * (size_t)(seg_cache_count - i - 1));
       seg_cache_count--;
       break;
     }
@@ -183,7 +184,7 @@ static void seg_release(uma_segment_t *seg) {
   pthread_mutex_lock(&seg_cache_lock);
   if (seg_cache_count == SEG_CACHE_MAX) {
     evict = seg_cache[0].seg;
-    memmove(&seg_cache[0], &seg_cache[1], sizeof seg_cache[0] * (SEG_CACHE_MAX - 1));
+    bytes_move(&seg_cache[0], &seg_cache[1], sizeof seg_cache[0] * (SEG_CACHE_MAX - 1));
     seg_cache_count--;
   }
   seg_cache[seg_cache_count].seg = seg;
@@ -251,7 +252,7 @@ void seg_cache_purge(uint64_t now_ms, bool force) {
     expired[n] = seg_cache[n].seg;
     n++;
   }
-  memmove(&seg_cache[0], &seg_cache[n], sizeof seg_cache[0] * (size_t)(seg_cache_count - n));
+  bytes_move(&seg_cache[0], &seg_cache[n], sizeof seg_cache[0] * (size_t)(seg_cache_count - n));
   seg_cache_count -= n;
   pthread_mutex_unlock(&seg_cache_lock);
   for (int i = 0; i < n; i++) seg_unmap(expired[i]);

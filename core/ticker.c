@@ -16,6 +16,7 @@
  * malloc. All signals are blocked in it, so the program's signals keep
  * going to the program's threads. */
 #include "base.h"
+#include "fork.h"
 #include "decay.h"
 #include "limits.h"
 #include "live.h"
@@ -86,6 +87,7 @@ void ticker_ensure(void) {
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   pthread_attr_setstacksize(&attr, 64 * 1024);
   pthread_t t;
+  fork_register(FORK_TICKER, NULL, NULL, ticker_fork_child);
   if (pthread_create(&t, &attr, ticker_main, NULL) == 0) atomic_store(&running, true);
   else {   /* no thread (RLIMIT_NPROC, a sandbox): samples and purges stay on slow paths */
     tick_ms = 0;

@@ -6,6 +6,7 @@
  * interval doubles: the whole run stays covered at a coarser grain, where a
  * ring that overwrote its oldest entries would lose the start. */
 #include "base.h"
+#include "fork.h"
 #include "heap.h"
 #include "os.h"
 #include "stats.h"
@@ -39,6 +40,7 @@ uint64_t timeline_process_resident(void) {
 }
 
 void timeline_start(uint64_t interval_ms, uint64_t interval_bytes) {
+  fork_register(FORK_TIMELINE, NULL, NULL, timeline_fork_child);
   timeline_start_ms = os_now_ms();
   timeline_interval_ms = interval_ms;
   timeline_interval_bytes = interval_bytes;

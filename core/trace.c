@@ -12,6 +12,7 @@
  * them (it doubles as needed), so the live bytes and their peak stay exact.
  * Memory comes straight from the OS. */
 #include "base.h"
+#include "fork.h"
 #include "addr_table.h"
 #include "os.h"
 #include "trace.h"
@@ -34,6 +35,7 @@ bool trace_start(uint64_t records) {
   trace_recs = os_map(records * sizeof *trace_recs);
   if (!trace_recs) return false;
   trace_cap = records;
+  fork_register(FORK_TRACE, trace_fork_prepare, trace_fork_parent, trace_fork_child);
   trace_on = true;
   fast_malloc_limit = 0;   /* every malloc and free to its entry's slow path (alloc_fast.h) */
   fast_free_slots = 0;

@@ -6,9 +6,10 @@
  *
  * The C library's functions are looked up once, from the preload's
  * constructor (dlsym is not async-signal-safe, memcpy is). Copies before
- * that — constructors of libraries loaded before us — use a plain loop. */
+ * that — constructors of libraries loaded before us — use the core's loop. */
 #define _GNU_SOURCE   /* RTLD_NEXT */
 #include "interpose.h"
+#include "../core/bytes.h"
 #include "../core/cow.h"
 #include <dlfcn.h>
 #include <stdlib.h>
@@ -18,35 +19,22 @@ static void *(*real_memmove)(void *, const void *, size_t);
 static void *(*real_memcpy_chk)(void *, const void *, size_t, size_t);
 static void *(*real_memmove_chk)(void *, const void *, size_t, size_t);
 
-/* Overlap-safe, and never turned into a call to memcpy by the compiler. */
-__attribute__((optimize("no-tree-loop-distribute-patterns"))) static void *early_move(void *dst, const void *src,
-                                                                                       size_t n) {
-  uint8_t *d = dst;
-  const uint8_t *s = src;
-  if (d < s)
-    for (size_t i = 0; i < n; i++) d[i] = s[i];
-  else
-    for (size_t i = n; i > 0; i--) d[i - 1] = s[i - 1];
-  return dst;
-}
-
 void copy_init(void) {
   real_memmove = (void *(*)(void *, const void *, size_t))dlsym_raw(RTLD_NEXT, "memmove");
   real_memcpy = (void *(*)(void *, const void *, size_t))dlsym_raw(RTLD_NEXT, "memcpy");
   real_memcpy_chk = (void *(*)(void *, const void *, size_t, size_t))dlsym_raw(RTLD_NEXT, "__memcpy_chk");
   real_memmove_chk = (void *(*)(void *, const void *, size_t, size_t))dlsym_raw(RTLD_NEXT, "__memmove_chk");
-  if (real_memcpy) cow_plain_copy = real_memcpy;
-  else cow_plain_copy = early_move;
+  bytes_use_libc(real_memcpy, real_memmove);
 }
 
 UMA_EXPORT void *memcpy(void *dst, const void *src, size_t n) {
   if (uma_unlikely(n >= cow_min) && cow_copy(dst, src, n)) return dst;
-  return real_memcpy ? real_memcpy(dst, src, n) : early_move(dst, src, n);
+  return real_memcpy ? real_memcpy(dst, src, n) : bytes_move_loop(dst, src, n);
 }
 
 UMA_EXPORT void *memmove(void *dst, const void *src, size_t n) {
   if (uma_unlikely(n >= cow_min) && cow_copy(dst, src, n)) return dst;   /* overlapping ranges are never aliased */
-  return real_memmove ? real_memmove(dst, src, n) : early_move(dst, src, n);
+  return real_memmove ? real_memmove(dst, src, n) : bytes_move_loop(dst, src, n);
 }
 
 /* The checked forms: an overflow is the C library's to report. */

@@ -259,7 +259,10 @@ void pol_apply(const pol_config_t *cfg) {
   for (int i = 0; i < cfg->rule_count; i++)
     if (cfg->rules[i].route.alias == UMA_ALIAS_COW) cow_min = (uint64_t)cfg->alias_cow_min;
   cow_into_resident = cfg->alias_cow_into == 1;
+  if (cow_min != UINT64_MAX) cow_install();
+  pin_install();
   plan_host_on = cfg->plan_host == 1;
+  if (plan_host_on) plan_host_install();
   plan_device_on = cfg->plan_device == 1;
   plan_device_one_stream = cfg->plan_device_streams == 1;
   plan_min = (uint64_t)cfg->plan_min_size;

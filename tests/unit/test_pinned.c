@@ -16,7 +16,7 @@ static int fake_register(void *base, size_t size) { (void)base; registered++; la
 static int fake_refuse(void *base, size_t size) { (void)base; (void)size; return 999; }
 static void fake_release(void *base, size_t size) { (void)base; (void)size; released++; }
 
-Test(pinned, finds_the_large_block_behind_any_pointer_into_it) {
+Test(pinned, finds_the_large_block_behind_any_pointer_into_it, .init = pin_install) {
   uint8_t *p = uma_malloc(40 * MiB);
   uma_large_t *lg = pin_block_of(p, 40 * MiB);
   cr_assert_not_null(lg);
@@ -34,7 +34,7 @@ Test(pinned, finds_the_large_block_behind_any_pointer_into_it) {
 /* A registered block is never moved (realloc copies it) and never unmapped
  * inside malloc or free: it is retired, and unregistered then unmapped by
  * the next CUDA call that reaches us (pin_drain). */
-Test(pinned, registers_once_and_is_unregistered_outside_malloc_before_unmap) {
+Test(pinned, registers_once_and_is_unregistered_outside_malloc_before_unmap, .init = pin_install) {
   pin_release_hook = fake_release;
   pin_max = 0;
   uint8_t *p = uma_malloc(8 * MiB);
@@ -58,7 +58,7 @@ Test(pinned, registers_once_and_is_unregistered_outside_malloc_before_unmap) {
   cr_assert_eq(released, 1, "q was never registered");
 }
 
-Test(pinned, the_cap_and_cuda_refusals_leave_blocks_pageable) {
+Test(pinned, the_cap_and_cuda_refusals_leave_blocks_pageable, .init = pin_install) {
   pin_release_hook = fake_release;
   uint8_t *a = uma_malloc(8 * MiB), *b = uma_malloc(8 * MiB), *c = uma_malloc(8 * MiB);
   pin_max = 12 * MiB;
@@ -80,7 +80,7 @@ Test(pinned, the_cap_and_cuda_refusals_leave_blocks_pageable) {
  * still registered, for the next request of about its size: a program that
  * copies a fresh buffer each step pays the registration once. The purge
  * retires it like any registered block. */
-Test(pinned, a_registered_mapping_is_cached_and_reused_registered) {
+Test(pinned, a_registered_mapping_is_cached_and_reused_registered, .init = pin_install) {
   pin_release_hook = fake_release;
   pin_max = 0;
   uma_option_set(UMA_OPTION_LARGE_CACHE_MAX, 16 * MiB);
@@ -107,7 +107,7 @@ Test(pinned, a_registered_mapping_is_cached_and_reused_registered) {
  * inside malloc) and is registered at the next CUDA call; one freed before
  * that leaves the list and is never registered. A block refused over the
  * cap is tried again when its mapping is reused. */
-Test(pinned, eager_blocks_wait_for_the_next_cuda_call) {
+Test(pinned, eager_blocks_wait_for_the_next_cuda_call, .init = pin_install) {
   pin_release_hook = fake_release;
   pin_max = 0;
   pin_mode = UMA_PINNED_EAGER;
@@ -135,7 +135,7 @@ Test(pinned, eager_blocks_wait_for_the_next_cuda_call) {
 
 /* An eager block that realloc moves leaves the list first (its header moves
  * with the pages); the moved block is not registered behind its back. */
-Test(pinned, an_eager_block_moved_by_realloc_leaves_the_list) {
+Test(pinned, an_eager_block_moved_by_realloc_leaves_the_list, .init = pin_install) {
   pin_release_hook = fake_release;
   pin_mode = UMA_PINNED_EAGER;
   uint8_t *a = uma_malloc(8 * MiB);

@@ -82,6 +82,7 @@ static void planning(void) {
   uma_malloc(1);
   plan_host_on = true;
   plan_min = 1 * MiB;
+  plan_host_install();
 }
 
 Test(plan, a_repeating_program_is_served_from_the_arena, .init = planning) {
