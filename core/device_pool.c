@@ -570,7 +570,7 @@ static void expandable_release(dev_pool_t *p, int id, uint64_t keep) {
 /* ---- the API ----------------------------------------------------------------------- */
 
 static size_t round_up(size_t size) {
-  size_t r = dev_round ? dev_round : 512;
+  size_t r = dev_round;
   size_t n = (size + r - 1) / r * r;
   return n ? n : r;
 }
@@ -695,7 +695,7 @@ static int alloc_once(int id, size_t size, uintptr_t *out) {
     }
   }
   bin_remove(p, b);
-  size_t min_rest = need <= MiB ? (dev_round ? dev_round : 512) : MiB + 1;
+  size_t min_rest = need <= MiB ? dev_round : MiB + 1;
   if (b->size - need >= min_rest) {
     dev_block_t *rest = block_split(b, need);
     if (rest) bin_insert(p, rest);

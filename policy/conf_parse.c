@@ -12,37 +12,8 @@
 
 static const char *plain_sections[] = { "general", "report", "purge", "large", "coalescing", "cuda", "limits", "alias", "plan" };
 #define PLAIN_SECTIONS (sizeof plain_sections / sizeof plain_sections[0])
-
-void pol_config_defaults(pol_config_t *cfg) {
-  memset(cfg, 0, offsetof(pol_config_t, diags));
-  cfg->on_error = 0;
-  cfg->purge_delay_ms = 1000;
-  cfg->large_cache_max = 128 << 20;
-  cfg->purge_background = 1;
-  cfg->purge_background_above = 16 << 20;
-  cfg->report_timeline_ms = 100;
-  cfg->coalescing_above = 64 << 10;
-  cfg->cuda_enable = 1;
-  cfg->cuda_dlsym_route = 1;
-  cfg->cuda_round = 512;
-  cfg->cuda_share_wait_ms = 2000;
-  cfg->limit_pressure = 90;
-  cfg->limit_pinned = (int64_t)(pol_ram_bytes() / 100 * 60);
-  strcpy(cfg->limit_alarm_to, "stderr");
-  strcpy(cfg->limit_alarm_command, "off");
-  cfg->cuda_pinned_pool = 1;
-  cfg->cuda_pinned = UMA_PINNED_LAZY;
-  cfg->cuda_pinned_min = 1 << 20;
-  cfg->cuda_pinned_max = (int64_t)(pol_ram_bytes() / 100 * 25);
-  cfg->alias_cow_min = 2 << 20;
-  cfg->plan_min_size = 1 << 20;
-  cfg->coalescing_granularity[0] = (tlsf_granularity_t){ 128 << 10, 1024 };
-  cfg->coalescing_granularity[1] = (tlsf_granularity_t){ UMA_BLOCK_MAX, 4096 };
-  cfg->report_trace_max = 1 << 20;
-  cfg->report_sample = 1 << 20;
-  cfg->report_on_signal = 1;   /* a pool's workers end by SIGTERM (multiprocessing's terminate) */
-  strcpy(cfg->source_name, "built-in defaults");
-}
+static int section_find(const char *name, size_t len);
+static void table_defaults(pol_config_t *cfg, int rule);
 
 void pol_diag(pol_config_t *cfg, bool error, const char *where, int line, int col, const char *msg) {
   if (error) cfg->error_count++;
@@ -106,16 +77,6 @@ static int rule_find(const pol_config_t *cfg, const char *name, size_t len) {
   return -1;
 }
 
-static void rule_defaults(uma_route_t *r) {
-  memset(r, 0, sizeof *r);
-  r->sources = UMA_SOURCE_MALLOC;
-  r->size_hi = SIZE_MAX;
-  r->align_hi = SIZE_MAX;
-  r->purge_delay_ms = -1;
-  r->track = true;
-  strcpy(r->numa, "local");
-}
-
 static int rule_add(pol_config_t *cfg, const char *name, size_t len, const char *where, int line, int col) {
   if (cfg->rule_count == UMA_ROUTE_MAX) {
     pol_diag(cfg, true, where, line, col, "too many rules (at most 255); merge some");
@@ -123,7 +84,7 @@ static int rule_add(pol_config_t *cfg, const char *name, size_t len, const char 
   }
   pol_rule_t *rule = &cfg->rules[cfg->rule_count];
   memset(rule, 0, sizeof *rule);
-  rule_defaults(&rule->route);
+  table_defaults(cfg, cfg->rule_count);
   memcpy(rule->route.name, name, len);
   rule->route.line = line;
   uma_buf_t b = { rule->origin, 0, sizeof rule->origin };
@@ -260,6 +221,28 @@ static bool store(pol_config_t *cfg, int section, int rule, pol_key_id_t k, cons
   }
   strcpy(cfg->rules[rule].set_origin[k], origin);
   return true;
+}
+
+/* Every key's default is its text in the key table (conf_keys.c), stored
+ * as if a file had said it, and marked "default" again: written once. */
+static void table_defaults(pol_config_t *cfg, int rule) {
+  for (int k = 0; k < K_COUNT; k++) {
+    bool rule_key = strcmp(pol_keys[k].section, "rule") == 0;
+    if (rule_key != (rule >= 0)) continue;
+    const char *def = pol_keys[k].def;
+    bool ok = store(cfg, rule_key ? -1 : section_find(pol_keys[k].section, strlen(pol_keys[k].section)), rule,
+                    (pol_key_id_t)k, def, strlen(def), "built-in defaults", 0, 0);
+    UMA_ASSERT(ok);   /* the test every_default_parses holds every text to its key's type */
+    (void)ok;
+    if (rule >= 0) cfg->rules[rule].set_origin[k][0] = 0;
+    else cfg->origin[k][0] = 0;
+  }
+}
+
+void pol_config_defaults(pol_config_t *cfg) {
+  memset(cfg, 0, offsetof(pol_config_t, diags));
+  table_defaults(cfg, -1);
+  strcpy(cfg->source_name, "built-in defaults");
 }
 
 static void unknown_key(pol_config_t *cfg, int section, int rule, const char *key, size_t klen,

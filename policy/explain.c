@@ -79,7 +79,7 @@ static void put_rule_value(uma_buf_t *b, const uma_route_t *r, pol_key_id_t k) {
   }
 }
 
-static void put_plain_value(uma_buf_t *b, const pol_config_t *cfg, pol_key_id_t k) {
+void pol_put_value(uma_buf_t *b, const pol_config_t *cfg, pol_key_id_t k) {
   switch (k) {
   case K_GENERAL_ON_ERROR: put_choice(b, pol_keys[k].choices, cfg->on_error); break;
   case K_REPORT_LIVE: buf_str(b, cfg->report_live == 1 ? "yes" : cfg->report_live == 2 ? "no" : "auto"); break;
@@ -161,7 +161,7 @@ void pol_dump(const pol_config_t *cfg, int fd) {
     }
     buf_str(&b, pol_keys[k].name);
     buf_str(&b, " = ");
-    put_plain_value(&b, cfg, (pol_key_id_t)k);
+    pol_put_value(&b, cfg, (pol_key_id_t)k);
     put_origin(&b, cfg->origin[k]);
     out(fd, &b);
   }

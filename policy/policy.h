@@ -6,6 +6,7 @@
 #define UMA_POLICY_H
 
 #include "../core/base.h"
+#include "../core/fmt.h"
 #include "../core/limits.h"
 #include "../core/route.h"
 #include "../core/tlsf.h"
@@ -156,6 +157,8 @@ typedef struct pol_report_extra_s {
 const pol_report_extra_t *pol_report_extra(void);
 
 /* ---- explaining (explain.c) ----------------------------------------------- */
+/* A plain section's key as the configuration holds it, as `uma-conf dump` prints it. */
+void pol_put_value(uma_buf_t *b, const pol_config_t *cfg, pol_key_id_t k);
 void pol_explain(const pol_config_t *cfg, unsigned source, size_t size, size_t align, const char *caller, int fd);
 void pol_dump(const pol_config_t *cfg, int fd);
 void pol_write_defaults(int fd);   /* the shipped, fully commented file, from the key table */

@@ -1,6 +1,7 @@
 /* The policy layer: values with units, the INI parser and its messages,
  * environment overrides, and the rules compiled into the route table. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "../../policy/policy.h"
@@ -156,6 +157,46 @@ Test(policy_defaults, shipped_file_parses_to_the_table_defaults) {
     const char *why;
     const char *def = pol_keys[k].def;
     if (def[0]) cr_assert(pol_value_parse((pol_key_id_t)k, def, strlen(def), &v, &why), "default of %s", pol_keys[k].name);
+  }
+}
+
+/* The shipped file shows every key with its value commented out ("# round
+ * = 512"): that text, set, reads back (as `uma-conf dump` prints it) as the
+ * built-in defaults do — which are the key table's texts (conf_parse.c). A
+ * default changed in one place and not the other fails here. */
+Test(policy_defaults, every_key_shown_in_the_shipped_file_is_its_table_default) {
+  static pol_config_t defaults, set;
+  static char text[64 * 1024];
+  pol_config_defaults(&defaults);
+  FILE *f = fopen("uma-preload.conf", "r");   /* the embedded copy has no comments; tests run at the top */
+  cr_assert(f, "uma-preload.conf from the source tree's top");
+  text[fread(text, 1, sizeof text - 1, f)] = 0;
+  fclose(f);
+  for (int k = 0; k < K_COUNT; k++) {
+    if (strcmp(pol_keys[k].section, "rule") == 0) continue;
+    char header[64], line[96];
+    snprintf(header, sizeof header, "\n[%s]\n", pol_keys[k].section);
+    snprintf(line, sizeof line, "\n# %s = ", pol_keys[k].name);
+    const char *sec = strstr(text, header);
+    cr_assert(sec, "section [%s] in the shipped file", pol_keys[k].section);
+    const char *at = strstr(sec, line), *next = strstr(sec + 1, "\n[");
+    cr_assert(at && (!next || at < next), "'# %s = ...' in [%s] of the shipped file", pol_keys[k].name,
+              pol_keys[k].section);
+    at += strlen(line);
+    size_t len = strcspn(at, "\n");
+    if (at[0] == '(') continue;   /* "(unset: any)": the empty value, told in words */
+    char conf[256];
+    snprintf(conf, sizeof conf, "[%s]\n%s = %.*s\n", pol_keys[k].section, pol_keys[k].name, (int)len, at);
+    pol_config_defaults(&set);
+    pol_parse(&set, "shipped line", conf, strlen(conf));
+    cr_assert_eq(set.error_count, 0, "%s", conf);
+    char a[256] = "", b[256] = "";
+    uma_buf_t ba = { a, 0, sizeof a - 1 }, bb = { b, 0, sizeof b - 1 };
+    pol_put_value(&ba, &defaults, (pol_key_id_t)k);
+    pol_put_value(&bb, &set, (pol_key_id_t)k);
+    a[ba.len] = b[bb.len] = 0;
+    cr_assert_str_eq(b, a, "[%s] %s: the shipped file says %.*s, the table %s", pol_keys[k].section,
+                     pol_keys[k].name, (int)len, at, pol_keys[k].def);
   }
 }
 
