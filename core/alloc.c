@@ -7,7 +7,6 @@
 #include "bytes.h"
 #include "alloc.h"
 #include "fmt.h"
-#include "frag.h"
 #include "heap.h"
 #include "large.h"
 #include "layout.h"
@@ -110,7 +109,7 @@ bool alloc_purge_for_retry(size_t size) {
 void *alloc_generic(size_t size, size_t align, bool zero, const void *ra) {
   void *p = generic_once(size, align, zero, ra);
   if (uma_unlikely(p == NULL) && alloc_purge_for_retry(size)) p = generic_once(size, align, zero, ra);
-  frag_snapshot_if_due();
+  if (stats_observers.after_slow_path) stats_observers.after_slow_path();   /* a walk due at a new peak */
   ticker_ensure();   /* a forked child's first slow path: outside any lock */
   if (uma_unlikely(p == NULL)) errno = ENOMEM;   /* last: what ran above may have set errno */
   return p;
@@ -361,7 +360,7 @@ void *alloc_realloc(void *p, size_t size, const void *ra) {
       if (uma_tls_heap == NULL) heap_get_slow();
       void *q = large_realloc(uma_tls_heap, lg, p, size);   /* pages move, bytes do not */
       if (q == NULL && alloc_purge_for_retry(size)) q = large_realloc(uma_tls_heap, lg, p, size);
-      frag_snapshot_if_due();
+      if (stats_observers.after_slow_path) stats_observers.after_slow_path();
       if (q == NULL) errno = ENOMEM;   /* after: the snapshot may set errno */
       return q;
     }

@@ -28,6 +28,7 @@
  * = any): overwriting resident pages beats unmapping them and faulting the
  * aliases in. */
 #include "base.h"
+#include "stats.h"
 #include "large.h"
 #include "fork.h"
 #include "bytes.h"
@@ -35,7 +36,6 @@
 #include "fmt.h"
 #include "json.h"
 #include "layout.h"
-#include "limits.h"
 #include "os.h"
 #include "pinned.h"
 #include <string.h>
@@ -214,7 +214,7 @@ static bool make_private(uma_large_t *lg, extent_t *e) {
 uma_large_t *cow_map(size_t size) {
   uint64_t pages = (size + PG - 1) / PG;
   size_t map_size = PG + pages * PG;
-  if (pages > UINT32_MAX || !limits_heap_allows(map_size)) return NULL;   /* [limits] heap */
+  if (pages > UINT32_MAX || !stats_heap_allows(map_size)) return NULL;   /* [limits] heap */
   uma_large_t *lg = os_map_aligned(map_size, UMA_SEG_SIZE);
   if (lg == NULL) return NULL;
   pthread_mutex_lock(&cow_lock);

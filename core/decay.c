@@ -10,9 +10,9 @@
  * The thread starts lazily, at an allocation slow path, once the footprint
  * reached [purge] background_above: a small program never gets one. */
 #include "base.h"
+#include "options.h"
 #include "decay.h"
 #include "heap.h"
-#include "init.h"
 #include "large.h"
 #include "os.h"
 #include "segment.h"

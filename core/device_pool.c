@@ -39,7 +39,6 @@
 #include "addr_table.h"
 #include "device_pool.h"
 #include "device_share.h"
-#include "frag.h"
 #include "os.h"
 #include "plan.h"
 #include "plan_host.h"
@@ -899,14 +898,7 @@ bool dev_summary(int id, dev_stats_t *st, uma_frag_pool_t *extents) {
         extents->live_bytes += b->size;
         continue;
       }
-      extents->free_bytes += b->size;   /* ready or pending: both are free extents */
-      extents->free_extents++;
-      if (b->size > extents->largest_free) extents->largest_free = b->size;
-      unsigned bucket = 63u - (unsigned)__builtin_clzll(b->size);
-      if (bucket >= FRAG_BUCKETS) bucket = FRAG_BUCKETS - 1;
-      extents->hist_count[bucket]++;
-      extents->hist_bytes[bucket] += b->size;
-      for (unsigned j = 0; j < FRAG_PROBES; j++) extents->usable[j] += b->size / frag_probe_sizes[j] * frag_probe_sizes[j];
+      extents_add(extents, b->size, 1);   /* ready or pending: both are free extents */
     }
   }
   pthread_mutex_unlock(&p->lock);

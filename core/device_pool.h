@@ -2,7 +2,7 @@
 #ifndef UMA_DEVICE_POOL_H
 #define UMA_DEVICE_POOL_H
 #include "base.h"
-#include "frag.h"
+#include "extents.h"
 
 #define DEV_MAX 16
 /* The pinned host pool (cudaHostAlloc, cuMemHostAlloc) is the same kind of

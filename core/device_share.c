@@ -16,10 +16,10 @@
  * next process to claim a row takes the rows of dead pids. No lock is held
  * across processes: every field is one atomic word. */
 #include "base.h"
+#include "options.h"
 #include "device_pool.h"
 #include "device_share.h"
 #include "fmt.h"
-#include "init.h"
 #include "os.h"
 #include <errno.h>
 #include <fcntl.h>

@@ -28,6 +28,7 @@ typedef enum fork_step_e {
   FORK_FRAG,         /* child only: a walk in progress (frag.c) */
   FORK_TIMELINE,     /* child only: a sample in progress (timeline.c) */
   FORK_TICKER,       /* child only: the helper thread is gone (ticker.c) */
+  FORK_LIVE,         /* child only: a page of its own (live.c) */
   FORK_STEPS
 } fork_step_t;
 

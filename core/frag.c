@@ -24,26 +24,12 @@
 #include "sample.h"
 #include "stats.h"
 
-const uint64_t frag_probe_sizes[FRAG_PROBES] = { 64, 4096, 65536, 1048576, 16777216 };
 const char *const frag_pool_names[FRAG_POOLS] = { "small", "medium", "coalescing", "large" };
 
 UMA_TABLE uma_frag_t frag_at_peak, frag_at_exit;
-bool frag_snapshots_on;                  /* the report wants the peak snapshot */
+static bool frag_snapshots_on;           /* the report wants the peak snapshot */
 static _Atomic bool frag_busy;           /* one walk at a time */
 static _Atomic uint64_t frag_next_snapshot;
-
-static void add_extents(uma_frag_pool_t *pool, uint64_t size, uint64_t n) {
-  if (n == 0 || size == 0) return;
-  pool->free_bytes += n * size;
-  pool->free_extents += n;
-  if (size > pool->largest_free) pool->largest_free = size;
-  unsigned b = 63u - (unsigned)__builtin_clzll(size);
-  if (b >= FRAG_BUCKETS) b = FRAG_BUCKETS - 1;
-  pool->hist_count[b] += n;
-  pool->hist_bytes[b] += n * size;
-  for (unsigned j = 0; j < FRAG_PROBES; j++)
-    pool->usable[j] += n * (size / frag_probe_sizes[j] * frag_probe_sizes[j]);
-}
 
 static void walk_segment(uma_frag_t *out, uma_segment_t *seg, bool resident) {
   uint8_t kind = seg->kind;
@@ -63,7 +49,7 @@ static void walk_segment(uma_frag_t *out, uma_segment_t *seg, bool resident) {
       if (!((seg->dirty_mask >> i) & 1)) pool->free_returned += page_bytes;
       continue;
     }
-    add_extents(pool, run, 1);
+    extents_add(pool, run, 1);
     run = 0;
     uma_page_t *page = &seg->pages[i];
     uint64_t bs = page->block_size;
@@ -78,9 +64,9 @@ static void walk_segment(uma_frag_t *out, uma_segment_t *seg, bool resident) {
     pool->free_returned += (uint64_t)page_purged_count(page) * UMA_OS_PAGE;
     out->class_live[cls] += used * bs;
     out->class_free[cls] += (capacity - used) * bs;
-    add_extents(pool, bs, capacity - used);
+    extents_add(pool, bs, capacity - used);
   }
-  add_extents(pool, run, 1);
+  extents_add(pool, run, 1);
 }
 
 static void walk_large(uma_frag_t *out, uma_large_t *lg, bool resident) {
@@ -91,7 +77,7 @@ static void walk_large(uma_frag_t *out, uma_large_t *lg, bool resident) {
   pool->mapped += map;
   pool->metadata += offset;
   if (resident) pool->resident += os_resident(lg, map);
-  if (lg->is_free) add_extents(pool, map - offset, 1);
+  if (lg->is_free) extents_add(pool, map - offset, 1);
   else pool->live_bytes += map - offset;
 }
 
@@ -110,7 +96,7 @@ bool frag_scan(uma_frag_t *out, bool resident) {
     void *base = (void *)(slot << UMA_SEG_SHIFT);
     uint8_t kind = *(volatile uint8_t *)base;
     if (kind == SEG_KIND_LARGE) walk_large(out, base, resident);
-    else if (kind == SEG_KIND_BIG) tlsf_walk(&out->pool[FRAG_POOL_COALESCING], base, add_extents, resident);
+    else if (kind == SEG_KIND_BIG) tlsf_walk(&out->pool[FRAG_POOL_COALESCING], base, resident);
     else if (kind == SEG_KIND_SMALL || kind == SEG_KIND_MEDIUM) walk_segment(out, base, resident);
     if (resident && kind >= SEG_KIND_SMALL && kind <= SEG_KIND_LARGE) numa_census_mapping(base, kind);
   }
@@ -130,7 +116,6 @@ bool frag_scan(uma_frag_t *out, bool resident) {
  * end of the allocating calls): walked here, inside the call, the block
  * that made the peak was not yet in its pool and the snapshot missed it. */
 static _Atomic bool frag_due;
-_Atomic uint64_t frag_peak_snapshots;
 
 void frag_note_committed(uint64_t committed) {
   uint64_t due = atomic_load_explicit(&frag_next_snapshot, memory_order_relaxed);
@@ -144,7 +129,7 @@ void frag_snapshot_if_due(void) {
   if (uma_unlikely(atomic_load_explicit(&frag_due, memory_order_relaxed)) &&
       atomic_exchange_explicit(&frag_due, false, memory_order_relaxed) && frag_scan(&frag_at_peak, false)) {
     sample_note_peak();
-    atomic_fetch_add_explicit(&frag_peak_snapshots, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&stats_peak_walks, 1, memory_order_relaxed);
   }
 }
 
@@ -152,4 +137,10 @@ void frag_fork_child(void) {
   atomic_store(&frag_busy, false);
   atomic_store(&frag_due, false);
   atomic_store(&owner_map_scanners, 0);
+}
+
+void frag_watch_peaks(void) {
+  frag_snapshots_on = true;
+  stats_observers.new_peak = frag_note_committed;
+  stats_observers.after_slow_path = frag_snapshot_if_due;
 }

@@ -4,6 +4,7 @@
  * metadata chunks from the OS and are never unmapped, so a remote free can
  * always reach the heap that owns a page. */
 #include "base.h"
+#include "options.h"
 #include "heap.h"
 #include "init.h"
 #include "large.h"

@@ -122,4 +122,9 @@ UMA_HIDDEN void heap_fork_child(void);
 UMA_HIDDEN void heap_collect_abandoned(bool force);
 UMA_HIDDEN uma_heap_t *heap_check_home(uma_heap_t *heap);
 
+_Static_assert(offsetof(uma_tcache_t, head) % 64 >= 16 && offsetof(uma_tcache_t, allocs) % 64 >= 16 &&
+               offsetof(uma_tcache_t, page) % 64 >= 16 && sizeof(uma_tcache_t) == 64,
+               "the thread cache's hot words stay off a line's first 16 bytes, in one line");
+_Static_assert(2048 + sizeof(uma_heap_t) <= 3 * UMA_OS_PAGE, "a heap is three pages (heap.c's HEAP_OFFSET)");
+
 #endif

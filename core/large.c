@@ -3,14 +3,13 @@
  * never bytes. Freed mappings wait in a small cache for reuse and go back to
  * the OS after the purge delay. */
 #include "base.h"
+#include "options.h"
 #include "bytes.h"
 #include "alloc.h"
 #include "fmt.h"
 #include "heap.h"
-#include "init.h"
 #include "large.h"
 #include "layout.h"
-#include "limits.h"
 #include "numa.h"
 #include "os.h"
 #include "owner_map.h"
@@ -154,7 +153,7 @@ static bool same_placement(const uma_large_t *lg, unsigned route, int node) {
  * never bytes: its resident pages stay resident. The mapping, moved or
  * not, or NULL with `lg` untouched when the OS refuses. */
 static uma_large_t *grow_mapping(uma_large_t *lg, size_t need) {
-  if (!limits_heap_allows(need - lg->map_size)) return NULL;
+  if (!stats_heap_allows(need - lg->map_size)) return NULL;
   if (os_remap_in_place(lg, lg->map_size, need)) {
     stats_commit((int64_t)(need - lg->map_size));
     lg->map_size = need;
@@ -312,7 +311,7 @@ void *large_alloc(uma_heap_t *heap, size_t size, size_t align, bool zero, unsign
     lg->node = (uint8_t)node;
     stats_commit((int64_t)lg->map_size);
   } else if (!reused) {
-    if (!limits_heap_allows(map_size)) return NULL;   /* [limits] heap: the caller purges and retries */
+    if (!stats_heap_allows(map_size)) return NULL;   /* [limits] heap: the caller purges and retries */
     cache_yield_to(map_size);
     lg = align <= UMA_SEG_SIZE ? os_map_aligned(map_size, UMA_SEG_SIZE)
                                : os_map_aligned_at_offset(map_size, align, offset);

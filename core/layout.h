@@ -140,4 +140,10 @@ static inline void *seg_of(const void *p) {
   return (void *)(((uintptr_t)p - 1) & ~UMA_SEG_MASK);
 }
 
+_Static_assert(sizeof(uma_segment_t) <= UMA_SEG_HEADER_SIZE, "segment header fits before page 0's blocks");
+_Static_assert(sizeof(uma_large_t) <= UMA_OS_PAGE, "large header fits in one page");
+_Static_assert(sizeof(uma_page_t) == 128 && offsetof(uma_segment_t, pages) % 64 == 0, "hot page fields stay in one cache line");
+_Static_assert(offsetof(uma_segment_t, heap) % 64 != 0 && offsetof(uma_segment_t, page_shift) % 64 >= 16,
+               "free's segment fields stay off the low address bits of page-start blocks");
+
 #endif

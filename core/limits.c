@@ -32,6 +32,7 @@
  * its own purge-and-retry, CUDA's out-of-memory past the others. A heap or
  * cgroup trigger runs 1, 2, 4; a pinned one 2, 4; a GPU one 3. */
 #include "base.h"
+#include "ticker.h"
 #include "bytes.h"
 #include "decay.h"
 #include "device_pool.h"
@@ -51,8 +52,9 @@
 #include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
+#define LIMITS_LOOK_MS 100   /* how often quotas' alarms are looked at */
 
-uint64_t limit_heap, limit_pinned;
+uint64_t limit_pinned;
 unsigned limit_alarm_pct;
 unsigned limit_pressure_pct = 90;
 char limit_alarm_to[256] = "stderr";
@@ -60,17 +62,6 @@ char limit_alarm_command[256];
 limit_stats_t limit_stats;
 
 /* ---- the heap ------------------------------------------------------------------ */
-
-/* more: what the new mapping commits at once (a large block: all of it; a
- * segment: 0, it commits page by page — it may be mapped while P is under
- * the quota, which P may then pass by what its pages take). */
-bool limits_heap_allows(size_t more) {
-  if (limit_heap == 0) return true;
-  uint64_t p = atomic_load_explicit(&stats_committed, memory_order_relaxed);
-  if (more ? p + more <= limit_heap : p < limit_heap) return true;
-  atomic_fetch_add_explicit(&limit_stats.heap_refusals, 1, memory_order_relaxed);
-  return false;
-}
 
 /* ---- page-locked host memory ------------------------------------------------------ */
 
@@ -290,7 +281,7 @@ static void watch(int w, const char *what, uint64_t used, uint64_t limit) {
 }
 
 bool limits_alarms_wanted(void) {
-  return limit_alarm_pct && (limit_heap || limit_pinned || dev_quota);
+  return limit_alarm_pct && (stats_heap_limit || limit_pinned || dev_quota);
 }
 
 /* From the helper thread, every 100 ms while alarms are wanted, and on
@@ -298,7 +289,7 @@ bool limits_alarms_wanted(void) {
 void limits_tick(uint64_t now_ms) {
   watch_cgroup(now_ms);
   if (!limits_alarms_wanted()) return;
-  watch(WATCH_HEAP, "heap", atomic_load_explicit(&stats_committed, memory_order_relaxed), limit_heap);
+  watch(WATCH_HEAP, "heap", atomic_load_explicit(&stats_committed, memory_order_relaxed), stats_heap_limit);
   watch(WATCH_PINNED, "pinned host memory", limits_pinned_in_use(), limit_pinned);
   if (dev_quota)
     for (int d = 0; d < DEV_MAX; d++) {
@@ -345,7 +336,7 @@ static void limits_write_degradation(int fd) {
 void limits_write_text(int fd) {
   /* The pinned quota is on by default: said only where page-locked memory was used. */
   bool pinned = limit_pinned && (limit_stats.pinned_refusals || limits_pinned_in_use() || pin_stats.peak_bytes);
-  if (!limit_heap && !pinned && !dev_quota) {
+  if (!stats_heap_limit && !pinned && !dev_quota) {
     limits_write_degradation(fd);
     return;
   }
@@ -354,9 +345,9 @@ void limits_write_text(int fd) {
   buf_str(&b, "  limits");
   buf_pad(&b, 24);
   bool first = true;
-  if (limit_heap) {
-    buf_str(&b, "heap "); buf_bytes(&b, limit_heap);
-    buf_str(&b, " (refused "); buf_count(&b, limit_stats.heap_refusals); buf_str(&b, ")");
+  if (stats_heap_limit) {
+    buf_str(&b, "heap "); buf_bytes(&b, stats_heap_limit);
+    buf_str(&b, " (refused "); buf_count(&b, stats_heap_refusals); buf_str(&b, ")");
     first = false;
   }
   if (pinned) {
@@ -382,8 +373,8 @@ void limits_write_text(int fd) {
 
 void limits_write_json(uma_json_t *j) {
   json_open(j, "limits", '{');
-  json_u64(j, "heap_bytes", limit_heap);
-  json_u64(j, "heap_refusals", limit_stats.heap_refusals);
+  json_u64(j, "heap_bytes", stats_heap_limit);
+  json_u64(j, "heap_refusals", stats_heap_refusals);
   json_u64(j, "pinned_bytes", limit_pinned);
   json_u64(j, "pinned_in_use_bytes", limits_pinned_in_use());
   json_u64(j, "pinned_refusals", limit_stats.pinned_refusals);
@@ -405,3 +396,9 @@ void limits_write_json(uma_json_t *j) {
   json_close(j, '}');
   json_close(j, '}');
 }
+
+/* The helper thread looks every 100 ms while alarms are wanted, and at
+ * each of its wake-ups for the cgroup's pressure. */
+static uint64_t look_period(void) { return limits_alarms_wanted() ? LIMITS_LOOK_MS : 0; }
+static const ticker_job_t look_job = { limits_alarms_wanted, look_period, limits_tick };
+void limits_start(void) { ticker_add(&look_job); }

@@ -10,10 +10,12 @@
  * child unmaps its parent's page (MAP_SHARED: writing it would overwrite the
  * parent's numbers) and makes its own, naming its parent's job. */
 #include "base.h"
+#include "options.h"
+#include "fork.h"
+#include "ticker.h"
 #include "bytes.h"
 #include "device_pool.h"
 #include "fmt.h"
-#include "init.h"
 #include "limits.h"
 #include "live.h"
 #include "os.h"
@@ -43,9 +45,16 @@ static int env_int(const char *const *names) {
   return -1;
 }
 
+/* The helper thread publishes the page every 500 ms while it runs; it is
+ * started for the page alone only when [report] live = yes. */
+static uint64_t live_period(void) { return live_mode != LIVE_NO ? 500 : 0; }
+static const ticker_job_t live_job = { live_wanted, live_period, live_publish };
+
 /* The job a process belongs to: torchrun's run id, Slurm's job, else none
  * (uma-top then groups a process with the children it forked). */
 void live_init(void) {
+  ticker_add(&live_job);
+  fork_register(FORK_LIVE, NULL, NULL, live_fork_child);
   static const char *const job_vars[] = { "TORCHELASTIC_RUN_ID", "SLURM_JOB_ID", "PBS_JOBID", "LSB_JOBID", NULL };
   static const char *const rank_vars[] = { "RANK", "OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK", "SLURM_PROCID", NULL };
   static const char *const local_vars[] = { "LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID", NULL };
@@ -127,7 +136,7 @@ void live_publish(uint64_t now_ms) {
   page->peak_live = s.peak_live_bytes;
   page->resident = timeline_process_resident();
   page->pinned = limits_pinned_in_use();
-  page->limit_heap = limit_heap;
+  page->limit_heap = stats_heap_limit;
   page->limit_pinned = limit_pinned;
   page->limit_gpu = dev_quota;
   page->gpus = 0;

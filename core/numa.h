@@ -54,6 +54,6 @@ UMA_HIDDEN extern int8_t numa_gpu_node[DEV_MAX_GPUS];
 UMA_HIDDEN extern char numa_gpu_bus[DEV_MAX_GPUS][16];
 UMA_HIDDEN extern bool numa_hwloc_loaded;
 UMA_HIDDEN void numa_resolve_routes(void);
-UMA_HIDDEN void numa_topology_discover(void);
+UMA_HIDDEN void numa_topology_discover(void *(*lookup)(void *handle, const char *name));   /* lookup: dlsym, never a wrapper */
 
 #endif

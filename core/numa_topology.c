@@ -54,7 +54,9 @@ typedef struct hwloc_api_s {
                            unsigned long, hwloc_uint64_t *);
 } hwloc_api_t;
 
-static bool load_api(hwloc_api_t *h) {
+/* lookup: the C library's dlsym, handed down by the preload (whose own
+ * dlsym is a wrapper for CUDA's routes). */
+static bool load_api(hwloc_api_t *h, void *(*lookup)(void *, const char *)) {
   void *lib = dlopen("libhwloc.so.15", RTLD_NOW | RTLD_LOCAL);
   if (lib == NULL) return false;
   void **slot = (void **)h;
@@ -64,7 +66,7 @@ static bool load_api(hwloc_api_t *h) {
     "hwloc_get_obj_by_depth", "hwloc_bitmap_first", "hwloc_bitmap_weight", "hwloc_memattr_get_value",
   };
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-    if ((slot[i] = dlsym(lib, names[i])) == NULL) return false;
+    if ((slot[i] = lookup(lib, names[i])) == NULL) return false;
   return true;
 }
 
@@ -165,12 +167,12 @@ static void find_gpus(const hwloc_api_t *h, hwloc_topology_t topo) {
 
 #endif
 
-void numa_topology_discover(void) {
+void numa_topology_discover(void *(*lookup)(void *handle, const char *name)) {
   if (!numa_active) return;
 #if HAVE_HWLOC
   hwloc_api_t h;
   hwloc_topology_t topo;
-  if (load_api(&h) && h.topology_init(&topo) == 0) {
+  if (load_api(&h, lookup) && h.topology_init(&topo) == 0) {
     h.set_io_types_filter(topo, HWLOC_TYPE_FILTER_KEEP_IMPORTANT);
     if (h.topology_load(topo) == 0) {
       numa_hwloc_loaded = true;

@@ -2,7 +2,7 @@
  * layer (policy/) sets them from the policy file and the environment; until
  * it runs (allocations before the preload's constructor) the defaults hold. */
 #include "base.h"
-#include "init.h"
+#include "options.h"
 #include <sys/auxv.h>
 
 static const struct { int64_t min, max; } option_bounds[UMA_OPTION_COUNT] = {

@@ -2,7 +2,7 @@
  * Raw calls never touch errno (free() must preserve it), never allocate, and
  * never reach an interposed mmap, so routing mmap later cannot recurse. */
 #include "base.h"
-#include "init.h"
+#include "options.h"
 #include "os.h"
 #include "route.h"
 #include <sys/syscall.h>
@@ -294,6 +294,11 @@ long os_read(int fd, void *buf, size_t len) {
 void os_close(int fd) { os_syscall6(SYS_close, fd, 0, 0, 0, 0, 0); }
 void os_yield(void) { os_syscall6(SYS_sched_yield, 0, 0, 0, 0, 0, 0); }
 int os_getpid(void) { return (int)os_syscall6(SYS_getpid, 0, 0, 0, 0, 0, 0); }
+/* The process ends here, as _exit would, without the preload's own _exit
+ * (interpose/init.c), which writes reports first. */
+_Noreturn void os_exit(int code) {
+  for (;;) os_syscall6(SYS_exit_group, code, 0, 0, 0, 0, 0);
+}
 
 /* Resident pages of [p, p+size): mincore in 4 MiB steps (a 1 KiB vector on
  * the stack). Unmapped parts count as not resident. */

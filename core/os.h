@@ -22,6 +22,7 @@ UMA_HIDDEN bool os_file_contains(const char *path, const char *needle);   /* a /
 UMA_HIDDEN long os_read(int fd, void *buf, size_t len);
 UMA_HIDDEN void os_close(int fd);
 UMA_HIDDEN int os_getpid(void);
+UMA_HIDDEN _Noreturn void os_exit(int code);
 UMA_HIDDEN void os_yield(void);
 UMA_HIDDEN uint64_t os_resident(const void *p, size_t size);
 UMA_HIDDEN uint64_t os_peak_rss(void);

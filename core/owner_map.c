@@ -51,3 +51,5 @@ void owner_map_release(const void *slot_base) {
   atomic_thread_fence(memory_order_seq_cst);
   while (atomic_load(&owner_map_scanners) != 0) os_yield();
 }
+
+_Static_assert(OWNER_MAPPING < OWNER_PAGES_MIN, "owner_map_set: a page shift says a paged segment");

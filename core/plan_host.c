@@ -12,7 +12,6 @@
 #include "fmt.h"
 #include "json.h"
 #include "large.h"
-#include "limits.h"
 #include "os.h"
 #include "plan.h"
 #include "plan_host.h"
@@ -59,7 +58,7 @@ static void arena_set(uint64_t need) {
   arena = NULL;
   arena_size = 0;
   if (need && footprint_before == 0) footprint_before = atomic_load_explicit(&stats_peak_committed, memory_order_relaxed);
-  uint8_t *a = need && limits_heap_allows(need) ? os_map_aligned(arena_span(need), UMA_SEG_SIZE) : NULL;
+  uint8_t *a = need && stats_heap_allows(need) ? os_map_aligned(arena_span(need), UMA_SEG_SIZE) : NULL;
   if (a == NULL) return;
   arena_size = need;
   arena = a + UMA_OS_PAGE;

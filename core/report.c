@@ -4,12 +4,12 @@
  * signal handler and after fork, and allocates nothing from the heap it
  * describes. docs/REPORT-FORMAT.md defines every figure. */
 #include "base.h"
+#include "options.h"
 #include "cow.h"
 #include "device_pool.h"
 #include "fmt.h"
 #include "frag.h"
 #include "heap.h"
-#include "init.h"
 #include "limits.h"
 #include "numa_report.h"
 #include "os.h"
@@ -31,8 +31,8 @@ uint64_t report_start_unix;
 void report_configure(bool on, uint64_t timeline_ms, uint64_t timeline_bytes, uint64_t trace_records,
                       uint64_t sample_bytes) {
   report_start_unix = os_unix_time();
-  frag_snapshots_on = on;
   if (!on) return;
+  frag_watch_peaks();
   sample_configure(sample_bytes);
   if (timeline_ms || timeline_bytes) timeline_start(timeline_ms, timeline_bytes);
   if (trace_records && !trace_on && !trace_start(trace_records))

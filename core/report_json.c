@@ -2,11 +2,11 @@
  * schema, with the meaning and unit of every member, is docs/REPORT-FORMAT.md;
  * bump UMA_REPORT_VERSION when a member changes meaning or goes away. */
 #include "base.h"
+#include "options.h"
 #include "cow.h"
 #include "device_pool.h"
 #include "fmt.h"
 #include "frag.h"
-#include "init.h"
 #include "json.h"
 #include "limits.h"
 #include "numa_report.h"
@@ -28,7 +28,7 @@ static void unusable(uma_json_t *j, const uma_frag_pool_t *x) {
   json_open(j, "unusable_index", '[');
   for (unsigned k = 0; k < FRAG_PROBES; k++) {
     json_open(j, NULL, '{');
-    json_u64(j, "request", frag_probe_sizes[k]);
+    json_u64(j, "request", extent_probe_sizes[k]);
     json_ratio(j, "index", x->free_bytes - x->usable[k], x->free_bytes);
     json_close(j, '}');
   }

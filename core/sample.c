@@ -25,7 +25,6 @@
 #include "addr_table.h"
 #include "alloc.h"
 #include "fmt.h"
-#include "frag.h"
 #include "heap.h"
 #include "json.h"
 #include "os.h"
@@ -189,7 +188,7 @@ void *sample_alloc(size_t size, size_t align, bool zero, const void *ra, uma_tca
   else if (heap) heap->sample_left = next;
   if (!ready) return alloc_generic(size, align, zero, ra);
   void *p;
-  uint64_t snapshots = atomic_load_explicit(&frag_peak_snapshots, memory_order_relaxed);
+  uint64_t snapshots = atomic_load_explicit(&stats_peak_walks, memory_order_relaxed);
   if (size <= UMA_TCACHE_MAX_SIZE && sc_of(size) < tlsf_first_class && align <= UMA_OS_PAGE && heap) {
     sample_lock();
     uma_tls_heap = sample_heap;   /* its pages, so the block's free reaches sample_free */
@@ -204,7 +203,7 @@ void *sample_alloc(size_t size, size_t align, bool zero, const void *ra, uma_tca
   }
   if (p) record(p, size);
   /* the block made a new peak: the snapshot's sites must include it */
-  if (atomic_load_explicit(&frag_peak_snapshots, memory_order_relaxed) != snapshots) sample_note_peak();
+  if (atomic_load_explicit(&stats_peak_walks, memory_order_relaxed) != snapshots) sample_note_peak();
   return p;
 }
 

@@ -2,12 +2,11 @@
  * and taking them back, purging free pages after the decay delay, and a small
  * process-wide cache of empty segments so heaps reuse them before mapping. */
 #include "base.h"
+#include "options.h"
 #include "bytes.h"
 #include "fmt.h"
 #include "heap.h"
-#include "init.h"
 #include "layout.h"
-#include "limits.h"
 #include "numa.h"
 #include "os.h"
 #include "owner_map.h"
@@ -105,7 +104,7 @@ static uma_segment_t *seg_acquire(uma_heap_t *heap, uint8_t kind) {
   uma_segment_t *seg = seg_cache_take(heap->node);
   bool fresh = seg == NULL;
   if (fresh) {
-    if (!limits_heap_allows(0)) return NULL;   /* [limits] heap: a segment commits page by page */
+    if (!stats_heap_allows(0)) return NULL;   /* [limits] heap: a segment commits page by page */
     seg = os_map_aligned(UMA_SEG_SIZE, UMA_SEG_SIZE);
     if (seg == NULL) return NULL;
     seg->page_shift = shift;   /* before the map says "paged": free's fast path reads it then */

@@ -7,9 +7,6 @@
  * (measured: docs/BENCH.md). Waste stays within 1/8 of a request above
  * 128 B. Classes up to 64 KiB are found by one table load. */
 #include "base.h"
-#include "heap.h"
-#include "layout.h"
-#include "owner_map.h"
 #include "size_class.h"
 
 const uint32_t sc_size_table[UMA_CLASS_COUNT] = {
@@ -91,13 +88,3 @@ const uint8_t sc_mid_table[1025] = {
 _Static_assert(UMA_SMALL_CLASSES == 64, "class 63 is the last 8 KiB class");
 _Static_assert(UMA_MEDIUM_CLASSES == 88, "class 87 is the last 64 KiB class");
 _Static_assert(sizeof sc_size_table / sizeof sc_size_table[0] == UMA_CLASS_COUNT, "one row per class");
-_Static_assert(sizeof(uma_segment_t) <= UMA_SEG_HEADER_SIZE, "segment header fits before page 0's blocks");
-_Static_assert(sizeof(uma_large_t) <= UMA_OS_PAGE, "large header fits in one page");
-_Static_assert(sizeof(uma_page_t) == 128 && offsetof(uma_segment_t, pages) % 64 == 0, "hot page fields stay in one cache line");
-_Static_assert(offsetof(uma_segment_t, heap) % 64 != 0 && offsetof(uma_segment_t, page_shift) % 64 >= 16,
-               "free's segment fields stay off the low address bits of page-start blocks");
-_Static_assert(offsetof(uma_tcache_t, head) % 64 >= 16 && offsetof(uma_tcache_t, allocs) % 64 >= 16 &&
-               offsetof(uma_tcache_t, page) % 64 >= 16 && sizeof(uma_tcache_t) == 64,
-               "the thread cache's hot words stay off a line's first 16 bytes, in one line");
-_Static_assert(OWNER_MAPPING < OWNER_PAGES_MIN, "owner_map_set: a page shift says a paged segment");
-_Static_assert(2048 + sizeof(uma_heap_t) <= 3 * UMA_OS_PAGE, "a heap is three pages (heap.c's HEAP_OFFSET)");

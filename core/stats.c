@@ -4,12 +4,10 @@
  * thread with no heap land in the process-wide "orphan" counters. */
 #include "base.h"
 #include "decay.h"
-#include "frag.h"
 #include "heap.h"
 #include "os.h"
 #include "size_class.h"
 #include "stats.h"
-#include "timeline.h"
 #include "tlsf.h"
 #include <string.h>
 
@@ -94,6 +92,25 @@ static void stats_sum(uma_stats_t *out) {
 
 /* ---- the footprint -------------------------------------------------------- */
 _Atomic uint64_t stats_committed, stats_peak_committed;
+stats_observers_t stats_observers;
+
+/* [limits] heap: the quota on P, checked where the heap maps more
+ * (segments, large mappings, the coalescing pool's segments); limits.c
+ * reports it and raises its alarms. */
+uint64_t stats_heap_limit;
+_Atomic uint64_t stats_heap_refusals;
+
+/* more: what the new mapping commits at once (a large block: all of it; a
+ * segment: 0, it commits page by page — it may be mapped while P is under
+ * the quota, which P may then pass by what its pages take). */
+bool stats_heap_allows(size_t more) {
+  if (stats_heap_limit == 0) return true;
+  uint64_t p = atomic_load_explicit(&stats_committed, memory_order_relaxed);
+  if (more ? p + more <= stats_heap_limit : p < stats_heap_limit) return true;
+  atomic_fetch_add_explicit(&stats_heap_refusals, 1, memory_order_relaxed);
+  return false;
+}
+_Atomic uint64_t stats_peak_walks;
 
 void stats_commit(int64_t delta) {
   uint64_t now = atomic_fetch_add_explicit(&stats_committed, (uint64_t)delta, memory_order_relaxed) + (uint64_t)delta;
@@ -101,7 +118,7 @@ void stats_commit(int64_t delta) {
   uint64_t peak = atomic_load_explicit(&stats_peak_committed, memory_order_relaxed);
   while (now > peak && !atomic_compare_exchange_weak_explicit(&stats_peak_committed, &peak, now,
                                                               memory_order_relaxed, memory_order_relaxed)) {}
-  if (now > peak) frag_note_committed(now);
+  if (now > peak && stats_observers.new_peak) stats_observers.new_peak(now);
 }
 
 static void peak_update(uint64_t live) {
@@ -116,7 +133,7 @@ static void peak_update(uint64_t live) {
  * costs O(heaps × classes). */
 void stats_sample_peak(uma_heap_t *heap) {
   uint64_t now = os_now_ms();
-  timeline_tick(now, heap);
+  if (stats_observers.sample) stats_observers.sample(now, heap);
   if (atomic_exchange_explicit(&last_sample_ms, now, memory_order_relaxed) == now) return;
   uma_stats_t s;
   stats_sum(&s);

@@ -17,6 +17,20 @@
     atomic_load_explicit((_Atomic uint64_t *)&(field), memory_order_relaxed) + (n), memory_order_relaxed)
 #endif
 UMA_HIDDEN void stats_sample_peak(uma_heap_t *heap);
+/* Who watches the counters, registered by the report's parts as they start
+ * (frag.c, timeline.c): the allocator calls them and names none. NULL:
+ * nobody watches. */
+typedef struct stats_observers_s {
+  void (*new_peak)(uint64_t committed);           /* the footprint passed its peak (stats_commit) */
+  void (*sample)(uint64_t now_ms, uma_heap_t *h);  /* a refill or a large allocation (stats_sample_peak) */
+  void (*after_slow_path)(void);                  /* end of an allocation slow path, outside any lock */
+} stats_observers_t;
+UMA_HIDDEN extern stats_observers_t stats_observers;
+/* [limits] heap (0: none): P may not pass it where the heap maps more. */
+UMA_HIDDEN extern uint64_t stats_heap_limit;
+UMA_HIDDEN extern _Atomic uint64_t stats_heap_refusals;
+UMA_HIDDEN bool stats_heap_allows(size_t more);   /* before the heap maps more */
+UMA_HIDDEN extern _Atomic uint64_t stats_peak_walks;   /* walks taken at a new peak (frag.c counts them) */
 typedef struct uma_totals_s {
   uint64_t allocs[UMA_CLASS_COUNT], frees[UMA_CLASS_COUNT], requested[UMA_CLASS_COUNT];
   uint64_t large_allocs, large_bytes, large_frees, large_freed, large_requested, large_remaps;

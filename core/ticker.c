@@ -1,14 +1,13 @@
 /* ticker.c — the allocator's one helper thread (a CUDA process also gets
- * device_share.c's). It samples the
- * timeline on a clock while a report is written (a program holding still
- * gets samples too, so the timeline shows it flat), writes the periodic
- * snapshot ([report] interval), and runs the purge pass ([purge]
- * background, decay.c) so that memory freed and idle goes back to the OS
- * when the program stops allocating, and looks at the quotas' alarms
- * ([limits] alarm, limits.c). It never allocates: it reads counters
- * and /proc through raw system calls, and sleeps in between.
+ * device_share.c's). It runs the purge pass ([purge] background, decay.c)
+ * so that memory freed and idle goes back to the OS when the program stops
+ * allocating. It never allocates: it reads counters and /proc through raw
+ * system calls, and sleeps in between.
  *
- * Started from the preload's constructor when a report wants it, else at
+ * What it does besides purging is a list of jobs (ticker.h) the timeline,
+ * the periodic report, the quotas and the live page add as they start.
+ *
+ * Started from the preload's constructor when a job wants it, else at
  * the end of an allocation slow path once the purge pass is wanted (the
  * footprint reached [purge] background_above); in a forked child (which
  * has no copy of it) at the end of the child's first allocation slow path
@@ -18,53 +17,58 @@
 #include "base.h"
 #include "fork.h"
 #include "decay.h"
-#include "limits.h"
-#include "live.h"
+#include "fmt.h"
 #include "os.h"
 #include "ticker.h"
-#include "timeline.h"
-#include "live_page.h"
 #include <signal.h>
-#define LIMITS_LOOK_MS 100   /* how often quotas' alarms are looked at */
 
-static uint64_t tick_ms;                 /* 0: no ticker wanted */
-static void (*snapshot_fn)(void);        /* the periodic report (interpose/init.c) */
-static uint64_t snapshot_every_ms;
+static _Atomic(const ticker_job_t *) jobs[TICKER_JOBS];
 static _Atomic bool running;             /* a ticker thread exists in this process */
 static _Atomic bool starting;
 
-void ticker_configure(uint64_t timeline_ms, uint64_t snapshot_ms, void (*snapshot)(void)) {
-  uint64_t t = timeline_ms;
-  if (snapshot_ms && (t == 0 || snapshot_ms < t)) t = snapshot_ms;
-  tick_ms = t;
-  snapshot_fn = snapshot;
-  snapshot_every_ms = snapshot ? snapshot_ms : 0;
+void ticker_add(const ticker_job_t *job) {
+  for (int i = 0; i < TICKER_JOBS; i++) {
+    const ticker_job_t *expected = NULL;
+    if (atomic_load(&jobs[i]) == job || atomic_compare_exchange_strong(&jobs[i], &expected, job)) return;
+  }
+  UMA_ASSERT(!"more ticker jobs than TICKER_JOBS");
+}
+
+/* The shortest period any job allows now; 0: none limits the sleep. */
+static uint64_t jobs_period(void) {
+  uint64_t wait = 0;
+  for (int i = 0; i < TICKER_JOBS; i++) {
+    const ticker_job_t *job = atomic_load_explicit(&jobs[i], memory_order_acquire);
+    uint64_t p = job ? job->period() : 0;
+    if (p && (wait == 0 || p < wait)) wait = p;
+  }
+  return wait;
+}
+
+static bool jobs_wanted(void) {
+  for (int i = 0; i < TICKER_JOBS; i++) {
+    const ticker_job_t *job = atomic_load_explicit(&jobs[i], memory_order_acquire);
+    if (job && job->wanted()) return true;
+  }
+  return false;
 }
 
 static void *ticker_main(void *arg) {
   (void)arg;
   uint64_t now = os_now_ms();
-  uint64_t next_snapshot = snapshot_every_ms ? now + snapshot_every_ms : UINT64_MAX;
   uint64_t next_decay = now + decay_period_ms();
   for (;;) {
-    /* the timeline's own interval doubles as its buffer fills */
-    uint64_t wait = tick_ms ? (timeline_interval_ms ? timeline_interval_ms : tick_ms) : UINT64_MAX;
-    if (snapshot_every_ms && snapshot_every_ms < wait) wait = snapshot_every_ms;
+    uint64_t wait = jobs_period();
+    if (wait == 0) wait = UINT64_MAX;
     bool decay = decay_enabled();
     if (decay && decay_period_ms() < wait) wait = decay_period_ms();
-    bool alarms = limits_alarms_wanted();
-    if (alarms && wait > LIMITS_LOOK_MS) wait = LIMITS_LOOK_MS;
-    if (live_mode != LIVE_NO && wait > 500) wait = 500;   /* the live page (live.c) */
     if (wait == UINT64_MAX) wait = 1000;   /* nothing to do now: the policy may change */
     os_sleep_ms(wait);
     now = os_now_ms();
-    if (tick_ms) timeline_tick(now, NULL);
-    if (now >= next_snapshot) {
-      snapshot_fn();
-      next_snapshot = now + snapshot_every_ms;
+    for (int i = 0; i < TICKER_JOBS; i++) {   /* each keeps its own clock: the run may be early for it */
+      const ticker_job_t *job = atomic_load_explicit(&jobs[i], memory_order_acquire);
+      if (job) job->run(now);
     }
-    limits_tick(now);   /* alarms, and the cgroup's pressure (limits.c) */
-    live_publish(now);
     if (decay && now >= next_decay) {
       decay_pass();
       next_decay = now + decay_period_ms();
@@ -76,7 +80,7 @@ static void *ticker_main(void *arg) {
 /* Starts the thread if one is wanted and none runs; cheap when it does. */
 void ticker_ensure(void) {
   if (atomic_load_explicit(&running, memory_order_relaxed) ||
-      (tick_ms == 0 && !decay_wanted() && !limits_alarms_wanted() && !live_wanted()))
+      (!decay_wanted() && !jobs_wanted()))
     return;
   if (atomic_exchange(&starting, true)) return;
   sigset_t all, old;
@@ -90,7 +94,7 @@ void ticker_ensure(void) {
   fork_register(FORK_TICKER, NULL, NULL, ticker_fork_child);
   if (pthread_create(&t, &attr, ticker_main, NULL) == 0) atomic_store(&running, true);
   else {   /* no thread (RLIMIT_NPROC, a sandbox): samples and purges stay on slow paths */
-    tick_ms = 0;
+    for (int i = 0; i < TICKER_JOBS; i++) atomic_store(&jobs[i], NULL);
     uma_option_set(UMA_OPTION_PURGE_BACKGROUND, 0);
   }
   pthread_attr_destroy(&attr);
@@ -101,7 +105,6 @@ void ticker_ensure(void) {
 bool ticker_running(void) { return atomic_load_explicit(&running, memory_order_relaxed); }
 
 void ticker_fork_child(void) {
-  live_fork_child();
   atomic_store(&running, false);
   atomic_store(&starting, false);
 }

@@ -6,6 +6,7 @@
  * interval doubles: the whole run stays covered at a coarser grain, where a
  * ring that overwrote its oldest entries would lose the start. */
 #include "base.h"
+#include "ticker.h"
 #include "fork.h"
 #include "heap.h"
 #include "os.h"
@@ -39,8 +40,18 @@ uint64_t timeline_process_resident(void) {
   return pages * UMA_OS_PAGE;
 }
 
+/* On a clock, the helper thread samples too: a program holding still gets
+ * samples, so the timeline shows it flat. Its interval doubles as the
+ * buffer fills. */
+static bool clock_wanted(void) { return timeline_interval_ms != 0; }
+static uint64_t clock_period(void) { return timeline_interval_ms; }
+static void clock_run(uint64_t now) { timeline_tick(now, NULL); }
+static const ticker_job_t clock_job = { clock_wanted, clock_period, clock_run };
+
 void timeline_start(uint64_t interval_ms, uint64_t interval_bytes) {
   fork_register(FORK_TIMELINE, NULL, NULL, timeline_fork_child);
+  if (interval_ms) ticker_add(&clock_job);
+  stats_observers.sample = timeline_tick;
   timeline_start_ms = os_now_ms();
   timeline_interval_ms = interval_ms;
   timeline_interval_bytes = interval_bytes;

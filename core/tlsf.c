@@ -27,11 +27,9 @@
  * reads as zero (calloc skips the memset) and is not committed. An empty
  * segment is unmapped once it has been free for the delay. */
 #include "base.h"
+#include "options.h"
 #include "fmt.h"
-#include "frag.h"
-#include "init.h"
 #include "layout.h"
-#include "limits.h"
 #include "numa.h"
 #include "os.h"
 #include "owner_map.h"
@@ -198,7 +196,7 @@ static tlsf_block_t *find(tlsf_arena_t *A, size_t need) {
 /* ---- segments ------------------------------------------------------------ */
 
 static tlsf_block_t *seg_new(tlsf_arena_t *A) {
-  if (!limits_heap_allows(0)) return NULL;   /* [limits] heap: blocks commit as they are used */
+  if (!stats_heap_allows(0)) return NULL;   /* [limits] heap: blocks commit as they are used */
   tlsf_seg_t *seg = os_map_aligned(UMA_SEG_SIZE, UMA_SEG_SIZE);
   if (seg == NULL) return NULL;
   if (!owner_map_set(seg, OWNER_MAPPING)) {
@@ -452,8 +450,7 @@ void tlsf_counters_sum(tlsf_counters_t *out) {
 
 /* ---- the report's walk (no lock: racy reads, clamped) ------------------------ */
 
-void tlsf_walk(uma_frag_pool_t *pool, void *seg, void (*add_extents)(uma_frag_pool_t *, uint64_t, uint64_t),
-               bool resident) {
+void tlsf_walk(uma_frag_pool_t *pool, void *seg, bool resident) {
   uintptr_t s = (uintptr_t)seg, end = s + UMA_SEG_SIZE;
   pool->mappings++;
   pool->mapped += UMA_SEG_SIZE;
@@ -463,7 +460,7 @@ void tlsf_walk(uma_frag_pool_t *pool, void *seg, void (*add_extents)(uma_frag_po
     size_t word = *(volatile size_t *)a, size = word & ~(size_t)B_FLAGS;
     if (size < MIN_BLOCK || a + size > end) break;   /* being rewritten: stop here */
     if (word & B_FREE) {
-      add_extents(pool, size - BLOCK_HEADER, 1);
+      extents_add(pool, size - BLOCK_HEADER, 1);
       const volatile tlsf_block_t *b = (const volatile tlsf_block_t *)a;
       uint32_t lo = b->clean_lo, hi = b->clean_hi;
       if (lo < hi && hi <= size) pool->free_returned += hi - lo;

@@ -2,6 +2,7 @@
 #ifndef UMA_TLSF_H
 #define UMA_TLSF_H
 #include "base.h"
+#include "extents.h"
 
 /* Segments of kind SEG_KIND_BIG. Counters are written under the pool's lock. */
 typedef struct tlsf_counters_s {
@@ -13,6 +14,8 @@ UMA_HIDDEN extern tlsf_granularity_t tlsf_granularity[TLSF_GRANULARITY_MAX];
 UMA_HIDDEN extern bool tlsf_first_fit;
 UMA_HIDDEN extern unsigned tlsf_first_class;   /* classes from here on: the coalescing pool */
 UMA_HIDDEN void tlsf_set_above(size_t above);
+/* The fragmentation walk of one segment: its free blocks into pool's extents. */
+UMA_HIDDEN void tlsf_walk(uma_frag_pool_t *pool, void *seg, bool resident);
 UMA_HIDDEN void *tlsf_alloc(size_t size, bool zero, int node);
 UMA_HIDDEN void tlsf_counters_sum(tlsf_counters_t *out);
 UMA_HIDDEN void tlsf_free(void *seg, void *p, const char *func);

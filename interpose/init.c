@@ -5,6 +5,7 @@
  * time, %% a percent sign), so each process of a job writes its own. */
 #include "../policy/policy.h"
 #include "interpose.h"
+#include "../core/options.h"
 #include "../core/fmt.h"
 #include "../core/init.h"
 #include "../core/limits.h"
@@ -16,7 +17,6 @@
 #include "../core/route.h"
 #include "../core/sample.h"
 #include "../core/ticker.h"
-#include "../core/timeline.h"
 #include <fcntl.h>
 #include <errno.h>
 #include <signal.h>
@@ -162,6 +162,18 @@ static void on_dump_signal(int sig) {
   errno = saved;
 }
 
+/* [report] interval: a snapshot on the helper thread's clock. */
+static uint64_t snapshot_every_ms, snapshot_next_ms;
+static bool snapshot_wanted(void) { return snapshot_every_ms != 0; }
+static uint64_t snapshot_period(void) { return snapshot_every_ms; }
+static void snapshot_run(uint64_t now) {
+  if (snapshot_next_ms == 0) snapshot_next_ms = now + snapshot_every_ms;
+  if (now < snapshot_next_ms) return;
+  write_snapshot();
+  snapshot_next_ms = now + snapshot_every_ms;
+}
+static const ticker_job_t snapshot_job = { snapshot_wanted, snapshot_period, snapshot_run };
+
 static void install(int sig, void (*handler)(int), int flags) {
   struct sigaction old, sa;
   if (sigaction(sig, NULL, &old) != 0 || old.sa_handler != SIG_DFL) return;   /* the program's own */
@@ -197,7 +209,7 @@ __attribute__((constructor(101))) static void preload_start(void) {
   uma_ensure_init();
   libc_heap_init();
   pol_startup();
-  numa_topology_discover();   /* hwloc: tiers, GPU locality; needs malloc working */
+  numa_topology_discover(dlsym_raw);   /* hwloc: tiers, GPU locality; needs malloc working */
   pid_at_start = os_getpid();
   live_init();
   if (limits_alarms_wanted() || live_wanted()) ticker_ensure();   /* alarms and the live page: the helper thread's */
@@ -210,7 +222,8 @@ __attribute__((constructor(101))) static void preload_start(void) {
   }
   if (x->dump_signal) install(x->dump_signal, on_dump_signal, SA_RESTART);
   sample_start();   /* call-site sampling: the unwinder loaded now, outside malloc */
-  ticker_configure(timeline_interval_ms, x->interval_ms, x->interval_ms ? write_snapshot : NULL);
+  snapshot_every_ms = x->interval_ms;
+  if (snapshot_every_ms) ticker_add(&snapshot_job);
   ticker_ensure();
 }
 

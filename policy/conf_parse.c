@@ -7,7 +7,6 @@
 #include "../core/fmt.h"
 #include "../core/limits.h"
 #include "../core/route.h"
-#include "../core/tlsf.h"
 #include <string.h>
 
 static const char *plain_sections[] = { "general", "report", "purge", "large", "coalescing", "cuda", "limits", "alias", "plan" };

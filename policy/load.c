@@ -4,11 +4,11 @@
  * constructor, before main: raw system calls only, no heap. */
 #include "policy.h"
 #include "../core/base.h"
+#include "../core/options.h"
 #include "../core/cow.h"
 #include "../core/device_pool.h"
 #include "../core/device_share.h"
 #include "../core/fmt.h"
-#include "../core/init.h"
 #include "../core/limits.h"
 #include "../core/live.h"
 #include "../core/os.h"
@@ -16,6 +16,7 @@
 #include "../core/plan_host.h"
 #include "../core/report.h"
 #include "../core/route.h"
+#include "../core/stats.h"
 #include "../core/tlsf.h"
 #include <fcntl.h>
 #include <string.h>
@@ -243,7 +244,7 @@ void pol_apply(const pol_config_t *cfg) {
   dev_share_wait_ms = (uint64_t)cfg->cuda_share_wait_ms;
   dev_quota = (uint64_t)cfg->limit_gpu;
   live_mode = (uint8_t)cfg->report_live;
-  limit_heap = (uint64_t)cfg->limit_heap;
+  stats_heap_limit = (uint64_t)cfg->limit_heap;
   limit_pinned = (uint64_t)cfg->limit_pinned;
   limit_alarm_pct = (unsigned)cfg->limit_alarm;
   limit_pressure_pct = (unsigned)cfg->limit_pressure;
@@ -260,6 +261,7 @@ void pol_apply(const pol_config_t *cfg) {
     if (cfg->rules[i].route.alias == UMA_ALIAS_COW) cow_min = (uint64_t)cfg->alias_cow_min;
   cow_into_resident = cfg->alias_cow_into == 1;
   if (cow_min != UINT64_MAX) cow_install();
+  limits_start();
   pin_install();
   plan_host_on = cfg->plan_host == 1;
   if (plan_host_on) plan_host_install();
@@ -338,7 +340,7 @@ void pol_startup(void) {
     uma_write_err("uma-preload: stopping before main because of the errors above; fix them, "
                   "or set on_error = defaults in [general] (or UMA_GENERAL_ON_ERROR=defaults) "
                   "to run on the built-in defaults\n");
-    _exit(1);
+    os_exit(1);
   }
   if (!secure)
     uma_write_err("uma-preload: running on the built-in defaults because of the errors above "

@@ -4,7 +4,6 @@
 #include <criterion/criterion.h>
 #include "base.h"
 #include "device_pool.h"
-#include "frag.h"
 #include "plan_host.h"
 
 #define MiB (1024 * 1024UL)

@@ -11,13 +11,13 @@
 #include "stats.h"
 
 Test(limits, the_heap_quota_refuses_past_it_and_counts) {
-  uint64_t before = limit_stats.heap_refusals;
-  limit_heap = atomic_load(&stats_committed) + (8 << 20);
-  cr_assert(limits_heap_allows(4 << 20));
-  cr_assert_not(limits_heap_allows(16 << 20));
-  cr_assert_eq(limit_stats.heap_refusals, before + 1);
-  limit_heap = 0;
-  cr_assert(limits_heap_allows((size_t)1 << 40), "no quota: anything goes");
+  uint64_t before = stats_heap_refusals;
+  stats_heap_limit = atomic_load(&stats_committed) + (8 << 20);
+  cr_assert(stats_heap_allows(4 << 20));
+  cr_assert_not(stats_heap_allows(16 << 20));
+  cr_assert_eq(stats_heap_refusals, before + 1);
+  stats_heap_limit = 0;
+  cr_assert(stats_heap_allows((size_t)1 << 40), "no quota: anything goes");
 }
 
 static void mkdirs(const char *path) {

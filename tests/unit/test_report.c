@@ -31,7 +31,7 @@ Test(report, walk_counts_the_free_blocks_of_a_class) {
   cr_assert_leq(small->largest_free, small->free_bytes);
   /* A 4 KiB request cannot use a free 1 KiB block: those bytes are unusable
    * for it, while 64-byte requests could use all of them. */
-  cr_assert_eq(frag_probe_sizes[1], 4096);
+  cr_assert_eq(extent_probe_sizes[1], 4096);
   cr_assert_leq(small->usable[1], small->free_bytes - w.class_free[cls]);
   cr_assert_geq(small->usable[0], w.class_free[cls], "64-byte requests fit in 1 KiB holes");
   uint64_t sum = 0;
