@@ -18,7 +18,6 @@
 #include "fmt.h"
 #include "numa.h"
 #include "os.h"
-#include "route.h"
 #include <fcntl.h>
 #include <sched.h>
 #include <string.h>
@@ -41,7 +40,6 @@ UMA_TABLE uint8_t numa_distance[NUMA_MAX][NUMA_MAX];
 uint64_t numa_mem_total[NUMA_MAX];
 bool numa_weighted_supported;
 uint8_t numa_kernel_weight[NUMA_MAX];
-UMA_TABLE numa_place_t route_place[UMA_ROUTE_MAX + 1];
 
 /* ---- sysfs, read without allocating --------------------------------------- */
 

@@ -2,7 +2,6 @@
 #ifndef UMA_NUMA_H
 #define UMA_NUMA_H
 #include "base.h"
-#include "route.h"
 
 #define NUMA_MAX 64                /* node masks are one 64-bit word */
 #define NUMA_CPU_MAX 4096
@@ -34,8 +33,6 @@ UMA_HIDDEN extern uint8_t numa_distance[NUMA_MAX][NUMA_MAX];
 UMA_HIDDEN extern uint64_t numa_mem_total[NUMA_MAX];
 UMA_HIDDEN extern bool numa_weighted_supported;
 UMA_HIDDEN extern uint8_t numa_kernel_weight[NUMA_MAX];
-UMA_HIDDEN extern numa_place_t route_place[UMA_ROUTE_MAX + 1];
-UMA_HIDDEN extern numa_counters_t route_numa[UMA_ROUTE_MAX + 1];
 UMA_HIDDEN void numa_init(void);
 UMA_HIDDEN size_t numa_read_file(const char *path, char *buf, size_t cap);
 UMA_HIDDEN bool numa_parse_nodes(const char *s, uint64_t *mask);
@@ -50,10 +47,10 @@ UMA_HIDDEN extern uint64_t numa_fast_nodes, numa_slow_nodes;
 UMA_HIDDEN extern uint64_t numa_bandwidth[NUMA_MAX], numa_latency[NUMA_MAX];   /* MB/s, ns; 0: unknown */
 UMA_HIDDEN extern const char *numa_tier_source;     /* how the tiers were told apart */
 UMA_HIDDEN extern int numa_gpu_count;
+#define DEV_MAX_GPUS 16
 UMA_HIDDEN extern int8_t numa_gpu_node[DEV_MAX_GPUS];
 UMA_HIDDEN extern char numa_gpu_bus[DEV_MAX_GPUS][16];
 UMA_HIDDEN extern bool numa_hwloc_loaded;
-UMA_HIDDEN void numa_resolve_routes(void);
 UMA_HIDDEN void numa_topology_discover(void *(*lookup)(void *handle, const char *name));   /* lookup: dlsym, never a wrapper */
 
 #endif

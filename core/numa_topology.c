@@ -19,7 +19,6 @@
 #include "base.h"
 #include "fmt.h"
 #include "numa.h"
-#include "route.h"
 #include <dlfcn.h>
 /* Built without hwloc's header (a machine without libhwloc-dev), the library
  * still works: tiers come from the kernel, GPUs have no node, and the report
@@ -188,5 +187,4 @@ void numa_topology_discover(void *(*lookup)(void *handle, const char *name)) {
     numa_slow_nodes = numa_online & ~numa_with_cpus;
     numa_tier_source = "CPU-less nodes";
   }
-  numa_resolve_routes();
 }

@@ -4,7 +4,6 @@
 #include "base.h"
 #include "options.h"
 #include "os.h"
-#include "route.h"
 #include <sys/syscall.h>
 #include <sys/mman.h>
 #include <fcntl.h>

@@ -140,7 +140,7 @@ void route_install(const uma_route_t *rules, int count) {
     route_any_alignment |= route_table[i].align_lo > UMA_ALIGN_MIN;
   }
   route_count = count;
-  numa_resolve_routes();
+  route_resolve_numa();
   for (unsigned c = 0; c < UMA_CLASS_COUNT; c++) {
     unsigned r = 0;
     for (int i = 1; i <= count && r == 0; i++)
@@ -153,8 +153,9 @@ void route_install(const uma_route_t *rules, int count) {
 /* Each rule's placement, as it applies on this machine; again after hwloc
  * has told tiers and GPUs apart (numa_topology.c). Rule 0, the defaults, is
  * local. */
+UMA_TABLE numa_place_t route_place[UMA_ROUTE_MAX + 1];
 UMA_TABLE numa_counters_t route_numa[UMA_ROUTE_MAX + 1];
-void numa_resolve_routes(void) {
+void route_resolve_numa(void) {
   for (int i = 0; i <= route_count; i++) {
     numa_compile(i ? route_table[i].numa : "local", &route_place[i]);
     numa_resolve(&route_place[i]);

@@ -2,12 +2,11 @@
 #ifndef UMA_ROUTE_H
 #define UMA_ROUTE_H
 #include "base.h"
+#include "numa.h"
 
 #define UMA_ROUTE_MAX 255
-#define DEV_MAX_GPUS 16
 enum { UMA_SOURCE_MALLOC = 1, UMA_SOURCE_MMAP = 2, UMA_SOURCE_CUDA_DEVICE = 4, UMA_SOURCE_CUDA_HOST = 8 };
 enum { UMA_POOL_AUTO = 0, UMA_POOL_LARGE = 1 };
-enum { UMA_HUGEPAGES_MADVISE = 0, UMA_HUGEPAGES_NEVER = 1, UMA_HUGEPAGES_ALWAYS = 2 };
 enum { UMA_PINNED_OFF = 0, UMA_PINNED_LAZY = 1, UMA_PINNED_EAGER = 2 };
 enum { UMA_ALIAS_MREMAP = 0, UMA_ALIAS_OFF = 1, UMA_ALIAS_COW = 2 };
 
@@ -29,6 +28,10 @@ typedef struct uma_route_s {
 } uma_route_t;
 
 UMA_HIDDEN extern uma_route_t route_table[UMA_ROUTE_MAX + 1];
+/* Each rule's placement as it applies on this machine, and its counters. */
+UMA_HIDDEN extern numa_place_t route_place[UMA_ROUTE_MAX + 1];
+UMA_HIDDEN extern numa_counters_t route_numa[UMA_ROUTE_MAX + 1];
+UMA_HIDDEN void route_resolve_numa(void);   /* again once hwloc has told tiers and GPUs apart */
 UMA_HIDDEN extern int route_count;
 UMA_HIDDEN extern uint8_t route_of_class[UMA_CLASS_COUNT];
 UMA_HIDDEN extern bool route_class_to_large[UMA_CLASS_COUNT];

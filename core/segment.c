@@ -14,6 +14,7 @@
 #include "segment.h"
 #include "size_class.h"
 #include "stats.h"
+#include "route.h"
 #include <string.h>
 
 #define SEG_CACHE_MAX 16   /* 64 MiB of empty segments at most, each unmapped after the delay */

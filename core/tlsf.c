@@ -36,6 +36,7 @@
 #include "size_class.h"
 #include "stats.h"
 #include "tlsf.h"
+#include "route.h"
 #include <string.h>
 
 #define SEG_HEADER    UMA_OS_PAGE          /* the segment header; blocks follow */

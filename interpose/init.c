@@ -210,6 +210,7 @@ __attribute__((constructor(101))) static void preload_start(void) {
   libc_heap_init();
   pol_startup();
   numa_topology_discover(dlsym_raw);   /* hwloc: tiers, GPU locality; needs malloc working */
+  route_resolve_numa();      /* the rules' placements again, with the tiers and GPUs told apart */
   pid_at_start = os_getpid();
   live_init();
   if (limits_alarms_wanted() || live_wanted()) ticker_ensure();   /* alarms and the live page: the helper thread's */

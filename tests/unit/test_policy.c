@@ -7,6 +7,7 @@
 #include "../../policy/policy.h"
 #include "route.h"
 #include "size_class.h"
+#include "os.h"
 
 static pol_config_t cfg;
 
