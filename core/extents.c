@@ -1,6 +1,7 @@
 /* extents.c — counts free extents into a pool's figures (extents.h). */
 #include "extents.h"
 
+const char *const frag_pool_names[FRAG_POOLS] = { "small", "medium", "coalescing", "large" };
 const uint64_t extent_probe_sizes[FRAG_PROBES] = { 64, 4096, 65536, 1048576, 16777216 };
 
 void extents_add(uma_frag_pool_t *pool, uint64_t size, uint64_t n) {

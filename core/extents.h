@@ -5,6 +5,10 @@
 #define UMA_EXTENTS_H
 #include "base.h"
 
+/* The host's pools, as the walks count them. */
+enum { FRAG_POOL_SMALL, FRAG_POOL_MEDIUM, FRAG_POOL_COALESCING, FRAG_POOL_LARGE, FRAG_POOLS };
+UMA_HIDDEN extern const char *const frag_pool_names[FRAG_POOLS];
+
 #define FRAG_BUCKETS 48      /* free extents by size: bucket b holds [2^b, 2^(b+1)) bytes */
 #define FRAG_PROBES 5        /* request sizes of the unusable-free-space index */
 UMA_HIDDEN extern const uint64_t extent_probe_sizes[FRAG_PROBES];

@@ -24,7 +24,6 @@
 #include "sample.h"
 #include "stats.h"
 
-const char *const frag_pool_names[FRAG_POOLS] = { "small", "medium", "coalescing", "large" };
 
 UMA_TABLE uma_frag_t frag_at_peak, frag_at_exit;
 static bool frag_snapshots_on;           /* the report wants the peak snapshot */

@@ -4,8 +4,6 @@
 #include "base.h"
 #include "extents.h"
 
-enum { FRAG_POOL_SMALL, FRAG_POOL_MEDIUM, FRAG_POOL_COALESCING, FRAG_POOL_LARGE, FRAG_POOLS };
-UMA_HIDDEN extern const char *const frag_pool_names[FRAG_POOLS];
 
 typedef struct uma_frag_s {
   bool valid, resident_known;

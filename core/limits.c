@@ -54,7 +54,6 @@
 #include <unistd.h>
 #define LIMITS_LOOK_MS 100   /* how often quotas' alarms are looked at */
 
-uint64_t limit_pinned;
 unsigned limit_alarm_pct;
 unsigned limit_pressure_pct = 90;
 char limit_alarm_to[256] = "stderr";
@@ -65,13 +64,6 @@ limit_stats_t limit_stats;
 
 /* ---- page-locked host memory ------------------------------------------------------ */
 
-uint64_t limits_pinned_in_use(void) { return dev_host_reserved() + __atomic_load_n(&pin_stats.bytes, __ATOMIC_RELAXED); }
-
-bool limits_pinned_allows(size_t more) {
-  if (limit_pinned == 0 || limits_pinned_in_use() + more <= limit_pinned) return true;
-  atomic_fetch_add_explicit(&limit_stats.pinned_refusals, 1, memory_order_relaxed);
-  return false;
-}
 
 /* ---- alarms ---------------------------------------------------------------------- */
 
@@ -281,7 +273,7 @@ static void watch(int w, const char *what, uint64_t used, uint64_t limit) {
 }
 
 bool limits_alarms_wanted(void) {
-  return limit_alarm_pct && (stats_heap_limit || limit_pinned || dev_quota);
+  return limit_alarm_pct && (stats_heap_limit || pin_quota || dev_quota);
 }
 
 /* From the helper thread, every 100 ms while alarms are wanted, and on
@@ -290,7 +282,7 @@ void limits_tick(uint64_t now_ms) {
   watch_cgroup(now_ms);
   if (!limits_alarms_wanted()) return;
   watch(WATCH_HEAP, "heap", atomic_load_explicit(&stats_committed, memory_order_relaxed), stats_heap_limit);
-  watch(WATCH_PINNED, "pinned host memory", limits_pinned_in_use(), limit_pinned);
+  watch(WATCH_PINNED, "pinned host memory", pin_quota_in_use(), pin_quota);
   if (dev_quota)
     for (int d = 0; d < DEV_MAX; d++) {
       char name[8];
@@ -335,7 +327,7 @@ static void limits_write_degradation(int fd) {
 
 void limits_write_text(int fd) {
   /* The pinned quota is on by default: said only where page-locked memory was used. */
-  bool pinned = limit_pinned && (limit_stats.pinned_refusals || limits_pinned_in_use() || pin_stats.peak_bytes);
+  bool pinned = pin_quota && (pin_quota_refusals || pin_quota_in_use() || pin_stats.peak_bytes);
   if (!stats_heap_limit && !pinned && !dev_quota) {
     limits_write_degradation(fd);
     return;
@@ -351,8 +343,8 @@ void limits_write_text(int fd) {
     first = false;
   }
   if (pinned) {
-    buf_str(&b, first ? "" : ", "); buf_str(&b, "pinned "); buf_bytes(&b, limit_pinned);
-    buf_str(&b, " (refused "); buf_count(&b, limit_stats.pinned_refusals); buf_str(&b, ")");
+    buf_str(&b, first ? "" : ", "); buf_str(&b, "pinned "); buf_bytes(&b, pin_quota);
+    buf_str(&b, " (refused "); buf_count(&b, pin_quota_refusals); buf_str(&b, ")");
     first = false;
   }
   if (dev_quota) { buf_str(&b, first ? "" : ", "); buf_str(&b, "gpu "); buf_bytes(&b, dev_quota); buf_str(&b, " per device"); }
@@ -375,9 +367,9 @@ void limits_write_json(uma_json_t *j) {
   json_open(j, "limits", '{');
   json_u64(j, "heap_bytes", stats_heap_limit);
   json_u64(j, "heap_refusals", stats_heap_refusals);
-  json_u64(j, "pinned_bytes", limit_pinned);
-  json_u64(j, "pinned_in_use_bytes", limits_pinned_in_use());
-  json_u64(j, "pinned_refusals", limit_stats.pinned_refusals);
+  json_u64(j, "pinned_bytes", pin_quota);
+  json_u64(j, "pinned_in_use_bytes", pin_quota_in_use());
+  json_u64(j, "pinned_refusals", pin_quota_refusals);
   json_u64(j, "gpu_bytes", dev_quota);
   json_u64(j, "alarm_percent", limit_alarm_pct);
   json_u64(j, "alarms", limit_stats.alarms);

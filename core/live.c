@@ -22,6 +22,7 @@
 #include "stats.h"
 #include "timeline.h"
 #include "live_page.h"
+#include "pinned.h"
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -135,9 +136,9 @@ void live_publish(uint64_t now_ms) {
   page->live = s.live_bytes;
   page->peak_live = s.peak_live_bytes;
   page->resident = timeline_process_resident();
-  page->pinned = limits_pinned_in_use();
+  page->pinned = pin_quota_in_use();
   page->limit_heap = stats_heap_limit;
-  page->limit_pinned = limit_pinned;
+  page->limit_pinned = pin_quota;
   page->limit_gpu = dev_quota;
   page->gpus = 0;
   for (int d = 0; d < LIVE_GPUS; d++) {

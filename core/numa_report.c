@@ -5,7 +5,7 @@
  * nothing to ask: the report says so. */
 #include "base.h"
 #include "fmt.h"
-#include "frag.h"
+#include "extents.h"
 #include "json.h"
 #include "layout.h"
 #include "mmap_track.h"

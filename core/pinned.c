@@ -11,16 +11,29 @@
 #include "json.h"
 #include "large.h"
 #include "layout.h"
-#include "limits.h"
 #include "os.h"
 #include "owner_map.h"
 #include "pinned.h"
 #include "route.h"
 #include "stats.h"
+#include "device_pool.h"
 #include <string.h>
 
 pin_stats_t pin_stats;
 pthread_mutex_t pin_lock = PTHREAD_MUTEX_INITIALIZER;
+/* [limits] pinned: the pinned pools' chunks and the blocks registered
+ * here, together (0: no quota). */
+uint64_t pin_quota;
+_Atomic uint64_t pin_quota_refusals;
+
+uint64_t pin_quota_in_use(void) { return dev_host_reserved() + __atomic_load_n(&pin_stats.bytes, __ATOMIC_RELAXED); }
+
+bool pin_quota_allows(size_t more) {
+  if (pin_quota == 0 || pin_quota_in_use() + more <= pin_quota) return true;
+  atomic_fetch_add_explicit(&pin_quota_refusals, 1, memory_order_relaxed);
+  return false;
+}
+
 uint8_t pin_mode = UMA_PINNED_OFF;
 bool pin_pool_enabled = true;
 uint64_t pin_min = 1 << 20, pin_max;
@@ -72,7 +85,7 @@ static void unlink_wanted(uma_large_t *lg) {
 static bool claim_locked(uma_large_t *lg) {
   if (lg->pinned == PIN_WANTED) unlink_wanted(lg);
   else if (lg->pinned != PIN_NONE) return false;
-  if ((pin_max && pin_stats.bytes + lg->map_size > pin_max) || !limits_pinned_allows(lg->map_size) || pin_pageable_only) {
+  if ((pin_max && pin_stats.bytes + lg->map_size > pin_max) || !pin_quota_allows(lg->map_size) || pin_pageable_only) {
     lg->pinned = PIN_REFUSED;
     pin_stats.over_cap++;
     return false;

@@ -21,6 +21,10 @@ UMA_HIDDEN extern uint64_t pin_min, pin_max;
 /* Set by interpose/cuda_host.c once CUDA is in use: gives a block's
  * registration back before its mapping is unmapped or moved. */
 UMA_HIDDEN extern void (*pin_release_hook)(void *base, size_t size);
+UMA_HIDDEN extern uint64_t pin_quota;   /* [limits] pinned; 0: none */
+UMA_HIDDEN extern _Atomic uint64_t pin_quota_refusals;
+UMA_HIDDEN bool pin_quota_allows(size_t more);     /* before more host memory is page-locked */
+UMA_HIDDEN uint64_t pin_quota_in_use(void);
 UMA_HIDDEN void pin_install(void);   /* registers its hooks (large.h) and fork handlers */
 UMA_HIDDEN uma_large_t *pin_block_of(const void *p, size_t len);   /* our large block holding [p, p+len), or NULL */
 UMA_HIDDEN uint8_t pin_mode_for(const uma_large_t *lg);

@@ -32,7 +32,6 @@
 #include "../core/addr_table.h"
 #include "../core/device_pool.h"
 #include "../core/layout.h"
-#include "../core/limits.h"
 #include "../core/numa.h"
 #include "../core/os.h"
 #include "../core/pinned.h"
@@ -134,7 +133,7 @@ static pthread_mutex_t chunk_lock = PTHREAD_MUTEX_INITIALIZER;
 static addr_table_t chunk_sizes;   /* chunk address → its size, for unmapping */
 
 static int host_map(int device, size_t size, uintptr_t *out) {
-  if (!limits_pinned_allows(size)) return cudaErrorMemoryAllocation;   /* the pool gives its cache back, retries */
+  if (!pin_quota_allows(size)) return cudaErrorMemoryAllocation;   /* the pool gives its cache back, retries */
   void *p = os_map(size);
   if (p == NULL) return cudaErrorMemoryAllocation;
   if (numa_active && device < numa_gpu_count && numa_gpu_node[device] >= 0) {   /* near the GPU it serves */

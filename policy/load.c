@@ -245,7 +245,7 @@ void pol_apply(const pol_config_t *cfg) {
   dev_quota = (uint64_t)cfg->limit_gpu;
   live_mode = (uint8_t)cfg->report_live;
   stats_heap_limit = (uint64_t)cfg->limit_heap;
-  limit_pinned = (uint64_t)cfg->limit_pinned;
+  pin_quota = (uint64_t)cfg->limit_pinned;
   limit_alarm_pct = (unsigned)cfg->limit_alarm;
   limit_pressure_pct = (unsigned)cfg->limit_pressure;
   memcpy(limit_alarm_to, cfg->limit_alarm_to, sizeof limit_alarm_to);
