@@ -40,7 +40,7 @@ UMA_CFLAGS := -std=gnu11 -Wall -Wextra -Wno-unused-parameter -fPIC -fvisibility=
               -fno-builtin-calloc -fno-builtin-realloc -fno-semantic-interposition \
               -Iinclude -pthread -DUMA_SYSCONFDIR='"$(SYSCONFDIR)"' -DUMA_VERSION='"$(VERSION)"' $(CPPFLAGS) $(CFLAGS)
 
-CORE_SRC      := $(wildcard core/*.c policy/*.c)
+CORE_SRC      := $(wildcard core/*.c cuda/*.c policy/*.c)
 INTERPOSE_SRC := $(wildcard interpose/*.c)
 CORE_OBJ      := $(CORE_SRC:%.c=$(BUILD)/%.o) $(BUILD)/policy/embedded_conf.o
 INTERPOSE_OBJ := $(INTERPOSE_SRC:%.c=$(BUILD)/%.o)
@@ -136,7 +136,7 @@ test: deps-test
 
 $(BUILD)/tests/unit: $(UNIT_SRC) $(BUILD)/libumacore.a
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -O1 -g -Wall -Iinclude -Icore -pthread $(SAN) $(filter %.c,$(UNIT_SRC)) $(BUILD)/libumacore.a -lcriterion -o $@
+	$(CC) -std=gnu11 -O1 -g -Wall -Iinclude -Icore -Icuda -pthread $(SAN) $(filter %.c,$(UNIT_SRC)) $(BUILD)/libumacore.a -lcriterion -o $@
 
 # Death tests (a double free, a foreign pointer, a write after free) make
 # the core abort with its diagnosis, as it must; those lines are labelled
@@ -216,7 +216,7 @@ test-sanitizers: $(SANITIZERS)
 # libFuzzer on the policy parser (clang, with AddressSanitizer and UBSan):
 # `make test` runs it for FUZZ_SECONDS, `make fuzz` for as long as you like.
 FUZZ_SECONDS ?= 30
-$(BUILD)/tests/conf_fuzz: tests/fuzz/conf_fuzz.c $(CORE_SRC) $(BUILD)/policy/embedded_conf.c $(wildcard core/*.h policy/*.h)
+$(BUILD)/tests/conf_fuzz: tests/fuzz/conf_fuzz.c $(CORE_SRC) $(BUILD)/policy/embedded_conf.c $(wildcard core/*.h cuda/*.h policy/*.h)
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iinclude \
 	  -DUMA_SYSCONFDIR='"$(SYSCONFDIR)"' -DUMA_VERSION='"$(VERSION)"' $< $(CORE_SRC) $(BUILD)/policy/embedded_conf.c -pthread -o $@

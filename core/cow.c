@@ -37,7 +37,6 @@
 #include "json.h"
 #include "layout.h"
 #include "os.h"
-#include "pinned.h"
 #include <string.h>
 
 #define PG UMA_OS_PAGE
@@ -310,7 +309,7 @@ static uint64_t broken_pages(uma_large_t *lg) {
 
 /* Our aliasable block holding all of [p, p+n), or NULL. */
 static uma_large_t *cow_block_of(const void *p, size_t n) {
-  uma_large_t *lg = pin_block_of(p, n);
+  uma_large_t *lg = large_block_of(p, n);
   return lg && lg->cow && lg->pinned == PIN_NONE && (uintptr_t)p >= (uintptr_t)lg + PG ? lg : NULL;
 }
 
@@ -395,7 +394,7 @@ bool cow_copy(void *dst, const void *src, size_t n) {
  * become anonymous copies first, so they move as ordinary memory does. */
 void cow_detach(void *p, size_t len) {
   uintptr_t a = (uintptr_t)p & ~(uintptr_t)(PG - 1), b = ((uintptr_t)p + len + PG - 1) & ~(uintptr_t)(PG - 1);
-  uma_large_t *lg = b > a ? pin_block_of((void *)a, b - a) : NULL;
+  uma_large_t *lg = b > a ? large_block_of((void *)a, b - a) : NULL;
   if (lg == NULL || !lg->cow || a < (uintptr_t)user_page(lg, 0)) return;
   uint64_t page = (a - (uintptr_t)user_page(lg, 0)) / PG, count = (b - a) / PG;
   pthread_mutex_lock(&cow_lock);
@@ -417,7 +416,7 @@ void cow_detach(void *p, size_t len) {
 void cow_discard(void *p, size_t len) {
   uintptr_t a = ((uintptr_t)p + PG - 1) & ~(uintptr_t)(PG - 1), b = ((uintptr_t)p + len) & ~(uintptr_t)(PG - 1);
   if (b <= a) return;
-  uma_large_t *lg = pin_block_of((void *)a, b - a);
+  uma_large_t *lg = large_block_of((void *)a, b - a);
   if (lg == NULL || !lg->cow || a < (uintptr_t)user_page(lg, 0)) return;
   uint64_t page = (a - (uintptr_t)user_page(lg, 0)) / PG, count = (b - a) / PG;
   pthread_mutex_lock(&cow_lock);

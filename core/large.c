@@ -36,7 +36,7 @@ static size_t large_cache_pinned_bytes;
 static size_t round_page(size_t n) { return (n + UMA_OS_PAGE - 1) & ~(UMA_OS_PAGE - 1); }
 
 large_hooks_t large_hooks;
-size_t large_max_span;   /* bounds pin_block_of's walk back to a header */
+size_t large_max_span;   /* bounds large_block_of's walk back to a header */
 static void note_span(size_t map_size) {
   size_t seen = __atomic_load_n(&large_max_span, __ATOMIC_RELAXED);
   while (map_size > seen && !__atomic_compare_exchange_n(&large_max_span, &seen, map_size, true, __ATOMIC_RELAXED,
@@ -51,6 +51,27 @@ static size_t user_offset_for(size_t align) {
 }
 
 size_t large_usable(const uma_large_t *lg) { return lg->map_size - lg->user_offset; }
+
+/* The large block (one of ours, in use) holding all of [p, p+len), or NULL.
+ * Reads only headers the ownership map vouches for. */
+uma_large_t *large_block_of(const void *p, size_t len) {
+  if (p == NULL || len == 0) return NULL;
+  uintptr_t a = (uintptr_t)p;
+  /* The map marks only a large block's first 4 MiB slot: walk back from the
+   * pointer's slot to the nearest slot that is ours, no further than the
+   * largest large block ever made spans (a pointer that is not ours costs
+   * that many bit tests, not 64 Ki); it must be a large block's header and
+   * the block must cover the range. */
+  uintptr_t max_steps = __atomic_load_n(&large_max_span, __ATOMIC_RELAXED) / UMA_SEG_SIZE + 1;
+  for (uintptr_t slot = a & ~UMA_SEG_MASK, steps = 0; slot && steps < max_steps; slot -= UMA_SEG_SIZE, steps++) {
+    if (!owner_map_test((void *)slot)) continue;
+    if (*(volatile uint8_t *)slot != SEG_KIND_LARGE) return NULL;   /* a segment of a pool */
+    uma_large_t *lg = (uma_large_t *)slot;
+    if (lg->is_free || a < slot + lg->user_offset || a + len > slot + lg->map_size) return NULL;
+    return lg;
+  }
+  return NULL;
+}
 
 /* The blocks of the last mappings given back: a second free of one of them
  * is told as a double free, not as a pointer never allocated here. */

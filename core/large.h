@@ -31,6 +31,9 @@ UMA_HIDDEN void *large_alloc(uma_heap_t *heap, size_t size, size_t align, bool z
 UMA_HIDDEN void large_free(uma_heap_t *heap, uma_large_t *lg, void *p);
 UMA_HIDDEN void *large_realloc(uma_heap_t *heap, uma_large_t *lg, void *p, size_t size);
 UMA_HIDDEN size_t large_usable(const uma_large_t *lg);
+/* The large block (one of ours, in use) holding all of [p, p+len), or NULL:
+ * for copies (pinning, copy-on-write) that start inside a block. */
+UMA_HIDDEN uma_large_t *large_block_of(const void *p, size_t len);
 UMA_HIDDEN bool large_was_retired(const void *p);   /* one of the last 64 blocks whose mapping went back */
 UMA_HIDDEN void large_cache_purge(uint64_t now_ms, bool force);
 UMA_HIDDEN void large_fork_prepare(void);

@@ -14,7 +14,7 @@
 #include "fork.h"
 #include "ticker.h"
 #include "bytes.h"
-#include "device_pool.h"
+#include "../cuda/device_pool.h"
 #include "fmt.h"
 #include "limits.h"
 #include "live.h"
@@ -22,7 +22,7 @@
 #include "stats.h"
 #include "timeline.h"
 #include "live_page.h"
-#include "pinned.h"
+#include "../cuda/pinned.h"
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>

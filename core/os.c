@@ -181,6 +181,8 @@ bool os_purge(void *p, size_t size) {
 /* Transparent huge pages for a fresh mapping, before its first touch:
  * ALWAYS asks for them, NEVER forbids them, MADVISE leaves the system's
  * setting in charge (no call). */
+void os_populate(void *p, size_t size) { os_syscall6(SYS_madvise, (long)p, (long)size, 23 /* MADV_POPULATE_WRITE */, 0, 0, 0); }
+
 void os_advise_hugepages(void *p, size_t size, int mode) {
   if (mode == UMA_HUGEPAGES_ALWAYS) os_syscall6(SYS_madvise, (long)p, (long)size, MADV_HUGEPAGE, 0, 0, 0);
   else if (mode == UMA_HUGEPAGES_NEVER) os_syscall6(SYS_madvise, (long)p, (long)size, MADV_NOHUGEPAGE, 0, 0, 0);

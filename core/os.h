@@ -8,6 +8,7 @@ UMA_HIDDEN void *os_map_aligned(size_t size, size_t align);
 UMA_HIDDEN void *os_map_aligned_at_offset(size_t size, size_t align, size_t offset);
 UMA_HIDDEN void os_unmap(void *p, size_t size);
 UMA_HIDDEN bool os_purge(void *p, size_t size);
+UMA_HIDDEN void os_populate(void *p, size_t size);   /* fault it in now, writable (Linux 5.14; else on touch) */
 enum { UMA_HUGEPAGES_MADVISE = 0, UMA_HUGEPAGES_NEVER = 1, UMA_HUGEPAGES_ALWAYS = 2 };   /* a rule's hugepages */
 UMA_HIDDEN void os_advise_hugepages(void *p, size_t size, int mode);   /* UMA_HUGEPAGES_* */
 UMA_HIDDEN bool os_remap_in_place(void *p, size_t old_size, size_t new_size);

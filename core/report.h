@@ -2,7 +2,7 @@
 #ifndef UMA_REPORT_H
 #define UMA_REPORT_H
 #include "base.h"
-#include "device_pool.h"
+#include "../cuda/device_pool.h"
 #include "frag.h"
 #include "stats.h"
 

@@ -9,6 +9,7 @@
  * that — constructors of libraries loaded before us — use the core's loop. */
 #define _GNU_SOURCE   /* RTLD_NEXT */
 #include "interpose.h"
+#include "../core/symbols.h"
 #include "../core/bytes.h"
 #include "../core/cow.h"
 #include <dlfcn.h>

@@ -13,16 +13,12 @@
  * Everything not wrapped is returned untouched. The driver itself is never loaded by us: its functions
  * come from the copy the program loaded (RTLD_NEXT, else dlopen NOLOAD). */
 #include "interpose.h"
-#include "../core/device_pool.h"
+#include "../core/symbols.h"
+#include "../cuda/device_pool.h"
+#include "../cuda/backends.h"
 #include <dlfcn.h>
 #include <string.h>
 
-typedef int CUresult;
-typedef unsigned long long CUdeviceptr;
-typedef void *CUstream;
-enum { CUDA_SUCCESS = 0, CUDA_ERROR_NOT_FOUND = 500 };
-
-static const char *const cuda_sonames[] = { "libcuda.so.1", NULL };
 
 #define REAL(ret, name, params) UMA_REAL(ret, name, params, cuda_sonames)
 
@@ -33,12 +29,6 @@ REAL(CUresult, cuCtxGetDevice, (int *))
 REAL(CUresult, cuCtxSynchronize, (void))
 REAL(CUresult, cuGetProcAddress, (const char *, void **, int, unsigned long long))
 REAL(CUresult, cuGetProcAddress_v2, (const char *, void **, int, unsigned long long, int *))
-REAL(CUresult, cuDeviceGet, (int *, int))
-REAL(CUresult, cuDeviceGetPCIBusId, (char *, int, int))
-REAL(CUresult, cuCtxGetCurrent, (void **))
-REAL(CUresult, cuCtxPushCurrent_v2, (void *))
-REAL(CUresult, cuCtxPopCurrent_v2, (void **))
-REAL(CUresult, cuThreadExchangeStreamCaptureMode, (int *))
 REAL(CUresult, cuInit, (unsigned))
 REAL(CUresult, cuMemAllocAsync, (CUdeviceptr *, size_t, CUstream))
 REAL(CUresult, cuMemAllocFromPoolAsync, (CUdeviceptr *, size_t, void *, CUstream))
@@ -52,47 +42,8 @@ REAL(CUresult, cuDeviceTotalMem_v2, (size_t *, int))
 
 /* ---- the pool's backend: memory from cuMemAlloc in the current context ---- */
 
-static void *context_of[DEV_MAX];   /* the context the pool's memory came from, per device */
-
-static int be_map(int device, size_t size, uintptr_t *out) {
-  CUdeviceptr p = 0;
-  CUresult r = get_cuMemAlloc_v2()(&p, size);   /* the real one: no wrapper in between */
-  *out = (uintptr_t)p;
-  if (r == CUDA_SUCCESS && get_cuCtxGetCurrent()) get_cuCtxGetCurrent()(&context_of[device]);
-  return r;
-}
-static void be_unmap(int device, uintptr_t addr) { (void)device; get_cuMemFree_v2()((CUdeviceptr)addr); }
-static int be_fence(int device) { (void)device; return get_cuCtxSynchronize()(); }
-static void be_clear_error(void) {}   /* the driver API keeps no last error */
-
-static int be_bus_id(int device, char *out, size_t cap) {
-  int dev;
-  if (get_cuDeviceGet() == NULL || get_cuDeviceGetPCIBusId() == NULL || get_cuDeviceGet()(&dev, device) != CUDA_SUCCESS)
-    return CUDA_ERROR_NOT_FOUND;
-  return get_cuDeviceGetPCIBusId()(out, (int)cap, dev);
-}
-
-/* The sharing helper's thread: the pool's context current, capture relaxed
- * (see cuda_runtime.c). */
-static UMA_TLS int saved_capture_mode;
-static void be_foreign_thread(int device, bool enter) {
-  void *c;
-  if (enter) {
-    dev_in_backend++;
-    if (context_of[device] && get_cuCtxPushCurrent_v2()) get_cuCtxPushCurrent_v2()(context_of[device]);
-    saved_capture_mode = 2;   /* CU_STREAM_CAPTURE_MODE_RELAXED */
-    if (get_cuThreadExchangeStreamCaptureMode()) get_cuThreadExchangeStreamCaptureMode()(&saved_capture_mode);
-  } else {
-    if (get_cuThreadExchangeStreamCaptureMode()) get_cuThreadExchangeStreamCaptureMode()(&saved_capture_mode);
-    if (context_of[device] && get_cuCtxPopCurrent_v2()) get_cuCtxPopCurrent_v2()(&c);
-    dev_in_backend--;
-  }
-}
-
-static const dev_backend_t backend = { be_map, be_unmap, be_fence, be_clear_error,
-                                       vmm_reserve, vmm_map_range, vmm_unmap_range, be_bus_id, be_foreign_thread };
 static pthread_once_t backend_once = PTHREAD_ONCE_INIT;
-static void backend_init(void) { dev_pool_init(DEV_API_DRIVER, &backend); }
+static void backend_init(void) { dev_pool_init(DEV_API_DRIVER, &cuda_driver_backend); }
 
 /* The driver pool of the current context's device, or -1: pass through
  * (also inside a pool's own CUDA calls). */
@@ -316,7 +267,6 @@ void *driver_wrap(const char *name, void *real) {
 }
 
 /* The runtime's route to driver entry points (PyTorch's). */
-typedef int cudaError_t;
 UMA_REAL(cudaError_t, cudaGetDriverEntryPoint, (const char *, void **, unsigned long long, int *), cudart_sonames)
 UMA_REAL(cudaError_t, cudaGetDriverEntryPointByVersion, (const char *, void **, unsigned int, unsigned long long, int *),
          cudart_sonames)

@@ -29,28 +29,19 @@
  *
  * Driver entry points come from the libcuda the program loaded. */
 #include "interpose.h"
-#include "../core/addr_table.h"
-#include "../core/device_pool.h"
+#include "../core/symbols.h"
+#include "../cuda/device_pool.h"
 #include "../core/layout.h"
-#include "../core/numa.h"
 #include "../core/os.h"
-#include "../core/pinned.h"
+#include "../cuda/pinned.h"
+#include "../cuda/backends.h"
 #include "../core/route.h"
+#include "../core/large.h"
 #include <sys/mman.h>
 
-typedef int cudaError_t;
-typedef void *cudaStream_t;
-typedef int CUresult;
-typedef void *CUcontext;
-typedef void *CUstream;
-typedef unsigned long long CUdeviceptr;
-enum { cudaSuccess = 0, cudaErrorMemoryAllocation = 2 };
 enum { cudaMemcpyHostToDevice = 1, cudaMemcpyDeviceToHost = 2, cudaMemcpyDefault = 4 };
 #define HOST_ALLOC_WRITE_COMBINED 4                 /* cudaHostAllocWriteCombined, CU_MEMHOSTALLOC_WRITECOMBINED */
-#define REGISTER_PORTABLE_MAPPED 3                  /* CU_MEMHOSTREGISTER_PORTABLE | _DEVICEMAP */
-#define NO_CUDA 500
 
-static const char *const cuda_sonames[] = { "libcuda.so.1", NULL };
 #define RT(ret, name, params) UMA_REAL(ret, name, params, cudart_sonames)
 #define DRV(ret, name, params) UMA_REAL(ret, name, params, cuda_sonames)
 RT(cudaError_t, cudaHostAlloc, (void **, size_t, unsigned))
@@ -70,15 +61,7 @@ DRV(CUresult, cuMemFreeHost, (void *))
 DRV(CUresult, cuMemHostRegister_v2, (void *, size_t, unsigned))
 DRV(CUresult, cuMemHostUnregister, (void *))
 DRV(CUresult, cuMemHostRegister, (void *, size_t, unsigned))
-DRV(CUresult, cuCtxGetCurrent, (CUcontext *))
 DRV(CUresult, cuCtxGetDevice, (int *))
-DRV(CUresult, cuCtxSynchronize, (void))
-DRV(CUresult, cuCtxPushCurrent_v2, (CUcontext))
-DRV(CUresult, cuCtxPopCurrent_v2, (CUcontext *))
-DRV(CUresult, cuDeviceGetCount, (int *))
-DRV(CUresult, cuDevicePrimaryCtxGetState, (int, unsigned *, int *))
-DRV(CUresult, cuDevicePrimaryCtxRetain, (CUcontext *, int))
-DRV(CUresult, cuDevicePrimaryCtxRelease_v2, (int))
 DRV(CUresult, cuMemcpy, (CUdeviceptr, CUdeviceptr, size_t))
 DRV(CUresult, cuMemcpyAsync, (CUdeviceptr, CUdeviceptr, size_t, CUstream))
 DRV(CUresult, cuMemcpyHtoD_v2, (CUdeviceptr, const void *, size_t))
@@ -88,120 +71,12 @@ DRV(CUresult, cuMemcpyDtoHAsync_v2, (void *, CUdeviceptr, size_t, CUstream))
 DRV(CUresult, cuStreamSynchronize, (CUstream))
 DRV(CUresult, cuStreamIsCapturing, (CUstream, int *))
 
-static bool driver_ready(void) {
-  return get_cuMemHostRegister_v2() && get_cuMemHostUnregister() && get_cuCtxGetCurrent() && get_cuCtxSynchronize() &&
-         get_cuCtxPushCurrent_v2() && get_cuCtxPopCurrent_v2() && get_cuDeviceGetCount() &&
-         get_cuDevicePrimaryCtxGetState() && get_cuDevicePrimaryCtxRetain() && get_cuDevicePrimaryCtxRelease_v2();
-}
-
-/* Registration needs a current context; with none (a thread that never
- * touched CUDA), device 0's primary context stands in for the call. */
-static bool push_some_context(int *pushed_device) {
-  CUcontext cur = NULL;
-  *pushed_device = -1;
-  if (get_cuCtxGetCurrent()(&cur) == 0 && cur) return true;
-  CUcontext c;
-  if (get_cuDevicePrimaryCtxRetain()(&c, 0) != 0) return false;
-  get_cuCtxPushCurrent_v2()(c);
-  *pushed_device = 0;
-  return true;
-}
-static void pop_context(int pushed_device) {
-  if (pushed_device < 0) return;
-  CUcontext c;
-  get_cuCtxPopCurrent_v2()(&c);
-  get_cuDevicePrimaryCtxRelease_v2()(pushed_device);
-}
-
-static CUresult register_range(void *p, size_t size) {
-  int pushed;
-  if (!push_some_context(&pushed)) return NO_CUDA;
-  CUresult r = get_cuMemHostRegister_v2()(p, size, REGISTER_PORTABLE_MAPPED);
-  pop_context(pushed);
-  return r;   /* 712 (already registered): the program registered part of it; the block stays its own */
-}
-static void unregister_range(void *p) {
-  int pushed;
-  if (!push_some_context(&pushed)) return;
-  get_cuMemHostUnregister()(p);
-  pop_context(pushed);
-}
-
-/* ---- the pinned pool's backend ------------------------------------------------ */
-
-static pthread_mutex_t chunk_lock = PTHREAD_MUTEX_INITIALIZER;
-static addr_table_t chunk_sizes;   /* chunk address → its size, for unmapping */
-
-static int host_map(int device, size_t size, uintptr_t *out) {
-  if (!pin_quota_allows(size)) return cudaErrorMemoryAllocation;   /* the pool gives its cache back, retries */
-  void *p = os_map(size);
-  if (p == NULL) return cudaErrorMemoryAllocation;
-  if (numa_active && device < numa_gpu_count && numa_gpu_node[device] >= 0) {   /* near the GPU it serves */
-    numa_place_t near = { .mode = NUMA_NEAR_GPU, .kernel_mode = 1 /* MPOL_PREFERRED */,
-                          .nodes = 1ULL << numa_gpu_node[device] };
-    numa_place(p, size, &near, 0, NULL);
-  }
-  madvise(p, size, 23 /* MADV_POPULATE_WRITE, Linux 5.14: fault it in, one call */);
-  CUresult r = register_range(p, size);
-  pthread_mutex_lock(&chunk_lock);
-  bool kept = r == 0 && addr_table_put(&chunk_sizes, (uintptr_t)p, size, 0);
-  pthread_mutex_unlock(&chunk_lock);
-  if (!kept) {
-    if (r == 0) unregister_range(p);
-    os_unmap(p, size);
-    return cudaErrorMemoryAllocation;
-  }
-  *out = (uintptr_t)p;
-  return 0;
-}
-
-static void host_unmap(int device, uintptr_t addr) {
-  (void)device;
-  addr_slot_t slot;
-  pthread_mutex_lock(&chunk_lock);
-  bool known = addr_table_take(&chunk_sizes, addr, &slot);
-  pthread_mutex_unlock(&chunk_lock);
-  if (!known) return;
-  unregister_range((void *)addr);
-  os_unmap((void *)addr, (size_t)slot.a);
-}
-
-/* A freed pinned block may still be read or written by a copy any context
- * enqueued before the free: wait for the current context and every device's
- * active primary context to finish their work. */
-static int host_fence(int device) {
-  (void)device;
-  CUcontext cur = NULL;
-  int failed = 0;
-  get_cuCtxGetCurrent()(&cur);
-  if (cur) failed |= get_cuCtxSynchronize()();
-  int n = 0;
-  get_cuDeviceGetCount()(&n);
-  for (int d = 0; d < n; d++) {
-    unsigned flags;
-    int active = 0;
-    CUcontext c;
-    if (get_cuDevicePrimaryCtxGetState()(d, &flags, &active) != 0 || !active) continue;
-    if (get_cuDevicePrimaryCtxRetain()(&c, d) != 0) continue;
-    if (c != cur) {
-      get_cuCtxPushCurrent_v2()(c);
-      failed |= get_cuCtxSynchronize()();
-      get_cuCtxPopCurrent_v2()(&c);
-    }
-    get_cuDevicePrimaryCtxRelease_v2()(d);
-  }
-  return failed;
-}
-
-static void host_clear_error(void) {}
-
-static const dev_backend_t host_backend = { host_map, host_unmap, host_fence, host_clear_error, NULL, NULL, NULL, NULL, NULL };
 static pthread_once_t host_once = PTHREAD_ONCE_INIT;
-static void host_init(void) { dev_pool_init(DEV_API_HOST, &host_backend); }
+static void host_init(void) { dev_pool_init(DEV_API_HOST, &cuda_host_backend); }
 
 /* The pinned pool for the calling thread's GPU, or -1 (pass through). */
 static int host_pool(bool runtime) {
-  if (!dev_enabled || !pin_pool_enabled || dev_in_backend || !driver_ready()) return -1;
+  if (!dev_enabled || !pin_pool_enabled || dev_in_backend || !cuda_host_ready()) return -1;
   pthread_once(&host_once, host_init);
   int device = 0;
   if (runtime) {
@@ -277,31 +152,26 @@ UMA_DOORS(cuMemAllocHost_v2, CUresult, (void **pp, size_t size), (pp, size))
 
 /* ---- transparent pinning ---------------------------------------------------------- */
 
-static void release_registration(void *base, size_t size) {
-  (void)size;
-  unregister_range(base);
-}
-
 /* Every CUDA call that reaches us: registrations waiting to be given back
  * (blocks freed since) and eager blocks waiting to be registered. */
 static void cuda_entry(void) {
-  if (!dev_enabled || dev_in_backend || !driver_ready()) return;
-  pin_release_hook = release_registration;
+  if (!dev_enabled || dev_in_backend || !cuda_host_ready()) return;
+  pin_backend = &cuda_host_backend;
   dev_in_backend++;   /* CUDA's own calls back into us pass through */
-  pin_drain(register_range);
+  pin_drain();
   dev_in_backend--;
 }
 
 /* The block holding [p, p+len) if it is ours, large enough, its rule wants
  * it pinned, and it is (now) registered; NULL otherwise. */
 static uma_large_t *pinned_block(const void *p, size_t len) {
-  if (!dev_enabled || dev_in_backend || len < pin_min || !driver_ready()) return NULL;
-  uma_large_t *lg = pin_block_of(p, len);
+  if (!dev_enabled || dev_in_backend || len < pin_min || !cuda_host_ready()) return NULL;
+  uma_large_t *lg = large_block_of(p, len);
   if (lg == NULL || lg->cow || lg->pinned == PIN_REFUSED || pin_mode_for(lg) == UMA_PINNED_OFF) return NULL;   /* cow: remapped by aliasing */
   if (lg->pinned == PIN_YES) return lg;
-  pin_release_hook = release_registration;
+  pin_backend = &cuda_host_backend;
   dev_in_backend++;
-  bool yes = pin_block(lg, register_range);
+  bool yes = pin_block(lg);
   dev_in_backend--;
   return yes ? lg : NULL;
 }
@@ -312,7 +182,7 @@ static uma_large_t *pinned_block(const void *p, size_t len) {
  * looked up. */
 static uma_large_t *copy_host_block(const void *dst, const void *src, size_t count, bool src_host, bool dst_host,
                                     bool *to_device) {
-  if (src_host && dst_host && pin_block_of(src, count) && pin_block_of(dst, count)) return NULL;
+  if (src_host && dst_host && large_block_of(src, count) && large_block_of(dst, count)) return NULL;
   uma_large_t *lg = src_host ? pinned_block(src, count) : NULL;
   if (lg) {
     *to_device = true;

@@ -14,17 +14,11 @@
  * others, so cudaIpcGetMemHandle and cuMemGetAddressRange see that larger
  * allocation (PyTorch computes offsets from it and is unaffected). */
 #include "interpose.h"
-#include "../core/device_pool.h"
+#include "../core/symbols.h"
+#include "../cuda/device_pool.h"
+#include "../cuda/backends.h"
 #include <dlfcn.h>
 
-typedef int cudaError_t;
-typedef void *cudaStream_t;
-enum { cudaSuccess = 0 };
-
-/* libcudart's definition of `name`: the next one in the global scope, else
- * the one of a libcudart already loaded privately (RTLD_LOCAL: a module that
- * links it still calls us through its PLT). */
-const char *const cudart_sonames[] = { "libcudart.so.13", "libcudart.so.12", "libcudart.so.11.0", "libcudart.so", NULL };
 
 #define REAL(ret, name, params) UMA_REAL(ret, name, params, cudart_sonames)
 
@@ -39,9 +33,6 @@ REAL(cudaError_t, cudaFreeAsync, (void *, cudaStream_t))
 REAL(cudaError_t, cudaMallocPitch, (void **, size_t *, size_t, size_t))
 REAL(cudaError_t, cudaMallocManaged, (void **, size_t, unsigned))
 REAL(cudaError_t, cudaDeviceReset, (void))
-REAL(cudaError_t, cudaDeviceGetPCIBusId, (char *, int, int))
-REAL(cudaError_t, cudaSetDevice, (int))
-REAL(cudaError_t, cudaThreadExchangeStreamCaptureMode, (int *))
 REAL(cudaError_t, cudaStreamBeginCapture, (cudaStream_t, int))
 REAL(cudaError_t, cudaStreamBeginCaptureToGraph, (cudaStream_t, void *, const void *, const void *, size_t, int))
 REAL(cudaError_t, cudaStreamEndCapture, (cudaStream_t, void **))
@@ -50,72 +41,8 @@ REAL(cudaError_t, cudaStreamEndCapture, (cudaStream_t, void **))
  * (a program defining its own cudaMalloc would never reach us). */
 #define NO_RUNTIME 500
 
-/* ---- the pool's backend ----------------------------------------------------- */
-
-static int be_map(int device, size_t size, uintptr_t *out) {
-  (void)device;   /* called inside cudaMalloc: the device is current */
-  void *p = NULL;
-  dev_in_backend++;
-  cudaError_t e = get_cudaMalloc()(&p, size);
-  dev_in_backend--;
-  *out = (uintptr_t)p;
-  return e;
-}
-
-static void be_unmap(int device, uintptr_t addr) {
-  (void)device;   /* cudaFree takes any device's pointer (unified addressing) */
-  dev_in_backend++;
-  get_cudaFree()((void *)addr);
-  dev_in_backend--;
-}
-
-static int be_fence(int device) {
-  (void)device;
-  return get_cudaDeviceSynchronize()();
-}
-
-static void be_clear_error(void) { get_cudaGetLastError()(); }
-
-/* The runtime's pool maps through the driver's virtual memory API: the
- * runtime's primary context must exist first (cudaFree(NULL) makes it). */
-static int be_reserve(int device, size_t *size, uintptr_t *va, size_t *granule) {
-  dev_in_backend++;
-  get_cudaFree()(NULL);
-  int e = vmm_reserve(device, size, va, granule);
-  dev_in_backend--;
-  return e;
-}
-
-static int be_bus_id(int device, char *out, size_t cap) {
-  if (get_cudaDeviceGetPCIBusId() == NULL) return NO_RUNTIME;
-  dev_in_backend++;
-  int e = get_cudaDeviceGetPCIBusId()(out, (int)cap, device);
-  dev_in_backend--;
-  return e;
-}
-
-/* The sharing helper's thread (device_share.c): the device current, and
- * its calls allowed while another thread captures a graph (relaxed: a
- * capture in global mode would otherwise fail them, and be invalidated). */
-#define CAPTURE_MODE_RELAXED 2   /* cudaStreamCaptureModeRelaxed */
-static UMA_TLS int saved_capture_mode;
-static void be_foreign_thread(int device, bool enter) {
-  if (enter) {
-    dev_in_backend++;
-    if (get_cudaSetDevice()) get_cudaSetDevice()(device);
-    saved_capture_mode = CAPTURE_MODE_RELAXED;
-    if (get_cudaThreadExchangeStreamCaptureMode()) get_cudaThreadExchangeStreamCaptureMode()(&saved_capture_mode);
-  } else {
-    if (get_cudaThreadExchangeStreamCaptureMode()) get_cudaThreadExchangeStreamCaptureMode()(&saved_capture_mode);
-    get_cudaGetLastError()();   /* the helper's errors are not the program's */
-    dev_in_backend--;
-  }
-}
-
-static const dev_backend_t backend = { be_map, be_unmap, be_fence, be_clear_error,
-                                       be_reserve, vmm_map_range, vmm_unmap_range, be_bus_id, be_foreign_thread };
 static pthread_once_t backend_once = PTHREAD_ONCE_INIT;
-static void backend_init(void) { dev_pool_init(DEV_API_RUNTIME, &backend); }
+static void backend_init(void) { dev_pool_init(DEV_API_RUNTIME, &cuda_runtime_backend); }
 
 /* The current device, or -1 when the pool cannot be used for this call. */
 static int pool_device(void) {

@@ -8,14 +8,13 @@
  * RTLD_NEXT keeps meaning "after the caller". The stub is assembly because
  * only a jump can keep that return address. x86-64 only; elsewhere dlsym is
  * not touched. */
-#define _GNU_SOURCE   /* dlvsym */
 #include "interpose.h"
+#include "../core/symbols.h"
 #include <dlfcn.h>
 #include <string.h>
 
 #if defined(__x86_64__)
 
-UMA_HIDDEN void *uma_real_dlsym;
 UMA_HIDDEN void *dlsym_filter(void *handle, const char *name);
 
 /* rdi, rsi survive the filter; the stack stays 16-byte aligned for it. */
@@ -37,24 +36,9 @@ __asm__(".text\n"
         "  ret\n"
         ".size dlsym, .-dlsym\n");
 
-static void resolve_real(void) {
-  if (uma_real_dlsym == NULL) {
-    void *real = dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.34");
-    if (real == NULL) real = dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.2.5");
-    __atomic_store_n(&uma_real_dlsym, real, __ATOMIC_RELEASE);
-  }
-}
-
-/* glibc's dlsym, for our own lookups: they must never get our wrappers
- * back (a wrapper that found itself as "the real function" would recurse). */
-void *dlsym_raw(void *handle, const char *name) {
-  resolve_real();
-  return ((void *(*)(void *, const char *))uma_real_dlsym)(handle, name);
-}
-
 /* Our wrapper for `name` or NULL (0: glibc answers). Sets uma_real_dlsym. */
 void *dlsym_filter(void *handle, const char *name) {
-  resolve_real();
+  sym_resolve_dlsym();
   if (handle == RTLD_NEXT || handle == RTLD_DEFAULT || name == NULL || name[0] != 'c' || name[1] != 'u' ||
       !dev_enabled || !dev_dlsym_route || !driver_wraps(name))
     return NULL;
@@ -63,21 +47,4 @@ void *dlsym_filter(void *handle, const char *name) {
   return real ? driver_wrap(name, real) : NULL;
 }
 
-#else
-void *dlsym_raw(void *handle, const char *name) { return dlsym(handle, name); }
 #endif
-
-/* `name` as the next object after us defines it, else as a library of
- * `sonames` (NULL-terminated) that the program already loaded privately
- * (RTLD_LOCAL). Never loads anything. */
-void *loaded_symbol(const char *name, const char *const *sonames) {
-  void *f = dlsym_raw(RTLD_NEXT, name);
-  for (; f == NULL && *sonames; sonames++) {
-    void *h = dlopen(*sonames, RTLD_LAZY | RTLD_NOLOAD);
-    if (h) {
-      f = dlsym_raw(h, name);
-      dlclose(h);
-    }
-  }
-  return f;
-}

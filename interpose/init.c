@@ -5,6 +5,7 @@
  * time, %% a percent sign), so each process of a job writes its own. */
 #include "../policy/policy.h"
 #include "interpose.h"
+#include "../core/symbols.h"
 #include "../core/options.h"
 #include "../core/fmt.h"
 #include "../core/init.h"

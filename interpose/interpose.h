@@ -3,18 +3,10 @@
 #ifndef UMA_INTERPOSE_H
 #define UMA_INTERPOSE_H
 #include "../core/base.h"
-#include "../core/device_pool.h"
+#include "../core/symbols.h"
+#include "../cuda/device_pool.h"
 
 #define UMA_EXPORT __attribute__((visibility("default")))
-
-/* get_NAME(): the real NAME — the next definition after us, else the one of
- * an already loaded library of `sonames` (loaded_symbol) — found at first use. */
-#define UMA_REAL(ret, name, params, sonames)                                     \
-  static ret(*real_##name) params;                                               \
-  static ret(*get_##name(void)) params {                                         \
-    if (real_##name == NULL) real_##name = (ret(*) params)loaded_symbol(#name, sonames); \
-    return real_##name;                                                          \
-  }
 
 /* A driver entry point we wrap, for the routes that bypass the PLT
  * (cuGetProcAddress, cudaGetDriverEntryPoint, dlsym on a libcuda handle):
@@ -53,14 +45,7 @@ UMA_HIDDEN void libc_heap_init(void);   /* libc_heap.c: glibc's blocks reaching 
 
 /* interpose/cuda_driver.c, for the dlsym route: */
 UMA_HIDDEN bool driver_wraps(const char *name);
-UMA_HIDDEN void *dlsym_raw(void *handle, const char *name);   /* glibc's, never our wrappers */
-UMA_HIDDEN void *loaded_symbol(const char *name, const char *const *sonames);
-UMA_HIDDEN extern const char *const cudart_sonames[];
 UMA_HIDDEN void *driver_wrap(const char *name, void *real);
 UMA_HIDDEN void copy_init(void);   /* interpose/copy.c: the C library's memcpy and memmove */
-/* interpose/cuda_vmm.c: CUDA's virtual memory API, for expandable segments */
-UMA_HIDDEN int vmm_reserve(int device, size_t *size, uintptr_t *va, size_t *granule);
-UMA_HIDDEN int vmm_map_range(int device, uintptr_t addr, size_t size, uint64_t *handle);
-UMA_HIDDEN void vmm_unmap_range(int device, uintptr_t addr, size_t size, uint64_t handle);
 
 #endif

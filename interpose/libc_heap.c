@@ -14,6 +14,7 @@
  * diagnosed, never dereferenced. Not handled: a DEEPBIND library freeing
  * our blocks with glibc's free (glibc stops the program then). */
 #include "interpose.h"
+#include "../core/symbols.h"
 #include "../core/alloc.h"
 #include "../core/os.h"
 #include <dlfcn.h>

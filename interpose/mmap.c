@@ -12,7 +12,8 @@
 #include "../core/cow.h"
 #include "../core/mmap_track.h"
 #include "../core/os.h"
-#include "../core/pinned.h"
+#include "../cuda/pinned.h"
+#include "../core/large.h"
 #include <errno.h>
 #include <stdarg.h>
 #include <sys/mman.h>
@@ -81,7 +82,7 @@ UMA_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ..
  * zeros, which cow_discard maps there. Everything else as the kernel says. */
 UMA_EXPORT int madvise(void *addr, size_t len, int advice) {
   bool aliasable = cow_min != UINT64_MAX && (advice == MADV_DONTNEED || advice == MADV_FREE) && len &&
-                   pin_block_of(addr, len) && pin_block_of(addr, len)->cow;
+                   large_block_of(addr, len) && large_block_of(addr, len)->cow;
   if (aliasable && advice == MADV_FREE) return ((uintptr_t)addr & (UMA_OS_PAGE - 1)) ? (int)fail(-EINVAL) : 0;
   long r = os_raw_syscall(SYS_madvise, (long)addr, (long)len, advice, 0, 0, 0);
   if (failed(r)) return (int)fail(r);

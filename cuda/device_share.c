@@ -15,12 +15,11 @@
  * them differently in each process. A process that dies leaves its row; the
  * next process to claim a row takes the rows of dead pids. No lock is held
  * across processes: every field is one atomic word. */
-#include "base.h"
-#include "options.h"
-#include "device_pool.h"
+#include "../core/base.h"
+#include "../core/options.h"
 #include "device_share.h"
-#include "fmt.h"
-#include "os.h"
+#include "../core/fmt.h"
+#include "../core/os.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -48,6 +47,8 @@ typedef struct {
 uint64_t dev_share_wait_ms = 2000;          /* [cuda] share_wait; 0: no sharing */
 static share_page_t *page;
 static int row = -1;                        /* this process's row, or -1 */
+static const dev_share_pools_t *pools;     /* set before the helper starts */
+static bool forked;                         /* a child of a CUDA process: nothing to share */
 static int slot_of[DEV_MAX];                /* device ordinal → dev_key slot + 1 (0: unknown) */
 static uint64_t seen[SHARE_DEVS];           /* pressure counts already answered */
 static pthread_mutex_t share_lock = PTHREAD_MUTEX_INITIALIZER;   /* setup; held by a release */
@@ -114,11 +115,11 @@ static void *helper_main(void *arg) {
       int s = slot_of[d] - 1;
       if (s < 0) continue;
       uint64_t now = atomic_load(&page->pressure[s]);
-      if (now == seen[s] || atomic_load(&dev_captures) > 0) continue;   /* a capture: CUDA calls could break it; later */
+      if (now == seen[s] || pools->capturing()) continue;   /* a capture: CUDA calls could break it; later */
       seen[s] = now;
       if (atomic_load(&page->proc[row].idle[s]) == 0) continue;
       pthread_mutex_lock(&share_lock);
-      if (!closing) dev_release_idle(d);
+      if (!closing) pools->release(d);
       pthread_mutex_unlock(&share_lock);
       dev_share_publish(d);
     }
@@ -152,11 +153,12 @@ static void start_helper(void) {
 
 /* The first time this process's pool uses `device`: its row, the device's
  * slot (bus id from the backend), the helper. Never under a pool's lock. */
-void dev_share_attach(int device, const char *bus_id) {
-  if (dev_share_wait_ms == 0 || dev_forked_child || device < 0 || device >= DEV_MAX || bus_id == NULL || !bus_id[0] ||
+void dev_share_attach(int device, const char *bus_id, const dev_share_pools_t *with) {
+  if (dev_share_wait_ms == 0 || forked || device < 0 || device >= DEV_MAX || bus_id == NULL || !bus_id[0] ||
       uma_secure_exec())   /* a setuid program shares nothing with the user's processes */
     return;
   if (__atomic_load_n(&slot_of[device], __ATOMIC_ACQUIRE)) return;
+  __atomic_store_n(&pools, with, __ATOMIC_RELEASE);
   pthread_mutex_lock(&share_lock);
   if (page == NULL && row == -1) {
     page = open_page();
@@ -178,7 +180,7 @@ void dev_share_attach(int device, const char *bus_id) {
 void dev_share_publish(int device) {
   int s = device >= 0 && device < DEV_MAX ? __atomic_load_n(&slot_of[device], __ATOMIC_ACQUIRE) - 1 : -1;
   if (s < 0 || row < 0) return;
-  atomic_store(&page->proc[row].idle[s], dev_idle_bytes(device));
+  atomic_store(&page->proc[row].idle[s], pools->idle(device));
 }
 
 /* Idle bytes other live processes hold on the device. */
@@ -212,6 +214,7 @@ bool dev_share_wait(int device, size_t need) {
 
 /* A forked child neither publishes nor answers: the row is the parent's. */
 void dev_share_fork_child(void) {
+  forked = true;
   page = NULL;
   row = -2;
   for (int d = 0; d < DEV_MAX; d++) slot_of[d] = 0;

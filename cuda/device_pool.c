@@ -34,14 +34,14 @@
  *
  * All CUDA calls go through a backend (interpose/cuda_runtime.c); the unit
  * tests drive the pool with a fake one. */
-#include "base.h"
-#include "fork.h"
-#include "addr_table.h"
+#include "../core/base.h"
+#include "../core/fork.h"
+#include "../core/addr_table.h"
 #include "device_pool.h"
 #include "device_share.h"
-#include "os.h"
-#include "plan.h"
-#include "plan_host.h"
+#include "../core/os.h"
+#include "../core/plan.h"
+#include "../core/plan_host.h"
 #include <string.h>
 
 #define SL_BITS 2                          /* 4 bins per power of two */
@@ -718,11 +718,14 @@ static int alloc_once(int id, size_t size, uintptr_t *out) {
 }
 
 /* The device's identity for device_share.c, once per device and API. */
+static bool capturing(void) { return atomic_load(&dev_captures) > 0; }
+static const dev_share_pools_t share_pools = { dev_idle_bytes, dev_release_idle, capturing };
+
 static void share_attach(int id) {
   static bool attached[DEV_POOLS];
   if (__atomic_load_n(&attached[id], __ATOMIC_ACQUIRE) || dev_share_wait_ms == 0 || BACKEND(id)->bus_id == NULL) return;
   char bus[32] = "";
-  if (BACKEND(id)->bus_id(DEVICE(id), bus, sizeof bus) == 0) dev_share_attach(DEVICE(id), bus);
+  if (BACKEND(id)->bus_id(DEVICE(id), bus, sizeof bus) == 0) dev_share_attach(DEVICE(id), bus, &share_pools);
   __atomic_store_n(&attached[id], true, __ATOMIC_RELEASE);
 }
 

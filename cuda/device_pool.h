@@ -1,10 +1,10 @@
 /* device_pool.h — the GPU device and pinned-host pools (device_pool.c). */
 #ifndef UMA_DEVICE_POOL_H
 #define UMA_DEVICE_POOL_H
-#include "base.h"
-#include "extents.h"
+#include "../core/base.h"
+#include "cuda_types.h"
+#include "../core/extents.h"
 
-#define DEV_MAX 16
 /* The pinned host pool (cudaHostAlloc, cuMemHostAlloc) is the same kind of
  * pool over registered host chunks: "device" there is the GPU the chunk is
  * placed near (its NUMA node). */
@@ -58,6 +58,11 @@ typedef struct dev_backend_s {
    * CUDA for the device, and undo it (leave). */
   int (*bus_id)(int device, char *out, size_t cap);
   void (*foreign_thread)(int device, bool enter);
+  /* Page-locking host memory for DMA (the host back end; NULL elsewhere):
+   * the pinned pool's chunks and transparent pinning (pinned.c) both
+   * register through it. 0 or a CUDA error (712: already registered). */
+  int (*register_range)(void *base, size_t size);
+  void (*unregister_range)(void *base);
 } dev_backend_t;
 UMA_HIDDEN extern size_t dev_round;
 UMA_HIDDEN extern uint64_t dev_max_reserved, dev_release_threshold, dev_quota;

@@ -1,21 +1,21 @@
-/* pinned.c — the core's side of transparent pinning: which large block a
+/* pinned.c — transparent pinning of large blocks: which large block a
  * copy's host pointer lies in, whether its rule wants it pinned, and giving
  * a registration back before the block's mapping is unmapped or moved (a
  * registration names virtual addresses: after mremap it would describe
- * pages that are no longer there). The CUDA calls themselves live in
- * interpose/cuda_host.c, which sets pin_release_hook and calls
- * pin_drain from its entry points. */
-#include "base.h"
-#include "fork.h"
-#include "fmt.h"
-#include "json.h"
-#include "large.h"
-#include "layout.h"
-#include "os.h"
-#include "owner_map.h"
+ * pages that are no longer there). The CUDA calls themselves go through
+ * the host back end (host_backend.c), which interpose/cuda_host.c sets as
+ * pin_backend before it calls pin_drain from its entry points. */
+#include "../core/base.h"
+#include "../core/fork.h"
+#include "../core/fmt.h"
+#include "../core/json.h"
+#include "../core/large.h"
+#include "../core/layout.h"
+#include "../core/os.h"
+#include "../core/owner_map.h"
 #include "pinned.h"
-#include "route.h"
-#include "stats.h"
+#include "../core/route.h"
+#include "../core/stats.h"
 #include "device_pool.h"
 #include <string.h>
 
@@ -38,28 +38,7 @@ uint8_t pin_mode = UMA_PINNED_OFF;
 bool pin_pool_enabled = true;
 uint64_t pin_min = 1 << 20, pin_max;
 bool pin_pageable_only;
-void (*pin_release_hook)(void *base, size_t size);
-
-/* The large block (one of ours, in use) holding all of [p, p+len), or NULL.
- * Reads only headers the ownership map vouches for. */
-uma_large_t *pin_block_of(const void *p, size_t len) {
-  if (p == NULL || len == 0) return NULL;
-  uintptr_t a = (uintptr_t)p;
-  /* The map marks only a large block's first 4 MiB slot: walk back from the
-   * pointer's slot to the nearest slot that is ours, no further than the
-   * largest large block ever made spans (a pointer that is not ours costs
-   * that many bit tests, not 64 Ki); it must be a large block's header and
-   * the block must cover the range. */
-  uintptr_t max_steps = __atomic_load_n(&large_max_span, __ATOMIC_RELAXED) / UMA_SEG_SIZE + 1;
-  for (uintptr_t slot = a & ~UMA_SEG_MASK, steps = 0; slot && steps < max_steps; slot -= UMA_SEG_SIZE, steps++) {
-    if (!owner_map_test((void *)slot)) continue;
-    if (*(volatile uint8_t *)slot != SEG_KIND_LARGE) return NULL;   /* a segment of a pool */
-    uma_large_t *lg = (uma_large_t *)slot;
-    if (lg->is_free || a < slot + lg->user_offset || a + len > slot + lg->map_size) return NULL;
-    return lg;
-  }
-  return NULL;
-}
+const dev_backend_t *pin_backend;
 
 /* The block's rule decides; blocks no rule governs follow [cuda] pinned. */
 uint8_t pin_mode_for(const uma_large_t *lg) {
@@ -97,10 +76,10 @@ static bool claim_locked(uma_large_t *lg) {
 
 /* CUDA is called without pin_lock: it may allocate, and a large malloc
  * takes pin_lock (pin_on_alloc). */
-static bool register_claimed(uma_large_t *lg, int (*register_range)(void *base, size_t size)) {
+static bool register_claimed(uma_large_t *lg) {
   size_t size = lg->map_size;
   uint64_t t0 = os_now_ns();
-  int r = register_range(lg, size);
+  int r = pin_backend->register_range(lg, size);
   uint64_t ns = os_now_ns() - t0;
   pthread_mutex_lock(&pin_lock);
   pin_stats.register_ns += ns;
@@ -120,11 +99,11 @@ static bool register_claimed(uma_large_t *lg, int (*register_range)(void *base, 
 /* Register the block's whole mapping once, within the cap; the block
  * remembers the answer. Its mapping does not move while it is registered,
  * so the registration stays valid until the block is retired (pin_retire). */
-bool pin_block(uma_large_t *lg, int (*register_range)(void *base, size_t size)) {
+bool pin_block(uma_large_t *lg) {
   pthread_mutex_lock(&pin_lock);
   bool go = claim_locked(lg);
   pthread_mutex_unlock(&pin_lock);
-  if (go) return register_claimed(lg, register_range);
+  if (go) return register_claimed(lg);
   return __atomic_load_n(&lg->pinned, __ATOMIC_ACQUIRE) == PIN_YES;
 }
 
@@ -135,7 +114,7 @@ bool pin_block(uma_large_t *lg, int (*register_range)(void *base, size_t size)) 
  *   before the pages do, so the block waits, mapped and counted;
  * - wanted: eager blocks made since the last CUDA call, to be registered. */
 bool pin_retire(uma_large_t *lg) {
-  if (lg->pinned != PIN_YES || pin_release_hook == NULL) return false;
+  if (lg->pinned != PIN_YES || pin_backend == NULL) return false;
   lg->is_free = 1;   /* gone for the program: a second free is diagnosed */
   pthread_mutex_lock(&pin_lock);
   lg->pin_next = retired;
@@ -178,7 +157,7 @@ void pin_on_release(uma_large_t *lg) {
   while (__atomic_load_n(&lg->pinned, __ATOMIC_ACQUIRE) == PIN_BUSY) os_yield();
 }
 
-void pin_drain(int (*register_range)(void *base, size_t size)) {
+void pin_drain(void) {
   if (__atomic_load_n(&retired, __ATOMIC_RELAXED) == NULL && __atomic_load_n(&wanted, __ATOMIC_RELAXED) == NULL)
     return;
   pthread_mutex_lock(&pin_lock);
@@ -189,7 +168,7 @@ void pin_drain(int (*register_range)(void *base, size_t size)) {
     uma_large_t *lg = list;
     list = lg->pin_next;
     size_t size = lg->map_size;
-    pin_release_hook(lg, size);
+    pin_backend->unregister_range(lg);
     pthread_mutex_lock(&pin_lock);
     pin_stats.bytes -= size;
     pthread_mutex_unlock(&pin_lock);
@@ -205,7 +184,7 @@ void pin_drain(int (*register_range)(void *base, size_t size)) {
     bool go = lg && claim_locked(lg);
     pthread_mutex_unlock(&pin_lock);
     if (lg == NULL) break;
-    if (go) register_claimed(lg, register_range);
+    if (go) register_claimed(lg);
   }
 }
 
@@ -219,7 +198,7 @@ void pin_drain(int (*register_range)(void *base, size_t size)) {
  * Entries die with the block's use (pin_on_release). */
 
 int pin_program_register(void *p, size_t size) {
-  uma_large_t *lg = pin_block_of(p, size);
+  uma_large_t *lg = large_block_of(p, size);
   if (lg == NULL) return PIN_PASS;
   while (__atomic_load_n(&lg->pinned, __ATOMIC_ACQUIRE) == PIN_BUSY) os_yield();   /* ours is being decided */
   uintptr_t start = (uintptr_t)p, end = start + size;
@@ -251,7 +230,7 @@ int pin_program_register(void *p, size_t size) {
  * elsewhere (CUDA would see our registration and say "invalid value");
  * PIN_PASS outside our registered blocks: CUDA's to answer. */
 int pin_program_unregister(void *p) {
-  uma_large_t *lg = pin_block_of(p, 1);
+  uma_large_t *lg = large_block_of(p, 1);
   if (lg == NULL || __atomic_load_n(&lg->pinned, __ATOMIC_ACQUIRE) != PIN_YES) return PIN_PASS;
   uintptr_t a = (uintptr_t)p;
   int answer = PIN_NOT_REGISTERED;
@@ -284,8 +263,8 @@ void pin_fork_prepare(void) { pthread_mutex_lock(&pin_lock); }
 void pin_fork_parent(void) { pthread_mutex_unlock(&pin_lock); }
 void pin_fork_child(void) {
   pthread_mutex_init(&pin_lock, NULL);
-  if (pin_release_hook == NULL) return;   /* the parent never used CUDA through us */
-  pin_release_hook = NULL;
+  if (pin_backend == NULL) return;   /* the parent never used CUDA through us */
+  pin_backend = NULL;
   borrowed_count = 0;
   wanted = NULL;
   for (uma_large_t *lg = retired, *next; lg; lg = next) {

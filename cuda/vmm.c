@@ -1,13 +1,12 @@
-/* cuda_vmm.c — CUDA's virtual memory API for the device pool's expandable
- * segments (core/device_pool.c): reserve a virtual range, back parts of
+/* vmm.c — CUDA's virtual memory API for the device pool's expandable
+ * segments (device_pool.c): reserve a virtual range, back parts of
  * it with device memory (one physical allocation each), give them back.
  * Both pools' backends (runtime and driver) use these; the driver's
  * functions come from the libcuda the program loaded. The structures are declared here as cuda.h lays them out
  * (CUDA 11.2 and later), so the library builds where no CUDA is installed. */
-#include "interpose.h"
+#include "cuda_types.h"
+#include "../core/symbols.h"
 
-typedef int CUresult;
-typedef unsigned long long CUdeviceptr;
 typedef unsigned long long CUmemGenericAllocationHandle;
 typedef struct { int type, id; } vmm_location_t;                  /* CUmemLocation */
 typedef struct {                                                   /* CUmemAllocationProp */
@@ -19,7 +18,6 @@ typedef struct {                                                   /* CUmemAlloc
 } vmm_prop_t;
 typedef struct { vmm_location_t location; int flags; } vmm_access_t;   /* CUmemAccessDesc; READWRITE = 3 */
 
-static const char *const cuda_sonames[] = { "libcuda.so.1", NULL };
 #define REAL(ret, name, params) UMA_REAL(ret, name, params, cuda_sonames)
 REAL(CUresult, cuDeviceTotalMem_v2, (size_t *, int))
 REAL(CUresult, cuMemGetAllocationGranularity, (size_t *, const vmm_prop_t *, int))
