@@ -27,6 +27,7 @@
  * reads as zero (calloc skips the memset) and is not committed. An empty
  * segment is unmapped once it has been free for the delay. */
 #include "base.h"
+#include "binmap.h"
 #include "options.h"
 #include "fmt.h"
 #include "layout.h"
@@ -77,8 +78,7 @@ typedef struct tlsf_seg_s {
 typedef struct tlsf_arena_s {
   pthread_mutex_t lock;
   tlsf_block_t *bins[FL_COUNT][1 << SL_BITS];
-  uint32_t fl_bitmap;
-  uint8_t sl_bitmap[FL_COUNT];
+  binmap_t map;                            /* which bins hold blocks */
   uint64_t dirty_free_blocks;              /* free blocks not yet purged */
   tlsf_counters_t counters;
 } tlsf_arena_t;
@@ -110,11 +110,8 @@ static bool all_clean(const tlsf_block_t *b) { return b->clean_lo == 0 && b->cle
 
 /* ---- bins ----------------------------------------------------------------- */
 
-static void mapping(size_t size, unsigned *fl, unsigned *sl) {
-  unsigned f = 63u - (unsigned)__builtin_clzll(size);
-  *sl = (unsigned)(size >> (f - SL_BITS)) & ((1u << SL_BITS) - 1);
-  *fl = f - FL_MIN;
-}
+static const binmap_shape_t shape = { FL_MIN, FL_COUNT, SL_BITS };
+static void mapping(size_t size, unsigned *fl, unsigned *sl) { binmap_bin(&shape, size, fl, sl); }
 
 /* Is `n` (a free-list neighbour read from a free block, which the program
  * may have written after freeing it) a free block of this pool? */
@@ -143,8 +140,7 @@ static void bin_insert(tlsf_block_t *b) {
   b->next_free = A->bins[fl][sl];
   if (b->next_free) b->next_free->prev_free = b;
   A->bins[fl][sl] = b;
-  A->fl_bitmap |= 1u << fl;
-  A->sl_bitmap[fl] |= (uint8_t)(1u << sl);
+  binmap_set(&A->map, fl, sl);
   if (!all_clean(b)) A->dirty_free_blocks++;
 }
 
@@ -156,23 +152,13 @@ static void bin_remove(tlsf_block_t *b) {
   if (b->prev_free) b->prev_free->next_free = b->next_free;
   else A->bins[fl][sl] = b->next_free;
   if (b->next_free) b->next_free->prev_free = b->prev_free;
-  if (A->bins[fl][sl] == NULL) {
-    A->sl_bitmap[fl] &= (uint8_t)~(1u << sl);
-    if (A->sl_bitmap[fl] == 0) A->fl_bitmap &= ~(1u << fl);
-  }
+  if (A->bins[fl][sl] == NULL) binmap_clear(&A->map, fl, sl);
   if (!all_clean(b)) A->dirty_free_blocks--;
 }
 
 /* The first block of the first non-empty bin at or above (fl, sl). */
 static tlsf_block_t *bin_first_from(tlsf_arena_t *A, unsigned fl, unsigned sl) {
-  uint32_t sl_map = fl < FL_COUNT ? A->sl_bitmap[fl] & (~0u << sl) : 0;
-  if (sl_map == 0) {
-    uint32_t fl_map = fl + 1 < FL_COUNT ? A->fl_bitmap & (~0u << (fl + 1)) : 0;
-    if (fl_map == 0) return NULL;
-    fl = (unsigned)__builtin_ctz(fl_map);
-    sl_map = A->sl_bitmap[fl];
-  }
-  return A->bins[fl][__builtin_ctz(sl_map)];
+  return binmap_find(&A->map, &shape, &fl, &sl) ? A->bins[fl][sl] : NULL;
 }
 
 static tlsf_block_t *find(tlsf_arena_t *A, size_t need) {

@@ -35,6 +35,7 @@
  * All CUDA calls go through a backend (interpose/cuda_runtime.c); the unit
  * tests drive the pool with a fake one. */
 #include "../core/base.h"
+#include "../core/binmap.h"
 #include "../core/fork.h"
 #include "../core/addr_table.h"
 #include "device_pool.h"
@@ -72,8 +73,7 @@ struct dev_seg_s {
 typedef struct dev_pool_s {
   pthread_mutex_t lock;
   dev_block_t *bins[FL_COUNT][1 << SL_BITS];
-  uint64_t fl_map;
-  uint8_t sl_map[FL_COUNT];
+  binmap_t map;                            /* which bins hold ready blocks */
   dev_block_t *pending;
   dev_seg_t *segs;
   addr_table_t used;                       /* blocks handed out: address → descriptor */
@@ -193,11 +193,8 @@ static void meta_free(void *m) {
 
 /* ---- bins of ready blocks ------------------------------------------------------ */
 
-static void mapping(size_t size, unsigned *fl, unsigned *sl) {
-  unsigned f = 63u - (unsigned)__builtin_clzll(size);
-  *fl = f < FL_COUNT ? f : FL_COUNT - 1;
-  *sl = f >= SL_BITS ? (unsigned)(size >> (f - SL_BITS)) & ((1u << SL_BITS) - 1) : 0;
-}
+static const binmap_shape_t shape = { 0, FL_COUNT, SL_BITS };
+static void mapping(size_t size, unsigned *fl, unsigned *sl) { binmap_bin(&shape, size, fl, sl); }
 
 static void bin_insert(dev_pool_t *p, dev_block_t *b) {
   unsigned fl, sl;
@@ -207,8 +204,7 @@ static void bin_insert(dev_pool_t *p, dev_block_t *b) {
   b->next = p->bins[fl][sl];
   if (b->next) b->next->prev = b;
   p->bins[fl][sl] = b;
-  p->fl_map |= 1ULL << fl;
-  p->sl_map[fl] |= (uint8_t)(1u << sl);
+  binmap_set(&p->map, fl, sl);
   p->st.cached += b->size;
 }
 
@@ -218,10 +214,7 @@ static void bin_remove(dev_pool_t *p, dev_block_t *b) {
   if (b->prev) b->prev->next = b->next;
   else p->bins[fl][sl] = b->next;
   if (b->next) b->next->prev = b->prev;
-  if (p->bins[fl][sl] == NULL) {
-    p->sl_map[fl] &= (uint8_t)~(1u << sl);
-    if (p->sl_map[fl] == 0) p->fl_map &= ~(1ULL << fl);
-  }
+  if (p->bins[fl][sl] == NULL) binmap_clear(&p->map, fl, sl);
   p->st.cached -= b->size;
 }
 
@@ -234,12 +227,8 @@ static dev_block_t *find_ready(dev_pool_t *p, size_t size) {
   for (dev_block_t *b = p->bins[fl][sl]; b; b = b->next)
     if (b->size >= size && (best == NULL || b->size < best->size)) best = b;
   if (best) return best;
-  for (unsigned s = sl + 1; s < (1u << SL_BITS); s++)
-    if (p->bins[fl][s]) return p->bins[fl][s];
-  uint64_t above = fl + 1 < FL_COUNT ? p->fl_map & (~0ULL << (fl + 1)) : 0;
-  if (above == 0) return NULL;
-  unsigned f = (unsigned)__builtin_ctzll(above);
-  return p->bins[f][__builtin_ctz(p->sl_map[f])];
+  sl++;   /* the next bins: every block there fits */
+  return binmap_find(&p->map, &shape, &fl, &sl) ? p->bins[fl][sl] : NULL;
 }
 
 /* Cut b at offset `at`: b keeps the head, the new block (returned, its state
@@ -916,8 +905,7 @@ void dev_forget(int id) {
   pthread_mutex_lock(&p->lock);
   dev_stats_t keep = p->st;
   memset(p->bins, 0, sizeof p->bins);
-  p->fl_map = 0;
-  memset(p->sl_map, 0, sizeof p->sl_map);
+  memset(&p->map, 0, sizeof p->map);
   p->pending = NULL;
   p->segs = NULL;
   p->xseg = NULL;      /* the reset released its virtual range and granules too */

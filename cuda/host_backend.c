@@ -3,7 +3,7 @@
  * registered with CUDA once (cuMemHostRegister, portable + mapped); a
  * block freed is reused after every context's earlier work. Transparent
  * pinning (pinned.c) registers through the same back end.
- * interpose/cuda_host.c hands it to the pool and to pinning. */
+ * interpose/cuda_pinned_pool.c hands it to the pool, interpose/cuda_copy.c to pinning. */
 #include "cuda_types.h"
 #include "backends.h"
 #include "pinned.h"

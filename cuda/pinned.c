@@ -3,7 +3,7 @@
  * a registration back before the block's mapping is unmapped or moved (a
  * registration names virtual addresses: after mremap it would describe
  * pages that are no longer there). The CUDA calls themselves go through
- * the host back end (host_backend.c), which interpose/cuda_host.c sets as
+ * the host back end (host_backend.c), which interpose/cuda_copy.c sets as
  * pin_backend before it calls pin_drain from its entry points. */
 #include "../core/base.h"
 #include "../core/fork.h"

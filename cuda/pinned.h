@@ -19,7 +19,7 @@ UMA_HIDDEN extern pthread_mutex_t pin_lock;
 UMA_HIDDEN extern uint8_t pin_mode;           /* [cuda] pinned: UMA_PINNED_* for blocks no rule governs */
 UMA_HIDDEN extern bool pin_pool_enabled;      /* [cuda] pinned_pool */
 UMA_HIDDEN extern uint64_t pin_min, pin_max;
-/* The host back end (backends.h), set by interpose/cuda_host.c once CUDA
+/* The host back end (backends.h), set by interpose/cuda_copy.c once CUDA
  * is in use: registrations are made and given back through it, a block's
  * before its mapping is unmapped or moved. NULL: CUDA not in use. */
 UMA_HIDDEN extern const dev_backend_t *pin_backend;

@@ -170,7 +170,7 @@ UMA_EXPORT CUresult cuGetProcAddress(const char *symbol, void **pfn, int version
 UMA_EXPORT CUresult cuGetProcAddress_v2(const char *symbol, void **pfn, int version, unsigned long long flags,
                                         int *status);
 
-/* The pool's own wrappers; cuda_host.c has the pinned ones. */
+/* The pool's own wrappers; the host-memory files have theirs. */
 static const driver_wrapper_t alloc_wrappers[] = {
   { "cuMemAlloc", "cuMemAlloc_v2", 3020, (void *)cuMemAlloc_v2, (void **)&real_cuMemAlloc_v2, false, cuMemAlloc_v2_doors },
   { "cuMemFree", "cuMemFree_v2", 3020, (void *)cuMemFree_v2, (void **)&real_cuMemFree_v2, false, NULL },
@@ -194,7 +194,8 @@ static const driver_wrapper_t alloc_wrappers[] = {
     true, NULL },
   { NULL, NULL, 0, NULL, NULL, false, NULL },
 };
-static const driver_wrapper_t *const wrapper_tables[] = { alloc_wrappers, host_driver_wrappers };
+static const driver_wrapper_t *const wrapper_tables[] = { alloc_wrappers, pinned_pool_wrappers, copy_wrappers,
+                                                          register_wrappers };
 #define PER_THREAD_DEFAULT_STREAM 2   /* CU_GET_PROC_ADDRESS_…, cudaEnablePerThreadDefaultStream */
 
 /* Our wrapper for a base name the driver just resolved, or NULL. Lookups use

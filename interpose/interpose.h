@@ -3,7 +3,6 @@
 #ifndef UMA_INTERPOSE_H
 #define UMA_INTERPOSE_H
 #include "../core/base.h"
-#include "../core/symbols.h"
 #include "../cuda/device_pool.h"
 
 #define UMA_EXPORT __attribute__((visibility("default")))
@@ -39,7 +38,12 @@ typedef struct driver_wrapper_s {
   UMA_DOOR(name, DLSYM, ret, params, args)                                                    \
   static void *const name##_doors[DEV_ROUTES] = { (void *)name, (void *)name##_PROC, (void *)name##_ENTRY, \
                                                   (void *)name##_DLSYM };
-UMA_HIDDEN extern const driver_wrapper_t host_driver_wrappers[];   /* cuda_host.c, ends with a NULL base */
+/* The driver wrappers of the host-memory entry points, each table ending
+ * with a NULL base: cuda_pinned_pool.c, cuda_copy.c, cuda_register.c. */
+UMA_HIDDEN extern const driver_wrapper_t pinned_pool_wrappers[], copy_wrappers[], register_wrappers[];
+/* cuda_copy.c: at every CUDA call that reaches us, registrations to give
+ * back and eager blocks to register (transparent pinning). */
+UMA_HIDDEN void cuda_pin_entry(void);
 
 UMA_HIDDEN void libc_heap_init(void);   /* libc_heap.c: glibc's blocks reaching our free */
 

@@ -1,67 +1,33 @@
-/* cuda_host.c — pinned host memory, two ways.
- *
- * 1. The pinned pool: cudaHostAlloc, cudaMallocHost, cudaFreeHost and the
- *    driver's cuMemHostAlloc, cuMemAllocHost_v2, cuMemFreeHost are served by
- *    a device-pool instance (core/device_pool.c, API DEV_API_HOST) whose
- *    chunks are mapped here, placed on the node of the GPU they serve,
- *    populated and registered once (cuMemHostRegister, portable + mapped),
- *    then reused: a 1 GiB cudaHostAlloc costs about 0.4-0.5 s in CUDA, a
- *    pool hit well under a millisecond. Chunk sizes are the device pool's
- *    (a request above 10 MiB takes its size rounded to 2 MiB, not the next
- *    power of two). Write-combined requests go to CUDA (its own memory
- *    type). A freed block is reused only after a fence: every context that
- *    may still copy from it has finished its work (see host_fence).
- *
- * 2. Transparent pinning: a copy (cudaMemcpy, cudaMemcpyAsync, the driver's
- *    cuMemcpy, cuMemcpyAsync, cuMemcpyHtoD/DtoH and their Async forms)
- *    whose host side lies in one of our large blocks (malloc'd, ≥ [cuda]
- *    pinned_min) registers that block's mapping (lazy: at its first copy;
- *    eager: at the first CUDA call after the block was made), so this copy
- *    and later ones run at DMA speed instead of through CUDA's staging
- *    buffer. Pageable semantics are kept: an async copy from or to such a
- *    block returns only when the copy is done (stream synchronised), as it
- *    would for pageable memory (host-to-device: the source may be reused at
- *    once; device-to-host: the data is there on return). Registrations are
- *    given back before the block is unmapped (core/pinned.c), at the next
- *    CUDA call: never inside malloc or free.
+/* cuda_copy.c — transparent pinning at the copies: a copy (cudaMemcpy,
+ * cudaMemcpyAsync, the driver's cuMemcpy, cuMemcpyAsync, cuMemcpyHtoD/DtoH
+ * and their Async forms) whose host side lies in one of our large blocks
+ * (malloc'd, >= [cuda] pinned_min) registers that block's mapping (lazy: at
+ * its first copy; eager: at the first CUDA call after the block was made),
+ * so this copy and later ones run at DMA speed instead of through CUDA's
+ * staging buffer. Pageable semantics are kept: an async copy from or to
+ * such a block returns only when the copy is done (stream synchronised), as
+ * it would for pageable memory (host-to-device: the source may be reused at
+ * once; device-to-host: the data is there on return). Registrations are
+ * given back before the block is unmapped (cuda/pinned.c), at the next CUDA
+ * call: never inside malloc or free.
  * Not covered: 2D/3D copies, copies to symbols and arrays (they stay
- * pageable), and copies made by libraries that link cudart statically.
- *
- * Driver entry points come from the libcuda the program loaded. */
+ * pageable), and copies made by libraries that link cudart statically. */
 #include "interpose.h"
 #include "../core/symbols.h"
-#include "../cuda/device_pool.h"
+#include "../cuda/backends.h"
+#include "../core/large.h"
 #include "../core/layout.h"
 #include "../core/os.h"
 #include "../cuda/pinned.h"
-#include "../cuda/backends.h"
 #include "../core/route.h"
-#include "../core/large.h"
-#include <sys/mman.h>
 
 enum { cudaMemcpyHostToDevice = 1, cudaMemcpyDeviceToHost = 2, cudaMemcpyDefault = 4 };
-#define HOST_ALLOC_WRITE_COMBINED 4                 /* cudaHostAllocWriteCombined, CU_MEMHOSTALLOC_WRITECOMBINED */
-
 #define RT(ret, name, params) UMA_REAL(ret, name, params, cudart_sonames)
 #define DRV(ret, name, params) UMA_REAL(ret, name, params, cuda_sonames)
-RT(cudaError_t, cudaHostAlloc, (void **, size_t, unsigned))
-RT(cudaError_t, cudaMallocHost, (void **, size_t))
-RT(cudaError_t, cudaFreeHost, (void *))
-RT(cudaError_t, cudaFree, (void *))
-RT(cudaError_t, cudaGetDevice, (int *))
 RT(cudaError_t, cudaMemcpy, (void *, const void *, size_t, int))
 RT(cudaError_t, cudaMemcpyAsync, (void *, const void *, size_t, int, cudaStream_t))
 RT(cudaError_t, cudaStreamSynchronize, (cudaStream_t))
 RT(cudaError_t, cudaStreamIsCapturing, (cudaStream_t, int *))
-RT(cudaError_t, cudaHostRegister, (void *, size_t, unsigned))
-RT(cudaError_t, cudaHostUnregister, (void *))
-DRV(CUresult, cuMemHostAlloc, (void **, size_t, unsigned))
-DRV(CUresult, cuMemAllocHost_v2, (void **, size_t))
-DRV(CUresult, cuMemFreeHost, (void *))
-DRV(CUresult, cuMemHostRegister_v2, (void *, size_t, unsigned))
-DRV(CUresult, cuMemHostUnregister, (void *))
-DRV(CUresult, cuMemHostRegister, (void *, size_t, unsigned))
-DRV(CUresult, cuCtxGetDevice, (int *))
 DRV(CUresult, cuMemcpy, (CUdeviceptr, CUdeviceptr, size_t))
 DRV(CUresult, cuMemcpyAsync, (CUdeviceptr, CUdeviceptr, size_t, CUstream))
 DRV(CUresult, cuMemcpyHtoD_v2, (CUdeviceptr, const void *, size_t))
@@ -71,90 +37,9 @@ DRV(CUresult, cuMemcpyDtoHAsync_v2, (void *, CUdeviceptr, size_t, CUstream))
 DRV(CUresult, cuStreamSynchronize, (CUstream))
 DRV(CUresult, cuStreamIsCapturing, (CUstream, int *))
 
-static pthread_once_t host_once = PTHREAD_ONCE_INIT;
-static void host_init(void) { dev_pool_init(DEV_API_HOST, &cuda_host_backend); }
-
-/* The pinned pool for the calling thread's GPU, or -1 (pass through). */
-static int host_pool(bool runtime) {
-  if (!dev_enabled || !pin_pool_enabled || dev_in_backend || !cuda_host_ready()) return -1;
-  pthread_once(&host_once, host_init);
-  int device = 0;
-  if (runtime) {
-    if (get_cudaFree() == NULL || get_cudaGetDevice() == NULL) return -1;
-    dev_in_backend++;
-    get_cudaFree()(NULL);   /* the runtime's context, which the chunks are registered in */
-    dev_in_backend--;
-    if (get_cudaGetDevice()(&device) != cudaSuccess) return -1;
-  } else if (get_cuCtxGetDevice() == NULL || get_cuCtxGetDevice()(&device) != 0) {
-    return -1;
-  }
-  return device >= 0 && device < DEV_MAX ? DEV_API_HOST * DEV_MAX + device : -1;
-}
-
-static int pool_host_alloc(int id, void **ptr, size_t size) {
-  uintptr_t addr;
-  dev_in_backend++;   /* the chunk's registration must not come back to us */
-  int e = dev_alloc(id, size, &addr);
-  dev_in_backend--;
-  if (e == 0) *ptr = (void *)addr;
-  return e;
-}
-
-/* ---- the pinned pool's entry points --------------------------------------------- */
-
-static void cuda_entry(void);
-
-/* 0 or CUDA's error when the pool answered; -1: pass the call to CUDA
- * (write-combined, pool off, or no memory for the pool's own metadata). */
-static int pooled(bool runtime, void **ptr, size_t size, unsigned flags) {
-  int id = ptr && size && !(flags & HOST_ALLOC_WRITE_COMBINED) ? host_pool(runtime) : -1;
-  return id >= 0 ? pool_host_alloc(id, ptr, size) : -1;
-}
-
-UMA_EXPORT cudaError_t cudaHostAlloc(void **ptr, size_t size, unsigned flags) {
-  int e = pooled(true, ptr, size, flags);
-  if (e >= 0) return e;
-  return get_cudaHostAlloc() ? get_cudaHostAlloc()(ptr, size, flags) : NO_CUDA;
-}
-
-UMA_EXPORT cudaError_t cudaMallocHost(void **ptr, size_t size) {
-  int e = pooled(true, ptr, size, 0);
-  if (e >= 0) return e;
-  return get_cudaMallocHost() ? get_cudaMallocHost()(ptr, size) : NO_CUDA;
-}
-
-UMA_EXPORT cudaError_t cudaFreeHost(void *ptr) {
-  cuda_entry();
-  if (ptr && dev_free_host((uintptr_t)ptr)) return cudaSuccess;
-  return get_cudaFreeHost() ? get_cudaFreeHost()(ptr) : NO_CUDA;
-}
-
-UMA_EXPORT CUresult cuMemHostAlloc(void **pp, size_t size, unsigned flags) {
-  int e = pooled(false, pp, size, flags);
-  if (e >= 0) return e;
-  return get_cuMemHostAlloc() ? get_cuMemHostAlloc()(pp, size, flags) : NO_CUDA;
-}
-
-UMA_EXPORT CUresult cuMemAllocHost_v2(void **pp, size_t size) {
-  int e = pooled(false, pp, size, 0);
-  if (e >= 0) return e;
-  return get_cuMemAllocHost_v2() ? get_cuMemAllocHost_v2()(pp, size) : NO_CUDA;
-}
-
-UMA_EXPORT CUresult cuMemFreeHost(void *p) {
-  cuda_entry();
-  if (p && dev_free_host((uintptr_t)p)) return 0;
-  return get_cuMemFreeHost() ? get_cuMemFreeHost()(p) : NO_CUDA;
-}
-
-UMA_DOORS(cuMemHostAlloc, CUresult, (void **pp, size_t size, unsigned flags), (pp, size, flags))
-UMA_DOORS(cuMemAllocHost_v2, CUresult, (void **pp, size_t size), (pp, size))
-
-/* ---- transparent pinning ---------------------------------------------------------- */
-
 /* Every CUDA call that reaches us: registrations waiting to be given back
  * (blocks freed since) and eager blocks waiting to be registered. */
-static void cuda_entry(void) {
+void cuda_pin_entry(void) {
   if (!dev_enabled || dev_in_backend || !cuda_host_ready()) return;
   pin_backend = &cuda_host_backend;
   dev_in_backend++;   /* CUDA's own calls back into us pass through */
@@ -209,7 +94,7 @@ static bool kind_dst_host(int kind) { return kind == cudaMemcpyDeviceToHost || k
 
 UMA_EXPORT cudaError_t cudaMemcpy(void *dst, const void *src, size_t count, int kind) {
   if (get_cudaMemcpy() == NULL) return NO_CUDA;
-  cuda_entry();
+  cuda_pin_entry();
   bool to_device = false;
   uma_large_t *lg = copy_host_block(dst, src, count, kind_src_host(kind), kind_dst_host(kind), &to_device);
   uint64_t t0 = lg ? os_now_ns() : 0;
@@ -231,7 +116,7 @@ static bool stream_capturing(cudaStream_t stream, bool runtime) {
 
 UMA_EXPORT cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t count, int kind, cudaStream_t stream) {
   if (get_cudaMemcpyAsync() == NULL) return NO_CUDA;
-  cuda_entry();
+  cuda_pin_entry();
   bool to_device = false;
   uma_large_t *lg = get_cudaStreamSynchronize() && !stream_capturing(stream, true)
                         ? copy_host_block(dst, src, count, kind_src_host(kind), kind_dst_host(kind), &to_device)
@@ -267,7 +152,7 @@ static CUresult drv_real(const drv_copy_t *c) {
 }
 
 static CUresult drv_copy(drv_copy_t c) {
-  cuda_entry();
+  cuda_pin_entry();
   bool async = c.which == DRV_COPY_ASYNC || c.which == DRV_HTOD_ASYNC || c.which == DRV_DTOH_ASYNC;
   bool src_host = c.which == DRV_COPY || c.which == DRV_COPY_ASYNC || c.which == DRV_HTOD || c.which == DRV_HTOD_ASYNC;
   bool dst_host = c.which == DRV_COPY || c.which == DRV_COPY_ASYNC || c.which == DRV_DTOH || c.which == DRV_DTOH_ASYNC;
@@ -303,65 +188,8 @@ UMA_EXPORT CUresult cuMemcpyDtoHAsync_v2(void *dst, CUdeviceptr src, size_t coun
   return drv_copy((drv_copy_t){ (CUdeviceptr)dst, src, count, stream, DRV_DTOH_ASYNC });
 }
 
-/* ---- the program's own registrations ---------------------------------------------
- * Inside a block we registered they are answered here (pinned.c says why);
- * elsewhere, and while libcudart calls the driver for the program, CUDA
- * answers. A block the program registered first is never registered by us
- * (CUDA refuses ours: 712), so its cudaHostUnregister is always its own. */
-static int program_register(void *p, size_t size) {
-  if (!dev_enabled || dev_in_backend || p == NULL || size == 0) return PIN_PASS;
-  cuda_entry();
-  return pin_program_register(p, size);
-}
-static int program_unregister(void *p) {
-  return dev_enabled && !dev_in_backend && p ? pin_program_unregister(p) : PIN_PASS;
-}
-
-UMA_EXPORT cudaError_t cudaHostRegister(void *p, size_t size, unsigned flags) {
-  int e = program_register(p, size);
-  if (e != PIN_PASS) return e;
-  if (get_cudaHostRegister() == NULL) return NO_CUDA;
-  dev_in_backend++;   /* libcudart's own driver call comes back to our driver wrapper: let it through */
-  e = get_cudaHostRegister()(p, size, flags);
-  dev_in_backend--;
-  return e;
-}
-UMA_EXPORT cudaError_t cudaHostUnregister(void *p) {
-  int e = program_unregister(p);
-  if (e != PIN_PASS) return e;
-  if (get_cudaHostUnregister() == NULL) return NO_CUDA;
-  dev_in_backend++;
-  e = get_cudaHostUnregister()(p);
-  dev_in_backend--;
-  return e;
-}
-UMA_EXPORT CUresult cuMemHostRegister_v2(void *p, size_t size, unsigned flags) {
-  int e = program_register(p, size);
-  if (e != PIN_PASS) return e;
-  return get_cuMemHostRegister_v2() ? get_cuMemHostRegister_v2()(p, size, flags) : NO_CUDA;
-}
-UMA_EXPORT CUresult cuMemHostRegister(void *p, size_t size, unsigned flags) {   /* the pre-6.5 name, same ABI */
-  int e = program_register(p, size);
-  if (e != PIN_PASS) return e;
-  return get_cuMemHostRegister() ? get_cuMemHostRegister()(p, size, flags) : NO_CUDA;
-}
-UMA_EXPORT CUresult cuMemHostUnregister(void *p) {
-  int e = program_unregister(p);
-  if (e != PIN_PASS) return e;
-  return get_cuMemHostUnregister() ? get_cuMemHostUnregister()(p) : NO_CUDA;
-}
-
 /* For the routes around the PLT (cuda_driver.c). */
-const driver_wrapper_t host_driver_wrappers[] = {
-  { "cuMemHostAlloc", "cuMemHostAlloc", 0, (void *)cuMemHostAlloc, (void **)&real_cuMemHostAlloc, false,
-    cuMemHostAlloc_doors },
-  { "cuMemAllocHost", "cuMemAllocHost_v2", 3020, (void *)cuMemAllocHost_v2, (void **)&real_cuMemAllocHost_v2, false,
-    cuMemAllocHost_v2_doors },
-  { "cuMemFreeHost", "cuMemFreeHost", 0, (void *)cuMemFreeHost, (void **)&real_cuMemFreeHost, false, NULL },
-  { "cuMemHostRegister", "cuMemHostRegister_v2", 6050, (void *)cuMemHostRegister_v2, (void **)&real_cuMemHostRegister_v2,
-    false, NULL },
-  { "cuMemHostUnregister", "cuMemHostUnregister", 0, (void *)cuMemHostUnregister, (void **)&real_cuMemHostUnregister,
-    false, NULL },
+const driver_wrapper_t copy_wrappers[] = {
   { "cuMemcpy", "cuMemcpy", 0, (void *)cuMemcpy, (void **)&real_cuMemcpy, true, NULL },
   { "cuMemcpyAsync", "cuMemcpyAsync", 0, (void *)cuMemcpyAsync, (void **)&real_cuMemcpyAsync, true, NULL },
   { "cuMemcpyHtoD", "cuMemcpyHtoD_v2", 3020, (void *)cuMemcpyHtoD_v2, (void **)&real_cuMemcpyHtoD_v2, true, NULL },
