@@ -51,7 +51,7 @@ BENCH_WORKLOADS := larson xmalloc mstress cache_scratch alloc_test glibc_simple 
                    nbody large_churn interp
 BENCH_PROGS   := $(BENCH_WORKLOADS:%=$(BUILD)/bench/%) $(BUILD)/bench/conf_startup
 
-.PHONY: test-gpu bench-gpu test-numa man deb uninstall test-install
+.PHONY: test-gpu bench-gpu test-numa man deb uninstall test-install depgraph
 .PHONY: test-alloc-fuzz fuzz-alloc
 .PHONY: all demo test test-unit test-preload test-fuzz fuzz test-python-full deps-build deps-test deps-bench deps-deb install bench bench-full bench-quick bench-loop bench-cow clean
 
@@ -102,9 +102,9 @@ $(BUILD)/uma-preload.pc: tools/uma-preload.pc.in $(PATHS_STAMP)
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
 
 # Reads the JSON reports (jansson: Debian's libjansson-dev).
-$(BUILD)/uma-report: tools/uma-report.c tools/report_sites.c tools/report_advice.c tools/uma-report.h $(BUILD)/libumacore.a $(PATHS_STAMP)
+$(BUILD)/uma-report: tools/uma-report.c tools/report_sites.c tools/report_advice.c tools/uma-report.h core/plan.h $(BUILD)/libumacore.a $(PATHS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -DUMA_VERSION='"$(VERSION)"' tools/uma-report.c tools/report_sites.c tools/report_advice.c \
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Iinclude -DUMA_VERSION='"$(VERSION)"' tools/uma-report.c tools/report_sites.c tools/report_advice.c \
 	  $(BUILD)/libumacore.a $(LDFLAGS) -ljansson -lm -pthread -ldl -o $@
 
 # The live view: reads the pages processes publish (core/live_page.h).
@@ -316,6 +316,11 @@ bench-full: deps-bench all $(BENCH_PROGS)
 
 bench-quick: deps-bench all $(BENCH_PROGS)
 	tools/bench/suite.py --build $(BUILD) --quick $(BENCH_ARGS)
+
+# The import graph of the source: edges, those pointing back up the layers,
+# cycles (docs/ARCHITECTURE.md, "Layers").
+depgraph: all
+	tools/depgraph --build $(BUILD)
 
 bench-cow: all $(BUILD)/bench/cow_copy
 	tools/bench/cow-bench $(BUILD) 3 64 256

@@ -16,6 +16,7 @@
  *
  * JSON is parsed with jansson (Debian's libjansson). */
 #include "uma-report.h"
+#include "../core/plan.h"
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
@@ -55,9 +56,7 @@ void human(char *out, size_t cap, double v) {
 
 /* ---- offline packing of the trace ---------------------------------------- */
 
-typedef struct plan_buf_s buf_t;   /* size, t0, t1, off */
-uint64_t plan_pack(buf_t *b, size_t n, uint32_t *order);   /* libumacore.a */
-struct plan_buf_s { uint64_t size, t0, t1, off; };
+typedef plan_buf_t buf_t;   /* size, t0, t1, off: the preload's own packing (core/plan.h) */
 
 static int by_size_desc(const void *a, const void *b) {
   const buf_t *x = a, *y = b;

@@ -8,6 +8,11 @@
 #include "route.h"
 #include "size_class.h"
 #include "os.h"
+#include "options.h"
+#include "device_pool.h"
+#include "device_share.h"
+#include "pinned.h"
+#include "plan_host.h"
 
 static pol_config_t cfg;
 
@@ -199,6 +204,33 @@ Test(policy_defaults, every_key_shown_in_the_shipped_file_is_its_table_default) 
     cr_assert_str_eq(b, a, "[%s] %s: the shipped file says %.*s, the table %s", pol_keys[k].section,
                      pol_keys[k].name, (int)len, at, pol_keys[k].def);
   }
+}
+
+/* Before any policy is applied (libumacore.a on its own, or allocations
+ * before the preload's constructor) the core runs on its own initial
+ * values: each must be the key table's default. Two are off on purpose in
+ * the core library — the helper thread's purge ([purge] background) and
+ * transparent pinning ([cuda] pinned): a program linking the core chooses —
+ * and the policy turns them on. */
+Test(policy_defaults, the_core_starts_on_the_table_defaults) {
+  static pol_config_t d;
+  pol_config_defaults(&d);
+  cr_assert_eq(uma_options[UMA_OPTION_PURGE_DELAY_MS], d.purge_delay_ms);
+  cr_assert_eq(uma_options[UMA_OPTION_LARGE_CACHE_MAX], d.large_cache_max);
+  cr_assert_eq(uma_options[UMA_OPTION_PURGE_BACKGROUND_ABOVE], d.purge_background_above);
+  cr_assert_eq(uma_options[UMA_OPTION_PURGE_BACKGROUND], 0, "off in the core library");
+  cr_assert_eq(d.purge_background, 1);
+  cr_assert_eq((int64_t)dev_round, d.cuda_round);
+  cr_assert_eq(dev_enabled, d.cuda_enable != 0);
+  cr_assert_eq((int64_t)dev_share_wait_ms, d.cuda_share_wait_ms);
+  cr_assert_eq(pin_pool_enabled, d.cuda_pinned_pool != 0);
+  cr_assert_eq((int64_t)pin_min, d.cuda_pinned_min);
+  cr_assert_eq(pin_mode, UMA_PINNED_OFF, "off in the core library");
+  cr_assert_eq((int64_t)plan_min, d.plan_min_size);
+  cr_assert_eq((int64_t)limit_pressure_pct, d.limit_pressure);
+  for (int i = 0; i < TLSF_GRANULARITY_MAX; i++)
+    cr_assert(tlsf_granularity[i].upto == d.coalescing_granularity[i].upto &&
+              tlsf_granularity[i].step == d.coalescing_granularity[i].step, "[coalescing] granularity step %d", i);
 }
 
 /* The help text lives in its own table (conf_help.c, for uma-conf only):
