@@ -26,7 +26,7 @@ static uintptr_t secret_from_kernel(void) {
   const uint8_t *rnd = (const uint8_t *)getauxval(AT_RANDOM);   /* 16 random bytes from the kernel */
   if (rnd)
     for (int i = 0; i < 8; i++) s ^= (uintptr_t)rnd[i + 8] << (8 * i);
-  /* The top 16 bits are the seals' tag (internal.h): never 0 (a zero cookie
+  /* The top 16 bits are the seals' tag (layout.h): never 0 (a zero cookie
    * marks a block handed out) nor 0xffff (common in live data). */
   uintptr_t tag = s >> 48;
   if (tag == 0 || tag == 0xffff) s ^= (uintptr_t)0x5a5a << 48;

@@ -1,6 +1,6 @@
 /* owner_map.c — two bits per 4 MiB slot of the user address space: set
  * while a segment or large mapping of ours starts there, saying whether it
- * is a paged (small or medium) segment (internal.h says why bits). free() tests it before it reads any header,
+ * is a paged (small or medium) segment (owner_map.h says why bits). free() tests it before it reads any header,
  * so a foreign pointer is diagnosed, never dereferenced, and one compare
  * also tells the fast path's small and medium segments from everything else.
  * The bitmaps (4 MiB each on x86-64) are zero-initialised static storage: valid before any

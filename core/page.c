@@ -1,7 +1,7 @@
 /* page.c — pages of one size class inside a heap: the class queues, refilling
  * a free list (collect remote frees, extend into the never-used tail, or take
  * a new page from segment.c), and the full/delayed protocol that lets other
- * threads free into a page without a lock (see uma_page_t in internal.h). */
+ * threads free into a page without a lock (see uma_page_t in layout.h). */
 #include "base.h"
 #include "decay.h"
 #include "fmt.h"

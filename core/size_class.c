@@ -1,4 +1,4 @@
-/* size_class.c — the size-class tables behind sc_of()/sc_size() in internal.h.
+/* size_class.c — the size-class tables behind sc_of()/sc_size() in size_class.h.
  * 16-byte steps up to 128 B, 8 classes per doubling up to 512 KiB, except 16
  * between 4 KiB and 8 KiB: "a page plus a header" is a common request there
  * (SQLite's page cache asks for 4104 B: 4352 B here, 4608 B at 8 per

@@ -32,7 +32,7 @@
  * enough, whose unbacked granules are then mapped; when the range cannot
  * serve it, or its calls fail, ordinary segments take over.
  *
- * All CUDA calls go through a backend (interpose/cuda_runtime.c); the unit
+ * All CUDA calls go through a back end (backends.h: one per API); the unit
  * tests drive the pool with a fake one. */
 #include "../core/base.h"
 #include "../core/binmap.h"

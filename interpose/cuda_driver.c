@@ -9,7 +9,7 @@
  *     likewise.
  *   - dlsym on a libcuda handle (libcudart's own route, CuPy's, JAX's;
  *     interpose/dlsym.c) for the wrapped names.
- * The same routes reach the pinned wrappers of cuda_host.c (its table).
+ * The same routes reach the host-memory wrappers (cuda_pinned_pool.c, cuda_copy.c, cuda_register.c: their tables).
  * Everything not wrapped is returned untouched. The driver itself is never loaded by us: its functions
  * come from the copy the program loaded (RTLD_NEXT, else dlopen NOLOAD). */
 #include "interpose.h"

@@ -1,6 +1,6 @@
 /* cuda_runtime.c — the CUDA runtime API calls a program makes through the
  * PLT (PyTorch's libtorch_cuda, CUDA C programs linked to libcudart.so):
- * cudaMalloc and cudaFree go to the device pool (core/device_pool.c); the
+ * cudaMalloc and cudaFree go to the device pool (cuda/device_pool.c, through the runtime back end); the
  * rest is counted and passed on. The real functions are found with
  * dlsym(RTLD_NEXT) at first use, so a program without CUDA never loads it,
  * and with [cuda] enable = no every call goes straight through.
