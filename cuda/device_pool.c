@@ -40,61 +40,13 @@
 #include "../core/addr_table.h"
 #include "device_pool.h"
 #include "device_share.h"
+#include "pool.h"
 #include "../core/os.h"
 #include "../core/plan.h"
 #include "../core/plan_host.h"
 #include <string.h>
 
-#define SL_BITS 2                          /* 4 bins per power of two */
-#define FL_COUNT 48
-#define MiB (1024 * 1024UL)
-#define CHUNK_MAX (64 * MiB)                /* expandable segments: the most one cuMemCreate backs */
-
-enum { DB_READY = 1, DB_USED = 2, DB_PENDING = 3, DB_UNMAPPED = 4 };
-
-typedef struct dev_seg_s dev_seg_t;
-typedef struct dev_block_s {
-  uintptr_t addr;
-  size_t size, requested;
-  struct dev_block_s *prev_phys, *next_phys;   /* neighbours in the segment */
-  struct dev_block_s *next, *prev;             /* bin or pending list */
-  dev_seg_t *seg;
-  uint64_t plan_seq;                           /* the planner's number for it, plus one (0: not observed) */
-  uint8_t state;
-} dev_block_t;
-
-struct dev_seg_s {
-  uintptr_t base;
-  size_t size;
-  dev_seg_t *next, *prev;
-  dev_block_t *first;
-};
-
-typedef struct dev_pool_s {
-  pthread_mutex_t lock;
-  dev_block_t *bins[FL_COUNT][1 << SL_BITS];
-  binmap_t map;                            /* which bins hold ready blocks */
-  dev_block_t *pending;
-  dev_seg_t *segs;
-  addr_table_t used;                       /* blocks handed out: address → descriptor */
-  dev_seg_t *xseg;                         /* the expandable segment, or NULL */
-  size_t granule;
-  uint64_t *handles;                       /* per chunk (at its first granule): its physical allocation */
-  uint32_t *chunk_of;                      /* per granule: the first granule of its chunk */
-  uint32_t *chunk_len;                     /* per chunk (at its first granule): granules in it */
-  bool x_failed;                           /* reserving failed: not tried again */
-  /* [plan] device = auto (plan.c): the arena, one cudaMalloc of the packed
-   * size, and the planned ranges freed since the last fence (reusing one
-   * of those addresses waits for the device: its old work may still run). */
-  plan_t *planner;
-  uintptr_t arena;
-  size_t arena_size;
-  struct { uint64_t off, size; } recent[32];
-  int recent_count;
-  dev_stats_t st;
-} dev_pool_t;
-
-static void note_reserved(dev_pool_t *p) {
+void pool_note_reserved(dev_pool_t *p) {
   if (p->st.reserved > p->st.peak_reserved) p->st.peak_reserved = p->st.reserved;
   if (p->arena && p->st.reserved > p->st.plan_reserved_peak) p->st.plan_reserved_peak = p->st.reserved;
 }
@@ -102,9 +54,7 @@ static void note_reserved(dev_pool_t *p) {
 /* Pool `id` serves device id % DEV_MAX through API id / DEV_MAX (runtime
  * or driver): each API's memory goes back through the API that made it. */
 static UMA_TABLE dev_pool_t pools[DEV_POOLS];
-static const dev_backend_t *backends[DEV_APIS];
-#define BACKEND(id) backends[(id) / DEV_MAX]
-#define DEVICE(id) ((id) % DEV_MAX)
+const dev_backend_t *pool_backends[DEV_APIS];
 size_t dev_round = 512;
 uint64_t dev_max_reserved;                 /* 0: no cap */
 uint64_t dev_release_threshold;            /* 0: keep every cached segment */
@@ -157,14 +107,14 @@ static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 
 void dev_pool_init(int api, const dev_backend_t *be) {
   pthread_once(&fork_once, dev_fork_register);
-  backends[api] = be;
+  pool_backends[api] = be;
 }
 
 /* ---- descriptors ---------------------------------------------------------- */
 
 #define META_SIZE (sizeof(dev_block_t) > sizeof(dev_seg_t) ? sizeof(dev_block_t) : sizeof(dev_seg_t))
 
-static void *meta_new(void) {
+void *pool_meta_new(void) {
   pthread_mutex_lock(&meta_lock);
   void *m = free_meta;
   if (m) {
@@ -196,7 +146,7 @@ static void meta_free(void *m) {
 static const binmap_shape_t shape = { 0, FL_COUNT, SL_BITS };
 static void mapping(size_t size, unsigned *fl, unsigned *sl) { binmap_bin(&shape, size, fl, sl); }
 
-static void bin_insert(dev_pool_t *p, dev_block_t *b) {
+void pool_bin_insert(dev_pool_t *p, dev_block_t *b) {
   unsigned fl, sl;
   mapping(b->size, &fl, &sl);
   b->state = DB_READY;
@@ -208,7 +158,7 @@ static void bin_insert(dev_pool_t *p, dev_block_t *b) {
   p->st.cached += b->size;
 }
 
-static void bin_remove(dev_pool_t *p, dev_block_t *b) {
+void pool_bin_remove(dev_pool_t *p, dev_block_t *b) {
   unsigned fl, sl;
   mapping(b->size, &fl, &sl);
   if (b->prev) b->prev->next = b->next;
@@ -220,7 +170,7 @@ static void bin_remove(dev_pool_t *p, dev_block_t *b) {
 
 /* Best fit in the request's own bin, else the first block of the next
  * non-empty bin (all of whose blocks fit). */
-static dev_block_t *find_ready(dev_pool_t *p, size_t size) {
+dev_block_t *pool_find_ready(dev_pool_t *p, size_t size) {
   unsigned fl, sl;
   mapping(size, &fl, &sl);
   dev_block_t *best = NULL;
@@ -233,8 +183,8 @@ static dev_block_t *find_ready(dev_pool_t *p, size_t size) {
 
 /* Cut b at offset `at`: b keeps the head, the new block (returned, its state
  * for the caller to set) the rest. NULL when no descriptor can be had. */
-static dev_block_t *block_split(dev_block_t *b, size_t at) {
-  dev_block_t *rest = meta_new();
+dev_block_t *pool_block_split(dev_block_t *b, size_t at) {
+  dev_block_t *rest = pool_meta_new();
   if (rest == NULL) return NULL;
   rest->addr = b->addr + at;
   rest->size = b->size - at;
@@ -259,7 +209,6 @@ static size_t segment_size_for(size_t size) {
  * device, both APIs together (other pools' counters read without their
  * locks: a quota is not exact to the byte under races). */
 uint64_t dev_quota;
-#define OUT_OF_MEMORY 2   /* cudaErrorMemoryAllocation and CUDA_ERROR_OUT_OF_MEMORY alike */
 
 uint64_t dev_device_reserved(int device) {
   uint64_t n = 0;
@@ -274,7 +223,7 @@ uint64_t dev_host_reserved(void) {
   return n;
 }
 
-static bool over_quota(dev_pool_t *p, int id, size_t more) {
+bool pool_over_quota(dev_pool_t *p, int id, size_t more) {
   if (dev_quota == 0 || id / DEV_MAX >= DEV_DEVICE_APIS || dev_device_reserved(DEVICE(id)) + more <= dev_quota) return false;
   p->st.quota_refusals++;
   return true;
@@ -283,14 +232,14 @@ static bool over_quota(dev_pool_t *p, int id, size_t more) {
 static dev_block_t *segment_new(dev_pool_t *p, int id, size_t size, int *err) {
   size_t seg_size = segment_size_for(size);
   uintptr_t base = 0;
-  if (over_quota(p, id, seg_size)) {
+  if (pool_over_quota(p, id, seg_size)) {
     *err = OUT_OF_MEMORY;
     return NULL;
   }
   *err = BACKEND(id)->map(DEVICE(id), seg_size, &base);
   if (*err) return NULL;
-  dev_seg_t *seg = meta_new();
-  dev_block_t *b = meta_new();
+  dev_seg_t *seg = pool_meta_new();
+  dev_block_t *b = pool_meta_new();
   if (seg == NULL || b == NULL) {
     BACKEND(id)->unmap(DEVICE(id), base);
     *err = -1;
@@ -306,15 +255,15 @@ static dev_block_t *segment_new(dev_pool_t *p, int id, size_t size, int *err) {
   b->size = seg_size;
   b->seg = seg;
   p->st.reserved += seg_size;
-  note_reserved(p);
+  pool_note_reserved(p);
   p->st.segments_mapped++;
-  bin_insert(p, b);
+  pool_bin_insert(p, b);
   return b;
 }
 
 static void segment_release(dev_pool_t *p, int id, dev_seg_t *seg) {
   dev_block_t *b = seg->first;
-  bin_remove(p, b);
+  pool_bin_remove(p, b);
   meta_free(b);
   if (seg->prev) seg->prev->next = seg->next;
   else p->segs = seg->next;
@@ -329,7 +278,6 @@ static bool segment_empty(const dev_block_t *b) { return b->state == DB_READY &&
 
 /* Give back every segment that is one ready block; `keep` bytes of cache
  * may stay. */
-static void expandable_release(dev_pool_t *p, int id, uint64_t keep);
 static void release_free_segments(dev_pool_t *p, int id, uint64_t keep) {
   if (p->xseg) expandable_release(p, id, keep);
   dev_seg_t *next;
@@ -342,7 +290,7 @@ static void release_free_segments(dev_pool_t *p, int id, uint64_t keep) {
 /* ---- pending → ready ------------------------------------------------------------- */
 
 /* b takes in its next neighbour, whose descriptor goes. */
-static void absorb_next(dev_block_t *b) {
+void pool_absorb_next(dev_block_t *b) {
   dev_block_t *n = b->next_phys;
   b->size += n->size;
   b->next_phys = n->next_phys;
@@ -350,18 +298,18 @@ static void absorb_next(dev_block_t *b) {
   meta_free(n);
 }
 
-static void make_ready(dev_pool_t *p, dev_block_t *b) {
+void pool_make_ready(dev_pool_t *p, dev_block_t *b) {
   dev_block_t *n = b->next_phys, *prev = b->prev_phys;
   if (n && n->state == DB_READY) {
-    bin_remove(p, n);
-    absorb_next(b);
+    pool_bin_remove(p, n);
+    pool_absorb_next(b);
   }
   if (prev && prev->state == DB_READY) {
-    bin_remove(p, prev);
-    absorb_next(prev);
+    pool_bin_remove(p, prev);
+    pool_absorb_next(prev);
     b = prev;
   }
-  bin_insert(p, b);
+  pool_bin_insert(p, b);
 }
 
 /* While a stream is being captured into a graph, waiting for the device is
@@ -387,172 +335,10 @@ static void fence_and_collect(dev_pool_t *p, int id) {
   for (; b; b = next) {
     next = b->next;
     p->st.pending -= b->size;
-    make_ready(p, b);
+    pool_make_ready(p, b);
   }
   if (dev_release_threshold && p->st.cached > dev_release_threshold)
     release_free_segments(p, id, dev_release_threshold);
-}
-
-/* ---- expandable segments ------------------------------------------------------------ */
-
-static bool expandable_init(dev_pool_t *p, int id) {
-  if (p->xseg || p->x_failed) return p->xseg != NULL;
-  p->x_failed = true;   /* until it worked */
-  size_t size = 0, granule = 0;
-  uintptr_t va = 0;
-  if (BACKEND(id)->reserve == NULL || BACKEND(id)->reserve(DEVICE(id), &size, &va, &granule) != 0 || granule == 0 ||
-      size < granule)
-    return false;
-  size = size / granule * granule;
-  size_t n = size / granule;
-  if (n > UINT32_MAX) n = UINT32_MAX, size = n * granule;
-  uint8_t *book = os_map(n * (sizeof(uint64_t) + 2 * sizeof(uint32_t)));
-  dev_seg_t *seg = meta_new();
-  dev_block_t *b = meta_new();
-  if (book == NULL || seg == NULL || b == NULL) return false;   /* the range stays reserved, unused */
-  seg->base = va;
-  seg->size = size;
-  seg->first = b;
-  b->addr = va;
-  b->size = size;
-  b->seg = seg;
-  b->state = DB_UNMAPPED;
-  p->xseg = seg;
-  p->granule = granule;
-  p->handles = (uint64_t *)book;
-  p->chunk_of = (uint32_t *)(book + n * sizeof(uint64_t));
-  p->chunk_len = p->chunk_of + n;
-  p->st.expandable_va = size;
-  p->x_failed = false;
-  return true;
-}
-
-static dev_block_t *block_at(dev_seg_t *seg, uintptr_t a) {
-  dev_block_t *b = seg->first;
-  while (b && b->addr + b->size <= a) b = b->next_phys;
-  return b;
-}
-
-/* Back [b->addr, b->addr + len) — the head of an UNMAPPED block, granule
- * multiples — with device memory, in chunks of at most CHUNK_MAX; it becomes
- * ready (merged with its ready neighbours). On failure the chunks mapped so
- * far stay, as a ready block. */
-static int expandable_map(dev_pool_t *p, int id, dev_block_t *b, size_t len) {
-  if (over_quota(p, id, len)) return OUT_OF_MEMORY;
-  if (len < b->size) {   /* the rest stays unbacked */
-    if (block_split(b, len) == NULL) return -1;
-    b->next_phys->state = DB_UNMAPPED;
-  }
-  size_t done = 0, chunk_max = CHUNK_MAX / p->granule * p->granule;
-  int err = 0;
-  while (done < len) {
-    size_t n = len - done < chunk_max ? len - done : chunk_max;
-    uint32_t g = (uint32_t)((b->addr + done - p->xseg->base) / p->granule);
-    if ((err = BACKEND(id)->map_range(DEVICE(id), b->addr + done, n, &p->handles[g])) != 0) break;
-    p->chunk_len[g] = (uint32_t)(n / p->granule);
-    for (uint32_t i = 0; i < p->chunk_len[g]; i++) p->chunk_of[g + i] = g;
-    p->st.chunks_mapped++;
-    done += n;
-  }
-  if (done < len) {
-    if (done == 0) return err;
-    if (block_split(b, done) == NULL) {   /* cannot describe the split: give the mapped part back */
-      for (size_t off = 0; off < done;) {
-        uint32_t g = (uint32_t)((b->addr + off - p->xseg->base) / p->granule);
-        BACKEND(id)->unmap_range(DEVICE(id), b->addr + off, p->chunk_len[g] * p->granule, p->handles[g]);
-        off += p->chunk_len[g] * p->granule;
-      }
-      return err;
-    }
-    b->next_phys->state = DB_UNMAPPED;
-  }
-  p->st.reserved += done;
-  note_reserved(p);
-  p->st.granules_mapped += done / p->granule;
-  make_ready(p, b);
-  return err;
-}
-
-/* A ready block of at least `need` bytes made from the lowest run of free
- * and unbacked blocks that is large enough, or NULL (*err: CUDA's error, or
- * 0 when no run is large enough). */
-static dev_block_t *expandable_grow(dev_pool_t *p, int id, size_t need, int *err) {
-  *err = 0;
-  uintptr_t start = 0;
-  size_t run = 0;
-  for (dev_block_t *b = p->xseg->first; b; b = b->next_phys) {
-    if (b->state != DB_READY && b->state != DB_UNMAPPED) {
-      run = 0;
-      continue;
-    }
-    if (run == 0) start = b->addr;
-    run += b->size;
-    if (run >= need) break;
-  }
-  if (run < need) return NULL;
-  if (dev_max_reserved && p->st.reserved + need > dev_max_reserved) return NULL;
-  uintptr_t end = start + need, g = p->granule;
-  for (uintptr_t a = start; a < end;) {
-    dev_block_t *b = block_at(p->xseg, a);
-    uintptr_t b_end = b->addr + b->size;
-    if (b->state == DB_UNMAPPED) {
-      uintptr_t hi = (end + g - 1) / g * g;
-      if (hi > b_end) hi = b_end;
-      if ((*err = expandable_map(p, id, b, hi - b->addr)) != 0) return NULL;
-      b_end = hi;
-    }
-    a = b_end;
-  }
-  return find_ready(p, need);
-}
-
-/* Give back the whole chunks inside ready blocks while more than `keep`
- * bytes are cached; their blocks become UNMAPPED (merged with unbacked
- * neighbours), what is left at their ends stays ready. */
-static void expandable_release(dev_pool_t *p, int id, uint64_t keep) {
-  uintptr_t g = p->granule, base = p->xseg->base;
-  for (dev_block_t *b = p->xseg->first; b && p->st.cached > keep;) {
-    uintptr_t lo = (b->addr + g - 1) / g * g, hi = (b->addr + b->size) / g * g;
-    if (b->state == DB_READY && hi > lo) {   /* to the chunks wholly inside */
-      uint32_t g_lo = (uint32_t)((lo - base) / g), g_hi = (uint32_t)((hi - base) / g);
-      if (p->chunk_of[g_lo] != g_lo) g_lo = p->chunk_of[g_lo] + p->chunk_len[p->chunk_of[g_lo]];
-      if (g_hi > g_lo) {
-        uint32_t c = p->chunk_of[g_hi - 1];
-        if (c + p->chunk_len[c] > g_hi) g_hi = c;
-      }
-      lo = base + (uintptr_t)g_lo * g;
-      hi = g_hi > g_lo ? base + (uintptr_t)g_hi * g : lo;
-    }
-    if (b->state != DB_READY || hi <= lo) {
-      b = b->next_phys;
-      continue;
-    }
-    bin_remove(p, b);
-    dev_block_t *mid = b;
-    if (lo > b->addr && (mid = block_split(b, lo - b->addr)) == NULL) { bin_insert(p, b); break; }
-    if (mid != b) bin_insert(p, b);
-    if (hi < mid->addr + mid->size) {
-      dev_block_t *tail = block_split(mid, hi - mid->addr);
-      if (tail == NULL) { make_ready(p, mid); break; }
-      bin_insert(p, tail);
-    }
-    for (uintptr_t a = lo; a < hi;) {
-      uint32_t c = (uint32_t)((a - base) / g);
-      BACKEND(id)->unmap_range(DEVICE(id), a, p->chunk_len[c] * g, p->handles[c]);
-      a += p->chunk_len[c] * g;
-      p->st.chunks_unmapped++;
-    }
-    p->st.reserved -= hi - lo;
-    p->st.granules_unmapped += (hi - lo) / g;
-    mid->state = DB_UNMAPPED;
-    dev_block_t *n = mid->next_phys, *prev = mid->prev_phys;
-    if (n && n->state == DB_UNMAPPED) absorb_next(mid);   /* keep unbacked space in few descriptors */
-    if (prev && prev->state == DB_UNMAPPED) {
-      absorb_next(prev);
-      mid = prev;
-    }
-    b = mid->next_phys;
-  }
 }
 
 /* ---- the API ----------------------------------------------------------------------- */
@@ -605,7 +391,7 @@ static uintptr_t planned_alloc(dev_pool_t *p, int id, size_t size, uint64_t *seq
       p->arena_size = need;
       p->recent_count = 0;
       p->st.reserved += need;
-      note_reserved(p);
+      pool_note_reserved(p);
       if (need > p->st.plan_arena_peak) p->st.plan_arena_peak = need;
     } else {
       BACKEND(id)->clear_error();
@@ -654,10 +440,10 @@ static int alloc_once(int id, size_t size, uintptr_t *out) {
     pthread_mutex_unlock(&p->lock);
     return 0;
   }
-  dev_block_t *b = find_ready(p, need);
+  dev_block_t *b = pool_find_ready(p, need);
   if (b == NULL && p->pending) {
     fence_and_collect(p, id);
-    b = find_ready(p, need);
+    b = pool_find_ready(p, need);
   }
   if (b) {
     p->st.hits++;
@@ -672,7 +458,7 @@ static int alloc_once(int id, size_t size, uintptr_t *out) {
       p->st.oom_retries++;
       fence_and_collect(p, id);
       release_free_segments(p, id, 0);
-      b = find_ready(p, need);
+      b = pool_find_ready(p, need);
       if (b == NULL && expandable) b = expandable_grow(p, id, need, &err);
       if (b == NULL) b = segment_new(p, id, need, &err);
       if (b) BACKEND(id)->clear_error();   /* the first failure must not linger as cudaGetLastError's */
@@ -682,17 +468,17 @@ static int alloc_once(int id, size_t size, uintptr_t *out) {
       return err ? err : -1;
     }
   }
-  bin_remove(p, b);
+  pool_bin_remove(p, b);
   size_t min_rest = need <= MiB ? dev_round : MiB + 1;
   if (b->size - need >= min_rest) {
-    dev_block_t *rest = block_split(b, need);
-    if (rest) bin_insert(p, rest);
+    dev_block_t *rest = pool_block_split(b, need);
+    if (rest) pool_bin_insert(p, rest);
   }
   b->state = DB_USED;
   b->requested = size;
   b->plan_seq = plan_seq;
   if (!addr_table_put(&p->used, b->addr, (uintptr_t)b, 0)) {   /* no memory for the table: undo, report OOM */
-    make_ready(p, b);
+    pool_make_ready(p, b);
     pthread_mutex_unlock(&p->lock);
     return -1;
   }
