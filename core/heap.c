@@ -68,8 +68,7 @@ static uma_heap_t *heap_new_locked(int node) {
 /* A handed-back heap of the caller's NUMA node if there is one (its pages
  * are warm), else a new one: memory freed on one node is never handed to
  * another node's threads. */
-static uma_heap_t *heap_take_locked(bool *adopted) {
-  int node = numa_current_node();
+static uma_heap_t *heap_take_locked(int node, bool *adopted) {
   uma_heap_t **link = &heap_abandoned;
   while (*link && (*link)->node != node) link = &(*link)->abandoned_next;
   uma_heap_t *heap = *link;
@@ -99,7 +98,7 @@ uma_heap_t *heap_get_slow(void) {
   if (tls_heap_released) return NULL;
   bool adopted;
   pthread_mutex_lock(&heap_lock);
-  uma_heap_t *heap = heap_take_locked(&adopted);
+  uma_heap_t *heap = heap_take_locked(numa_current_node(), &adopted);
   pthread_mutex_unlock(&heap_lock);
   if (heap == NULL) return NULL;
   if (adopted) atomic_fetch_add_explicit(&stats_heaps_adopted, 1, memory_order_relaxed);
@@ -111,11 +110,15 @@ uma_heap_t *heap_get_slow(void) {
 }
 
 /* NULL when the OS refuses the memory for a heap. */
-uma_heap_t *heap_borrow(void) {
+uma_heap_t *heap_borrow(void) { return heap_borrow_on(numa_current_node()); }
+
+/* A heap whose memory is on `node`, for a caller that serves blocks for
+ * threads of that node (the sampling heaps). */
+uma_heap_t *heap_borrow_on(int node) {
   uma_ensure_init();
   bool adopted;
   pthread_mutex_lock(&heap_lock);
-  uma_heap_t *heap = heap_take_locked(&adopted);
+  uma_heap_t *heap = heap_take_locked(node, &adopted);
   pthread_mutex_unlock(&heap_lock);
   return heap;
 }
@@ -268,7 +271,7 @@ uma_heap_t *heap_check_home(uma_heap_t *heap) {
   heap_collect_all(heap, false);
   bool adopted;
   pthread_mutex_lock(&heap_lock);
-  uma_heap_t *fresh = heap_take_locked(&adopted);
+  uma_heap_t *fresh = heap_take_locked(numa_current_node(), &adopted);
   if (fresh == NULL) {   /* no memory for a heap of the new node: keep this one */
     pthread_mutex_unlock(&heap_lock);
     return heap;

@@ -79,6 +79,7 @@ typedef struct uma_heap_s {
   struct uma_heap_s *all_next;
   struct uma_heap_s *abandoned_next;
   bool abandoned;
+  bool sampling;                             /* a sampling heap: its blocks' frees go by sample.c */
   uint8_t node;                              /* its memory's NUMA node (0 on one node) */
   uint8_t away;                              /* slow paths in a row run on another node */
 } uma_heap_t;
@@ -115,6 +116,7 @@ UMA_HIDDEN void heap_drain_delayed(uma_heap_t *heap);
 UMA_HIDDEN void heap_flush_tcache(uma_heap_t *heap);
 UMA_HIDDEN void heap_flush_tcache_class(uma_heap_t *heap, unsigned cls);
 UMA_HIDDEN uma_heap_t *heap_borrow(void);
+UMA_HIDDEN uma_heap_t *heap_borrow_on(int node);
 UMA_HIDDEN void heap_return_borrowed(uma_heap_t *heap);
 UMA_HIDDEN void heap_fork_prepare(void);
 UMA_HIDDEN void heap_fork_parent(void);

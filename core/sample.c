@@ -27,6 +27,7 @@
 #include "fmt.h"
 #include "heap.h"
 #include "json.h"
+#include "numa.h"
 #include "os.h"
 #include "sample.h"
 #include "size_class.h"
@@ -38,7 +39,11 @@
 
 uint64_t sample_mean;                          /* 0: off */
 static bool ready;                             /* the unwinder loaded, the heap made */
-static uma_heap_t *sample_heap;
+/* One sampling heap per NUMA node, made at a sample's first need: a
+ * sampled block sits on its thread's node like its unsampled neighbours
+ * (one shared heap put every sampled block on the node of the thread that
+ * started sampling, which the NUMA guests' local checks caught). */
+static uma_heap_t *sample_heaps[256];
 static uintptr_t self_lo, self_hi;             /* this library's text: frames to skip */
 static _Atomic bool lock;
 static _Atomic uint64_t rng = 0x2545F4914F6CDD1DULL;   /* shared; a lost update only repeats an interval */
@@ -115,6 +120,17 @@ void sample_arm(uma_heap_t *heap) {
   heap->sample_left = ready ? next_interval() : INT64_MAX;
 }
 
+/* The sampling heap of `node`, made if new: a heap no thread owns, so its
+ * blocks' frees take the slow path. Under the lock once sampling runs. */
+static uma_heap_t *sample_heap_of(int node) {
+  uma_heap_t *heap = sample_heaps[node];
+  if (heap == NULL && (heap = heap_borrow_on(node)) != NULL) {
+    heap->sampling = true;
+    sample_heaps[node] = heap;
+  }
+  return heap;
+}
+
 /* Before main, from the preload's constructor (it may allocate: backtrace's
  * first call loads libgcc_s). */
 void sample_start(void) {
@@ -122,8 +138,7 @@ void sample_start(void) {
   void *warm[4];
   backtrace(warm, 4);
   dl_iterate_phdr(find_self, (void *)(uintptr_t)sample_start);
-  sample_heap = heap_borrow();   /* a heap no thread owns: its blocks' frees take the slow path */
-  if (sample_heap == NULL) return;
+  if (sample_heap_of(numa_current_node()) == NULL) return;
   atomic_fetch_xor(&rng, (uint64_t)os_now_ns() * 0x9E3779B97F4A7C15ULL | 1);
   fork_register(FORK_SAMPLE, sample_fork_prepare, sample_fork_parent, sample_fork_child);
   ready = true;
@@ -191,8 +206,9 @@ void *sample_alloc(size_t size, size_t align, bool zero, const void *ra, uma_tca
   uint64_t snapshots = atomic_load_explicit(&stats_peak_walks, memory_order_relaxed);
   if (size <= UMA_TCACHE_MAX_SIZE && sc_of(size) < tlsf_first_class && align <= UMA_OS_PAGE && heap) {
     sample_lock();
-    uma_tls_heap = sample_heap;   /* its pages, so the block's free reaches sample_free */
-    p = alloc_in_heap(sample_heap, size, align, zero, ra);
+    uma_heap_t *sampling = sample_heap_of(heap->node);
+    uma_tls_heap = sampling;   /* its pages, so the block's free reaches sample_free */
+    p = sampling ? alloc_in_heap(sampling, size, align, zero, ra) : NULL;
     uma_tls_heap = heap;
     sample_unlock();
     /* Out of memory (a quota, RLIMIT_AS): the ordinary path purges, retries
@@ -226,7 +242,7 @@ void sample_free_slow(const void *p) {
   sample_unlock();
 }
 
-bool sample_heap_is(const uma_heap_t *heap) { return heap == sample_heap && heap != NULL; }
+bool sample_heap_is(const uma_heap_t *heap) { return heap != NULL && heap->sampling; }
 
 /* The report's peak snapshot: each site's live bytes at that moment. */
 void sample_note_peak(void) {
@@ -241,7 +257,8 @@ void sample_note_peak(void) {
 void sample_collect(void) {
   if (!ready) return;
   sample_lock();
-  heap_collect_all(sample_heap, false);
+  for (size_t n = 0; n < sizeof sample_heaps / sizeof sample_heaps[0]; n++)
+    if (sample_heaps[n]) heap_collect_all(sample_heaps[n], false);
   sample_unlock();
 }
 

@@ -163,12 +163,14 @@ static void *local_thread(void *argp) {
   }
   return NULL;
 }
+static const char *local_tag = "";   /* "sampled": the run samples call sites densely */
 static void check_local(int cpu, int node) {
   local_arg_t a = { cpu, node, 0, "" };
   pthread_t t;
   pthread_create(&t, NULL, local_thread, &a);
   pthread_join(t, NULL);
-  printf("%s local-cpu%d-node%d: pages on the thread's node by size:%s\n", a.ok ? "PASS" : "FAIL", cpu, node, a.detail);
+  printf("%s local%s-cpu%d-node%d: pages on the thread's node by size:%s\n", a.ok ? "PASS" : "FAIL", local_tag, cpu,
+         node, a.detail);
   if (!a.ok) failures++;
 }
 
@@ -238,7 +240,8 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *c = argv[i];
     unsigned w1[8] = { 1, 1, 1, 1, 1, 1, 1, 1 }, w31[8] = { 3, 1 };
-    if (!strcmp(c, "local2")) { check_local(0, 0); check_local(1, 1); }
+    if (!strcmp(c, "sampled")) local_tag = "-sampled";   /* sampled blocks sit on their thread's node too */
+    else if (!strcmp(c, "local2")) { check_local(0, 0); check_local(1, 1); }
     else if (!strcmp(c, "local4")) { for (int n = 0; n < 4; n++) check_local(n, n); }
     else if (!strcmp(c, "rehome")) check_rehome(1, 1);
     else if (!strcmp(c, "bind1")) check_all_on("bind:1", 16 * MiB, 1, true);   /* a freed one may leave the cache before exit */
